@@ -1,0 +1,149 @@
+//! Browser side of `/api/stream` (hydrate only): connect, subscribe, reconnect with backoff, and a
+//! watchdog that treats a silent socket (no heartbeat) as dead, so a dropped network is noticed.
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+use std::time::Duration;
+
+use leptos::prelude::*;
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::JsCast;
+use web_sys::{CloseEvent, MessageEvent, WebSocket};
+
+use super::{Conn, Live};
+use crate::model::status::ServerStatus;
+use crate::model::stream::{ClientMessage, ServerMessage, Topic};
+
+/// First retry after this long; doubled per failed try up to `MAX_BACKOFF_MS`, then jittered.
+const BASE_BACKOFF_MS: f64 = 250.0;
+const MAX_BACKOFF_MS: f64 = 8_000.0;
+/// The server sends a heartbeat every 10 s; a socket silent for this long is closed and redialled.
+const STALE_AFTER_MS: f64 = 25_000.0;
+
+struct Socket {
+    ws: WebSocket,
+    // The closures must live as long as the socket can call them.
+    _on_open: Closure<dyn FnMut()>,
+    _on_message: Closure<dyn FnMut(MessageEvent)>,
+    _on_close: Closure<dyn FnMut(CloseEvent)>,
+}
+
+struct Ctx {
+    live: Live,
+    socket: RefCell<Option<Socket>>,
+    last_frame_ms: Cell<f64>,
+}
+
+pub(super) fn start(live: Live) {
+    let ctx = Rc::new(Ctx {
+        live,
+        socket: RefCell::new(None),
+        last_frame_ms: Cell::new(js_sys::Date::now()),
+    });
+    connect(ctx.clone());
+    set_interval(
+        move || {
+            let silent_for = js_sys::Date::now() - ctx.last_frame_ms.get();
+            if ctx.live.conn.get_untracked() == Conn::Connected && silent_for > STALE_AFTER_MS {
+                if let Some(s) = ctx.socket.borrow().as_ref() {
+                    let _ = s.ws.close();
+                }
+            }
+        },
+        Duration::from_secs(5),
+    );
+}
+
+fn stream_url() -> Option<String> {
+    let location = web_sys::window()?.location();
+    let scheme = if location.protocol().ok()? == "https:" {
+        "wss"
+    } else {
+        "ws"
+    };
+    Some(format!("{scheme}://{}/api/stream", location.host().ok()?))
+}
+
+fn connect(ctx: Rc<Ctx>) {
+    let Some(url) = stream_url() else { return };
+    let ws = match WebSocket::new(&url) {
+        Ok(ws) => ws,
+        Err(_) => return schedule_reconnect(ctx),
+    };
+
+    let on_open = {
+        let (ctx, ws) = (ctx.clone(), ws.clone());
+        Closure::<dyn FnMut()>::new(move || {
+            ctx.last_frame_ms.set(js_sys::Date::now());
+            ctx.live.conn.set(Conn::Connected);
+            ctx.live.attempt.set(0);
+            let subscribe = ClientMessage::Subscribe {
+                topics: vec![Topic::Status],
+                since: Default::default(),
+            };
+            if let Ok(text) = serde_json::to_string(&subscribe) {
+                let _ = ws.send_with_str(&text);
+            }
+        })
+    };
+    let on_message = {
+        let ctx = ctx.clone();
+        Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
+            ctx.last_frame_ms.set(js_sys::Date::now());
+            if let Some(text) = e.data().as_string() {
+                handle_frame(&ctx.live, &text);
+            }
+        })
+    };
+    let on_close = {
+        let ctx = ctx.clone();
+        Closure::<dyn FnMut(CloseEvent)>::new(move |_e: CloseEvent| {
+            schedule_reconnect(ctx.clone());
+        })
+    };
+    ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));
+    ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+    ws.set_onclose(Some(on_close.as_ref().unchecked_ref()));
+    *ctx.socket.borrow_mut() = Some(Socket {
+        ws,
+        _on_open: on_open,
+        _on_message: on_message,
+        _on_close: on_close,
+    });
+}
+
+fn schedule_reconnect(ctx: Rc<Ctx>) {
+    let attempt = ctx.live.attempt.get_untracked() + 1;
+    ctx.live.attempt.set(attempt);
+    ctx.live.conn.set(Conn::Reconnecting);
+    let exp = BASE_BACKOFF_MS * 2f64.powi(attempt.min(16) as i32 - 1);
+    let delay = exp.min(MAX_BACKOFF_MS) * (0.5 + 0.5 * js_sys::Math::random());
+    set_timeout(move || connect(ctx), Duration::from_millis(delay as u64));
+}
+
+fn handle_frame(live: &Live, text: &str) {
+    let msg = match serde_json::from_str::<ServerMessage>(text) {
+        Ok(msg) => msg,
+        Err(e) => {
+            leptos::logging::warn!("hutch: unreadable frame from /api/stream: {e}");
+            return;
+        }
+    };
+    match msg {
+        ServerMessage::Snapshot {
+            topic: Topic::Status,
+            data,
+            ..
+        }
+        | ServerMessage::Update {
+            topic: Topic::Status,
+            data,
+            ..
+        } => match serde_json::from_value::<ServerStatus>(data) {
+            Ok(status) => live.status.set(Some(status)),
+            Err(e) => leptos::logging::warn!("hutch: unreadable status: {e}"),
+        },
+        ServerMessage::Error { msg } => leptos::logging::warn!("hutch: server says: {msg}"),
+        _ => {}
+    }
+}

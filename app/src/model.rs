@@ -1,0 +1,7 @@
+//! Wire types shared by the browser, the server and the CLI.
+//!
+//! Everything here is plain data with serde derives: no IO, no server crates, so it compiles for
+//! wasm32 and can be unit-tested alone. Database rows live in the server and convert into these.
+
+pub mod status;
+pub mod stream;

@@ -1,0 +1,189 @@
+//! The `/api/stream` WebSocket protocol: what clients send and what the server answers.
+//!
+//! One socket carries many topics. The server's first frame is [`ServerMessage::Hello`] with the
+//! protocol version. A client subscribes to topics; for each it gets `subscribed`, then a
+//! `snapshot` of the topic's current state, then `update`s. Every topic frame carries the topic
+//! name and that topic's `seq`, which grows by one with every change, so a client can tell whether
+//! it missed something. A client that fell too far behind gets a `gap` and then a fresh snapshot.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+/// Bumped whenever a change to these messages would break an existing client.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// A topic a client can subscribe to.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Topic {
+    /// The server status (the same dictionary as `/api/status`), pushed on change, with heartbeats.
+    Status,
+}
+
+impl Topic {
+    /// Every topic this server version offers, for the hello frame and error messages.
+    pub const ALL: &'static [Topic] = &[Topic::Status];
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            Topic::Status => "status",
+        }
+    }
+}
+
+impl fmt::Display for Topic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why a topic name was refused.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnknownTopic(pub String);
+
+impl fmt::Display for UnknownTopic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let known: Vec<&str> = Topic::ALL.iter().map(Topic::as_str).collect();
+        write!(
+            f,
+            "unknown topic '{}'; known topics: {}",
+            self.0,
+            known.join(", ")
+        )
+    }
+}
+
+impl std::error::Error for UnknownTopic {}
+
+impl FromStr for Topic {
+    type Err = UnknownTopic;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "status" => Ok(Topic::Status),
+            other => Err(UnknownTopic(other.to_string())),
+        }
+    }
+}
+
+impl Serialize for Topic {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for Topic {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// Frames a client sends.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ClientMessage {
+    /// Start receiving these topics. `since` (topic → last seq seen) is accepted for forward
+    /// compatibility; for state topics such as `status` the snapshot already resyncs the client.
+    Subscribe {
+        topics: Vec<Topic>,
+        #[serde(default)]
+        since: BTreeMap<String, u64>,
+    },
+    /// Stop receiving these topics.
+    Unsubscribe { topics: Vec<Topic> },
+}
+
+/// Frames the server sends. `data` is JSON whose shape depends on the topic
+/// (`status`: [`crate::model::status::ServerStatus`]).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerMessage {
+    /// First frame on every connection.
+    Hello {
+        protocol: u32,
+        server: String,
+        topics: Vec<Topic>,
+    },
+    /// The subscription is active; frames with a larger `seq` follow.
+    Subscribed {
+        topic: Topic,
+        seq: u64,
+    },
+    Unsubscribed {
+        topic: Topic,
+        seq: u64,
+    },
+    /// The topic's whole current state as of `seq`.
+    Snapshot {
+        topic: Topic,
+        seq: u64,
+        data: serde_json::Value,
+    },
+    /// A change; `seq` is exactly one more than the previous frame's of this topic.
+    Update {
+        topic: Topic,
+        seq: u64,
+        data: serde_json::Value,
+    },
+    /// Sent periodically so a client can tell a quiet server from a dead connection.
+    Heartbeat {
+        topic: Topic,
+        seq: u64,
+        time: String,
+    },
+    /// Frames of this topic were dropped because this client read too slowly; a snapshot follows.
+    Gap {
+        topic: Topic,
+        seq: u64,
+        msg: String,
+    },
+    /// The client sent something the server could not use; the connection stays open.
+    Error {
+        msg: String,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_messages_parse_from_plain_json() {
+        let m: ClientMessage =
+            serde_json::from_str(r#"{"type":"subscribe","topics":["status"]}"#).unwrap();
+        assert_eq!(
+            m,
+            ClientMessage::Subscribe {
+                topics: vec![Topic::Status],
+                since: BTreeMap::new()
+            }
+        );
+    }
+
+    #[test]
+    fn an_unknown_topic_is_named_in_the_error() {
+        let err =
+            serde_json::from_str::<ClientMessage>(r#"{"type":"subscribe","topics":["nope"]}"#)
+                .unwrap_err()
+                .to_string();
+        assert!(err.contains("unknown topic 'nope'"), "{err}");
+        assert!(err.contains("status"), "{err}");
+    }
+
+    #[test]
+    fn server_frames_carry_type_topic_and_seq() {
+        let m = ServerMessage::Update {
+            topic: Topic::Status,
+            seq: 7,
+            data: serde_json::json!({"a": 1}),
+        };
+        let v = serde_json::to_value(&m).unwrap();
+        assert_eq!(v["type"], "update");
+        assert_eq!(v["topic"], "status");
+        assert_eq!(v["seq"], 7);
+        let back: ServerMessage = serde_json::from_value(v).unwrap();
+        assert_eq!(back, m);
+    }
+}

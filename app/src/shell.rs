@@ -1,0 +1,110 @@
+//! The HTML document, the navigation bar and the router.
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::{
+    components::{Route, Router, Routes, A},
+    SsrMode, StaticSegment,
+};
+
+use crate::live::{provide_live, ConnectionIndicator};
+use crate::pages::{monitor::MonitorPage, planned::Planned};
+
+/// The whole HTML document, rendered on the server.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+/// Pages of the dashboard, in navigation order: (path, label).
+const NAV: &[(&str, &str)] = &[
+    ("/", "Monitor"),
+    ("/queue", "Queue"),
+    ("/history", "History"),
+    ("/applets", "Applets"),
+    ("/datasets", "Datasets"),
+    ("/console", "Console"),
+];
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    provide_live();
+    view! {
+        <Stylesheet id="hutch" href="/pkg/hutch.css"/>
+        <Title text="hutch"/>
+        <Router>
+            <header class="topbar">
+                <a class="brand" href="/">"hutch"</a>
+                <nav aria-label="Main">
+                    <ul>
+                        {NAV
+                            .iter()
+                            .map(|(href, label)| {
+                                view! {
+                                    <li>
+                                        <A href=*href exact=true>
+                                            {*label}
+                                        </A>
+                                    </li>
+                                }
+                            })
+                            .collect_view()}
+                    </ul>
+                </nav>
+                <ConnectionIndicator/>
+            </header>
+            <main id="main">
+                <Routes fallback=|| view! { <NotFound/> }>
+                    // Async: the server waits for the status, so the HTML is complete without
+                    // JavaScript (kiosks, slow links) instead of streaming it in behind a script.
+                    <Route path=StaticSegment("") view=MonitorPage ssr=SsrMode::Async/>
+                    <Route
+                        path=StaticSegment("queue")
+                        view=|| view! { <Planned title="Queue" issue="the queue manager"/> }
+                    />
+                    <Route
+                        path=StaticSegment("history")
+                        view=|| view! { <Planned title="History" issue="the dispatch database"/> }
+                    />
+                    <Route
+                        path=StaticSegment("applets")
+                        view=|| view! { <Planned title="Applets" issue="the applet database"/> }
+                    />
+                    <Route
+                        path=StaticSegment("datasets")
+                        view=|| view! { <Planned title="Datasets" issue="datasets"/> }
+                    />
+                    <Route
+                        path=StaticSegment("console")
+                        view=|| view! { <Planned title="Console" issue="the worker console"/> }
+                    />
+                </Routes>
+            </main>
+        </Router>
+    }
+}
+
+#[component]
+fn NotFound() -> impl IntoView {
+    // The server's fallback handler turns this page into an HTTP 404.
+    view! {
+        <section class="panel">
+            <h1>"Page not found"</h1>
+            <p>"There is no page at this address. Use the navigation above."</p>
+        </section>
+    }
+}

@@ -1,0 +1,81 @@
+// Starts the real `hutch` binary on a free loopback port with a fresh data directory, and stops
+// or restarts it on demand. Readiness is awaited by polling /api/status with a deadline.
+import { spawn, ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+const repo = resolve(__dirname, '..', '..');
+const bin = process.env.HUTCH_BIN ?? join(repo, 'target', 'debug', 'hutch');
+const siteDir = process.env.HUTCH_SITE_DIR ?? join(repo, 'target', 'site');
+
+async function freePort(): Promise<number> {
+  return new Promise((ok, fail) => {
+    const srv = createServer();
+    srv.once('error', fail);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => ok(port));
+    });
+  });
+}
+
+export class Hutch {
+  private child?: ChildProcess;
+  private log = '';
+
+  private constructor(readonly port: number, readonly dataDir: string) {}
+
+  static async start(): Promise<Hutch> {
+    const h = new Hutch(await freePort(), mkdtempSync(join(tmpdir(), 'hutch-e2e-')));
+    await h.up();
+    return h;
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  async up(): Promise<void> {
+    const child = spawn(bin, ['serve', '--bind', `127.0.0.1:${this.port}`, '--data-dir', this.dataDir, '--site-dir', siteDir], {
+      env: { ...process.env, HUTCH_CONFIG: '/dev/null', RUST_LOG: 'info' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout?.on('data', (d) => (this.log += d));
+    child.stderr?.on('data', (d) => (this.log += d));
+    this.child = child;
+    const deadline = Date.now() + 20_000;
+    while (Date.now() < deadline) {
+      if (child.exitCode !== null) throw new Error(`hutch exited early (${child.exitCode}):\n${this.log}`);
+      try {
+        const r = await fetch(`${this.url}/api/status`);
+        if (r.ok) return;
+      } catch {
+        // not listening yet
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error(`hutch did not answer within 20 s:\n${this.log}`);
+  }
+
+  /** Stops the server with SIGTERM and waits for the process to exit. */
+  async down(): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null) return;
+    const exited = new Promise<void>((ok) => child.once('exit', () => ok()));
+    child.kill('SIGTERM');
+    await exited;
+    this.child = undefined;
+  }
+
+  async stop(): Promise<void> {
+    await this.down();
+    rmSync(this.dataDir, { recursive: true, force: true });
+  }
+
+  output(): string {
+    return this.log;
+  }
+}

@@ -1,0 +1,92 @@
+import { test, expect, Page } from '@playwright/test';
+import { Hutch } from './server';
+
+let hutch: Hutch;
+
+test.beforeEach(async () => {
+  hutch = await Hutch.start();
+});
+
+test.afterEach(async ({}, info) => {
+  await hutch.stop();
+  if (info.status !== 'passed') console.log(hutch.output());
+});
+
+function watchConsole(page: Page): string[] {
+  const errors: string[] = [];
+  page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+  page.on('pageerror', (e) => errors.push(String(e)));
+  return errors;
+}
+
+test('the page loads, hydrates and shows live status', async ({ page }) => {
+  const errors = watchConsole(page);
+  await page.goto(hutch.url);
+  await expect(page.getByRole('navigation', { name: 'Main' })).toContainText('Queue');
+  await expect(page.getByTestId('manager-state')).toHaveText('idle');
+  await expect(page.getByTestId('connection')).toHaveAttribute('data-state', 'connected');
+  await expect(page.getByTestId('stream-clients')).toHaveText('1');
+  await page.screenshot({ path: test.info().outputPath('monitor.png'), fullPage: true });
+  expect(errors).toEqual([]);
+});
+
+test('the status updates live when another tab connects', async ({ page, context }) => {
+  await page.goto(hutch.url);
+  await expect(page.getByTestId('connection')).toHaveAttribute('data-state', 'connected');
+  await expect(page.getByTestId('stream-clients')).toHaveText('1');
+  const second = await context.newPage();
+  await second.goto(hutch.url);
+  await expect(second.getByTestId('connection')).toHaveAttribute('data-state', 'connected');
+  // The first tab learns of the second over its socket, without a reload.
+  await expect(page.getByTestId('stream-clients')).toHaveText('2');
+  await second.close();
+  await expect(page.getByTestId('stream-clients')).toHaveText('1');
+});
+
+test('navigation works after hydration without a full reload', async ({ page }) => {
+  await page.goto(hutch.url);
+  await expect(page.getByTestId('connection')).toHaveAttribute('data-state', 'connected');
+  await page.evaluate(() => ((window as any).__marker = 'same document'));
+  await page.getByRole('link', { name: 'Queue' }).click();
+  await expect(page).toHaveURL(/\/queue$/);
+  await expect(page.getByRole('heading', { level: 1 })).toHaveText('Queue');
+  expect(await page.evaluate(() => (window as any).__marker)).toBe('same document');
+  await expect(page.getByTestId('connection')).toHaveAttribute('data-state', 'connected');
+});
+
+test('the page goes reconnecting when the server stops and connected when it is back', async ({ page }) => {
+  await page.goto(hutch.url);
+  await expect(page.getByTestId('connection')).toHaveAttribute('data-state', 'connected');
+  await page.evaluate(() => ((window as any).__marker = 'no reload'));
+  await hutch.down();
+  await expect(page.getByTestId('connection')).toHaveAttribute('data-state', 'reconnecting');
+  await page.screenshot({ path: test.info().outputPath('reconnecting.png') });
+  await hutch.up();
+  await expect(page.getByTestId('connection')).toHaveAttribute('data-state', 'connected');
+  await expect(page.getByTestId('manager-state')).toHaveText('idle');
+  expect(await page.evaluate(() => (window as any).__marker)).toBe('no reload');
+});
+
+test('every page is readable without JavaScript', async ({ browser }) => {
+  const context = await browser.newContext({ javaScriptEnabled: false });
+  const page = await context.newPage();
+  for (const [path, heading] of [
+    ['/', 'Monitor'],
+    ['/queue', 'Queue'],
+    ['/history', 'History'],
+    ['/applets', 'Applets'],
+    ['/datasets', 'Datasets'],
+    ['/console', 'Console'],
+  ]) {
+    const response = await page.goto(hutch.url + path);
+    expect(response?.status(), path).toBe(200);
+    await expect(page.getByRole('heading', { level: 1 })).toHaveText(heading);
+  }
+  await page.goto(hutch.url);
+  await expect(page.getByTestId('manager-state')).toHaveText('idle');
+  await expect(page.getByTestId('connection')).toHaveAttribute('data-state', 'connecting');
+  const missing = await page.goto(hutch.url + '/no/such/page');
+  expect(missing?.status()).toBe(404);
+  await expect(page.getByRole('heading', { level: 1 })).toHaveText('Page not found');
+  await context.close();
+});

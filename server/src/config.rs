@@ -1,0 +1,313 @@
+//! Configuration: command-line flags, then `HUTCH_*` environment variables, then an optional
+//! `hutch.toml`, then built-in defaults — the first that sets a value wins.
+//!
+//! clap reads flags and environment variables together (a flag beats its variable); the fields
+//! are `Option`s without clap defaults so that an unset value can fall through to the file.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use clap::{Args, Parser, Subcommand};
+use serde::Deserialize;
+
+pub const DEFAULT_BIND: &str = "127.0.0.1:60610";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "hutch",
+    version,
+    about = "hutch: the experiment master — plan queue, dispatch database and live dashboard.",
+    long_about = "hutch: the experiment master — plan queue, dispatch database and live dashboard.\n\n\
+        Without a command, `hutch` runs `hutch serve`: the web dashboard and the \
+        bluesky-compatible REST API at http://127.0.0.1:60610 by default.\n\n\
+        Every setting comes from, in this order: a flag, its HUTCH_* environment variable, \
+        the config file (hutch.toml), the built-in default. Logging follows RUST_LOG \
+        (e.g. RUST_LOG=debug or RUST_LOG=hutch_server=trace).",
+    args_conflicts_with_subcommands = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub serve: ServeArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the dashboard and the API (the default when no command is given).
+    Serve(ServeArgs),
+    /// Print the settings `hutch serve` would use with these flags, variables and file, then exit.
+    Config(ServeArgs),
+}
+
+/// Settings of `hutch serve`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ServeArgs {
+    /// Config file in TOML with any of the keys bind, data_dir, database, site_dir.
+    /// [default: $XDG_CONFIG_HOME/hutch/hutch.toml (~/.config/hutch/hutch.toml) if it exists]
+    #[arg(long, env = "HUTCH_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Address and port to listen on. Use 0.0.0.0:60610 to accept connections from other machines.
+    /// [file key: bind] [default: 127.0.0.1:60610]
+    #[arg(long, env = "HUTCH_BIND", value_name = "ADDR:PORT")]
+    pub bind: Option<SocketAddr>,
+
+    /// Directory for hutch's state (the database and, later, mirrors); created if missing.
+    /// [file key: data_dir] [default: $XDG_DATA_HOME/hutch, i.e. ~/.local/share/hutch]
+    #[arg(long, env = "HUTCH_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+
+    /// SQLite dispatch database; created (with a warning) if missing.
+    /// [file key: database] [default: DATA_DIR/hutch.db]
+    #[arg(long, env = "HUTCH_DATABASE", value_name = "PATH")]
+    pub database: Option<PathBuf>,
+
+    /// Directory holding the built browser bundle (pkg/hutch.js, pkg/hutch_bg.wasm, pkg/hutch.css).
+    /// [file key: site_dir] [default: target/site of the source checkout this binary was built from]
+    #[arg(long, env = "HUTCH_SITE_DIR", value_name = "DIR")]
+    pub site_dir: Option<PathBuf>,
+}
+
+/// The `hutch.toml` file. Unknown keys are refused so that a typo does not go unnoticed.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    bind: Option<SocketAddr>,
+    data_dir: Option<PathBuf>,
+    database: Option<PathBuf>,
+    site_dir: Option<PathBuf>,
+}
+
+/// The resolved configuration the server runs with.
+#[derive(Clone)]
+pub struct Config {
+    pub bind: SocketAddr,
+    pub data_dir: PathBuf,
+    pub database: PathBuf,
+    pub site_dir: PathBuf,
+    /// How often `/api/stream` sends a heartbeat on quiet topics.
+    pub heartbeat: std::time::Duration,
+}
+
+impl fmt::Debug for Config {
+    // Written by hand so that secrets added later (API keys) are never printed by accident.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("bind", &self.bind)
+            .field("data_dir", &self.data_dir)
+            .field("database", &self.database)
+            .field("site_dir", &self.site_dir)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {error}")]
+    Read {
+        path: PathBuf,
+        error: std::io::Error,
+    },
+    #[error("config file {path} is not valid: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("no data directory given and neither XDG_DATA_HOME nor HOME is set; pass --data-dir DIR or set HUTCH_DATA_DIR")]
+    NoDataDir,
+}
+
+impl Config {
+    /// A configuration for tests and embedding: everything under `data_dir`, port chosen by the OS.
+    pub fn for_data_dir(data_dir: impl Into<PathBuf>) -> Self {
+        let data_dir = data_dir.into();
+        Config {
+            bind: "127.0.0.1:0".parse().expect("literal address"),
+            database: data_dir.join("hutch.db"),
+            data_dir,
+            site_dir: default_site_dir(),
+            heartbeat: std::time::Duration::from_secs(10),
+        }
+    }
+
+    /// Resolves flags/environment (already merged by clap), the config file and the defaults.
+    pub fn resolve(
+        args: ServeArgs,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        let file = match args.config.clone() {
+            Some(path) => read_file(&path)?,
+            None => match default_config_path(env) {
+                Some(path) if path.exists() => read_file(&path)?,
+                _ => FileConfig::default(),
+            },
+        };
+        let data_dir = match args.data_dir.or(file.data_dir) {
+            Some(dir) => dir,
+            None => default_data_dir(env).ok_or(ConfigError::NoDataDir)?,
+        };
+        Ok(Config {
+            bind: args
+                .bind
+                .or(file.bind)
+                .unwrap_or_else(|| DEFAULT_BIND.parse().expect("literal address")),
+            database: args
+                .database
+                .or(file.database)
+                .unwrap_or_else(|| data_dir.join("hutch.db")),
+            site_dir: args
+                .site_dir
+                .or(file.site_dir)
+                .unwrap_or_else(default_site_dir),
+            data_dir,
+            heartbeat: std::time::Duration::from_secs(10),
+        })
+    }
+}
+
+impl Config {
+    /// The settings as `hutch.toml` text, for `hutch config`.
+    pub fn to_toml(&self) -> String {
+        let q = |p: &Path| format!("{:?}", p.display().to_string());
+        format!(
+            "bind = \"{}\"\ndata_dir = {}\ndatabase = {}\nsite_dir = {}\n",
+            self.bind,
+            q(&self.data_dir),
+            q(&self.database),
+            q(&self.site_dir)
+        )
+    }
+}
+
+fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|error| ConfigError::Read {
+        path: path.to_owned(),
+        error,
+    })?;
+    toml::from_str(&text).map_err(|e| ConfigError::Parse {
+        path: path.to_owned(),
+        message: e.message().to_string(),
+    })
+}
+
+fn default_config_path(env: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
+    xdg_dir(env, "XDG_CONFIG_HOME", ".config").map(|d| d.join("hutch/hutch.toml"))
+}
+
+fn default_data_dir(env: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
+    xdg_dir(env, "XDG_DATA_HOME", ".local/share").map(|d| d.join("hutch"))
+}
+
+fn xdg_dir(env: &dyn Fn(&str) -> Option<String>, var: &str, under_home: &str) -> Option<PathBuf> {
+    match env(var).filter(|v| !v.is_empty()) {
+        Some(dir) => Some(PathBuf::from(dir)),
+        None => env("HOME")
+            .filter(|v| !v.is_empty())
+            .map(|h| Path::new(&h).join(under_home)),
+    }
+}
+
+/// The bundle built by `.ci/dev build-site` in the checkout this binary was compiled from.
+pub fn default_site_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/site")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env_of(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |k| map.get(k).cloned()
+    }
+
+    #[test]
+    fn defaults_follow_xdg() {
+        let c = Config::resolve(ServeArgs::default(), &env_of(&[("HOME", "/home/ann")])).unwrap();
+        assert_eq!(c.bind.to_string(), "127.0.0.1:60610");
+        assert_eq!(c.data_dir, PathBuf::from("/home/ann/.local/share/hutch"));
+        assert_eq!(
+            c.database,
+            PathBuf::from("/home/ann/.local/share/hutch/hutch.db")
+        );
+        let c = Config::resolve(
+            ServeArgs::default(),
+            &env_of(&[("HOME", "/home/ann"), ("XDG_DATA_HOME", "/data")]),
+        )
+        .unwrap();
+        assert_eq!(c.data_dir, PathBuf::from("/data/hutch"));
+    }
+
+    #[test]
+    fn flags_beat_the_file_and_the_file_beats_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("hutch.toml");
+        std::fs::write(
+            &file,
+            "bind = \"0.0.0.0:7000\"\ndata_dir = \"/srv/hutch\"\n",
+        )
+        .unwrap();
+        let args = ServeArgs {
+            config: Some(file.clone()),
+            data_dir: Some("/flag".into()),
+            ..Default::default()
+        };
+        let c = Config::resolve(args, &env_of(&[])).unwrap();
+        assert_eq!(c.data_dir, PathBuf::from("/flag"), "flag wins over file");
+        assert_eq!(c.bind.to_string(), "0.0.0.0:7000", "file wins over default");
+        assert_eq!(c.database, PathBuf::from("/flag/hutch.db"));
+    }
+
+    #[test]
+    fn a_typo_in_the_file_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("hutch.toml");
+        std::fs::write(&file, "bnd = \"0.0.0.0:7000\"\n").unwrap();
+        let args = ServeArgs {
+            config: Some(file),
+            ..Default::default()
+        };
+        let err = Config::resolve(args, &env_of(&[("HOME", "/h")]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("unknown field `bnd`"), "{err}");
+    }
+
+    #[test]
+    fn a_missing_explicit_config_file_is_an_error() {
+        let args = ServeArgs {
+            config: Some("/nonexistent/hutch.toml".into()),
+            ..Default::default()
+        };
+        let err = Config::resolve(args, &env_of(&[("HOME", "/h")]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("cannot read config file /nonexistent/hutch.toml"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn no_home_and_no_data_dir_says_what_to_do() {
+        let err = Config::resolve(ServeArgs::default(), &env_of(&[]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("--data-dir"), "{err}");
+    }
+
+    #[test]
+    fn serve_is_the_default_command_and_flags_parse() {
+        let cli = Cli::try_parse_from(["hutch", "--bind", "127.0.0.1:1234"]).unwrap();
+        assert!(cli.command.is_none());
+        assert_eq!(cli.serve.bind.unwrap().to_string(), "127.0.0.1:1234");
+        let cli = Cli::try_parse_from(["hutch", "serve", "--data-dir", "/x"]).unwrap();
+        assert!(
+            matches!(cli.command, Some(Command::Serve(ref a)) if a.data_dir.as_deref() == Some(Path::new("/x")))
+        );
+        assert!(Cli::try_parse_from(["hutch", "--bind", "nonsense"]).is_err());
+    }
+}

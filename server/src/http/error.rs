@@ -1,0 +1,59 @@
+//! The one error type at the HTTP edge.
+//!
+//! Its JSON is `{"success": false, "msg": "...", "detail": "..."}`: `success`/`msg` is the shape
+//! of every bluesky-httpserver reply, and `detail` (the same text) is what FastAPI clients such as
+//! `bluesky-queueserver-api` read from a non-200 reply.
+
+use axum::http::{Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub msg: String,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, msg: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            msg: msg.into(),
+        }
+    }
+
+    /// The request body could not be used (FastAPI answers 422 here, so bluesky clients expect it).
+    pub fn unprocessable(msg: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNPROCESSABLE_ENTITY, msg)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if self.status.is_server_error() {
+            tracing::error!(status = %self.status, msg = %self.msg, "request failed");
+        }
+        let body = serde_json::json!({ "success": false, "msg": self.msg, "detail": self.msg });
+        (self.status, Json(body)).into_response()
+    }
+}
+
+pub async fn api_not_found(method: Method, uri: Uri) -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        format!(
+            "there is no API route {method} {}; docs/api.md lists the routes",
+            uri.path()
+        ),
+    )
+}
+
+pub async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        format!(
+            "{} does not accept {method}; docs/api.md lists the methods of each route",
+            uri.path()
+        ),
+    )
+}

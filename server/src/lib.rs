@@ -1,0 +1,172 @@
+//! hutch server: the HTTP/WebSocket API, the dashboard pages, and (as the issues land) the queue
+//! manager, the worker and the dispatch database.
+//!
+//! # Layout
+//! - [`config`]: flags → `HUTCH_*` variables → `hutch.toml` → defaults.
+//! - [`db`]: the SQLite pool, embedded migrations, refusal of foreign files.
+//! - [`http`]: the router; one module per feature; [`http::ApiError`] is the error shape.
+//! - [`stream`]: the topic hub behind `/api/stream` and the per-connection writer task.
+//! - [`status`]: the status board (the bluesky status dictionary), published on change.
+//!
+//! Start-up order (see [`prepare`]): data directory, database and migrations, then the caller
+//! binds the port and calls [`Prepared::serve`]. Tests bind `127.0.0.1:0` and call [`run`].
+
+pub mod config;
+pub mod db;
+pub mod http;
+pub mod status;
+pub mod stream;
+
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use axum::extract::FromRef;
+use leptos::config::LeptosOptions;
+use sqlx::SqlitePool;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::config::Config;
+use crate::status::StatusBoard;
+use crate::stream::Hub;
+
+/// Everything a request handler may need. Cheap to clone.
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    pub leptos: LeptosOptions,
+    pub config: Arc<Config>,
+    pub db: SqlitePool,
+    pub hub: Hub,
+    pub status: Arc<StatusBoard>,
+    /// Turns `true` once shutdown begins; long-lived connections watch it and close.
+    pub shutdown: watch::Receiver<bool>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot use the data directory {path}: {error}; choose another with --data-dir or HUTCH_DATA_DIR")]
+    DataDir {
+        path: PathBuf,
+        error: std::io::Error,
+    },
+    #[error("the directory of the database {path} does not exist; create it or choose another file with --database")]
+    DatabaseDir { path: PathBuf },
+    #[error(transparent)]
+    Db(#[from] db::DbError),
+    #[error("cannot record the server start in the database: {0}")]
+    Record(sqlx::Error),
+}
+
+/// A server that has its database open and migrated, ready to serve on a bound listener.
+pub struct Prepared {
+    state: AppState,
+    stop: watch::Sender<bool>,
+}
+
+/// Checks the data directory, opens and migrates the database, and builds the state.
+pub async fn prepare(config: Config) -> Result<Prepared, StartError> {
+    ensure_writable_dir(&config.data_dir)?;
+    if let Some(parent) = config
+        .database
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+    {
+        if !parent.is_dir() {
+            return Err(StartError::DatabaseDir {
+                path: config.database.clone(),
+            });
+        }
+    }
+    let (db, opened) = db::open(&config.database).await?;
+    if opened == db::Opened::Created {
+        tracing::warn!(
+            database = %config.database.display(),
+            "the database did not exist, so a new, empty one was created (normal on the first start)"
+        );
+    }
+    sqlx::query("INSERT INTO server_starts (started_at, version, pid) VALUES (?, ?, ?)")
+        .bind(chrono::Utc::now().to_rfc3339())
+        .bind(env!("CARGO_PKG_VERSION"))
+        .bind(i64::from(std::process::id()))
+        .execute(&db)
+        .await
+        .map_err(StartError::Record)?;
+    warn_if_bundle_missing(&config.site_dir);
+
+    let leptos = LeptosOptions::builder()
+        .output_name("hutch")
+        .site_root(config.site_dir.display().to_string())
+        .site_pkg_dir("pkg")
+        .build();
+    let hub = Hub::default();
+    let status = StatusBoard::new(hub.clone());
+    let (stop, shutdown) = watch::channel(false);
+    let state = AppState {
+        leptos,
+        config: Arc::new(config),
+        db,
+        hub,
+        status,
+        shutdown,
+    };
+    Ok(Prepared { state, stop })
+}
+
+impl Prepared {
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` completes, then closes live connections and finishes open requests.
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let router = http::router(self.state.clone());
+        let stop = self.stop;
+        let result = axum::serve(listener, router)
+            .with_graceful_shutdown(async move {
+                shutdown.await;
+                let _ = stop.send(true);
+            })
+            .await;
+        self.state.db.close().await;
+        result
+    }
+}
+
+/// [`prepare`] then [`Prepared::serve`]: the whole server on a listener the caller bound.
+pub async fn run(
+    config: Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let prepared = prepare(config).await?;
+    prepared.serve(listener, shutdown).await?;
+    Ok(())
+}
+
+fn ensure_writable_dir(dir: &Path) -> Result<(), StartError> {
+    let fail = |error| StartError::DataDir {
+        path: dir.to_owned(),
+        error,
+    };
+    std::fs::create_dir_all(dir).map_err(fail)?;
+    let probe = dir.join(".hutch-write-test");
+    std::fs::write(&probe, b"").map_err(fail)?;
+    let _ = std::fs::remove_file(&probe);
+    Ok(())
+}
+
+fn warn_if_bundle_missing(site_dir: &Path) {
+    let js = site_dir.join("pkg/hutch.js");
+    if !js.exists() {
+        tracing::warn!(
+            missing = %js.display(),
+            "the browser bundle is missing: pages will render but not come alive; \
+             build it with `.ci/dev build-site` or point --site-dir at a built one"
+        );
+    }
+}

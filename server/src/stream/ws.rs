@@ -1,0 +1,224 @@
+//! One task per `/api/stream` connection: it owns the socket and `select!`s over the client's
+//! frames, the client's requests, the heartbeat and server shutdown. Every send has a timeout, so
+//! a dead peer is dropped instead of holding resources.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::extract::State;
+use axum::response::Response;
+use hutch_app::model::stream::{ClientMessage, ServerMessage, Topic, PROTOCOL_VERSION};
+
+use super::Client;
+use crate::status::ClientCount;
+use crate::AppState;
+
+/// A peer that cannot take a frame within this long is considered gone.
+const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+/// Client frames are small commands; anything larger is refused by the socket layer.
+const MAX_CLIENT_MESSAGE: usize = 64 * 1024;
+
+pub async fn stream_handler(ws: WebSocketUpgrade, State(state): State<AppState>) -> Response {
+    ws.max_message_size(MAX_CLIENT_MESSAGE)
+        .on_upgrade(move |socket| serve(socket, state))
+}
+
+struct Closed;
+
+struct Conn {
+    socket: WebSocket,
+    client: Client,
+    /// Declared after `client`: fields drop in order, so the count is taken once the client is gone.
+    _count: ClientCount,
+    /// The seq last sent per topic; older frames still queued after a resync are skipped.
+    sent: HashMap<Topic, u64>,
+}
+
+async fn serve(socket: WebSocket, state: AppState) {
+    let client = state.hub.connect();
+    let _count = state.status.client_connected();
+    let mut conn = Conn {
+        socket,
+        client,
+        _count,
+        sent: HashMap::new(),
+    };
+    let stopping = stopping(state.shutdown.clone());
+    tokio::pin!(stopping);
+    let mut heartbeat = tokio::time::interval(state.config.heartbeat);
+    heartbeat.tick().await;
+    let hello = ServerMessage::Hello {
+        protocol: PROTOCOL_VERSION,
+        server: format!("hutch {}", env!("CARGO_PKG_VERSION")),
+        topics: Topic::ALL.to_vec(),
+    };
+    if conn.send_msg(&hello).await.is_err() {
+        return;
+    }
+    loop {
+        let step = tokio::select! {
+            () = &mut stopping => {
+                let _ = conn.close_going_away().await;
+                break;
+            }
+            incoming = conn.socket.recv() => match incoming {
+                Some(Ok(Message::Text(text))) => conn.on_text(&text).await,
+                Some(Ok(Message::Binary(_))) => {
+                    conn.send_error("binary frames are not understood; send JSON text such as {\"type\":\"subscribe\",\"topics\":[\"status\"]}").await
+                }
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
+                Some(Ok(_)) => Ok(()), // ping/pong are answered by the socket layer
+            },
+            Some(frame) = conn.client.rx.recv() => conn.forward(frame).await,
+            _ = heartbeat.tick() => conn.heartbeat().await,
+        };
+        if step.is_err() {
+            break;
+        }
+    }
+}
+
+/// Completes once server shutdown begins (or the server state is gone).
+async fn stopping(mut shutdown: tokio::sync::watch::Receiver<bool>) {
+    let _ = shutdown.wait_for(|stop| *stop).await;
+}
+
+impl Conn {
+    async fn send_text(&mut self, text: Utf8Bytes) -> Result<(), Closed> {
+        match tokio::time::timeout(SEND_TIMEOUT, self.socket.send(Message::Text(text))).await {
+            Ok(Ok(())) => Ok(()),
+            _ => Err(Closed),
+        }
+    }
+
+    async fn send_msg(&mut self, msg: &ServerMessage) -> Result<(), Closed> {
+        let text = serde_json::to_string(msg).map_err(|_| Closed)?;
+        self.send_text(text.into()).await
+    }
+
+    async fn send_error(&mut self, msg: &str) -> Result<(), Closed> {
+        self.send_msg(&ServerMessage::Error {
+            msg: msg.to_string(),
+        })
+        .await
+    }
+
+    async fn close_going_away(&mut self) -> Result<(), Closed> {
+        let frame = CloseFrame {
+            code: 1001,
+            reason: "hutch server is shutting down".into(),
+        };
+        let send = self.socket.send(Message::Close(Some(frame)));
+        tokio::time::timeout(SEND_TIMEOUT, send)
+            .await
+            .map_err(|_| Closed)?
+            .map_err(|_| Closed)
+    }
+
+    async fn on_text(&mut self, text: &str) -> Result<(), Closed> {
+        let msg = match serde_json::from_str::<ClientMessage>(text) {
+            Ok(msg) => msg,
+            Err(e) => {
+                let hint = format!(
+                    "could not read your message ({e}); send e.g. {{\"type\":\"subscribe\",\"topics\":[\"status\"]}}"
+                );
+                return self.send_error(&hint).await;
+            }
+        };
+        match msg {
+            ClientMessage::Subscribe { topics, .. } => {
+                for topic in topics {
+                    self.start_topic(topic).await?;
+                }
+            }
+            ClientMessage::Unsubscribe { topics } => {
+                for topic in topics {
+                    let seq = self.client.unsubscribe(&topic);
+                    self.sent.remove(&topic);
+                    self.send_msg(&ServerMessage::Unsubscribed { topic, seq })
+                        .await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Registers the subscription and sends `subscribed` and the snapshot.
+    async fn start_topic(&mut self, topic: Topic) -> Result<(), Closed> {
+        let start = self.client.subscribe(&topic);
+        self.sent.insert(topic.clone(), start.seq);
+        self.send_msg(&ServerMessage::Subscribed {
+            topic: topic.clone(),
+            seq: start.seq,
+        })
+        .await?;
+        if let Some(data) = start.snapshot {
+            let data = (*data).clone();
+            self.send_msg(&ServerMessage::Snapshot {
+                topic,
+                seq: start.seq,
+                data,
+            })
+            .await?;
+        }
+        Ok(())
+    }
+
+    async fn forward(&mut self, frame: super::Frame) -> Result<(), Closed> {
+        let fresh = self
+            .sent
+            .get(&frame.topic)
+            .is_some_and(|&last| frame.seq > last);
+        if fresh {
+            self.sent.insert(frame.topic.clone(), frame.seq);
+            self.send_text(Utf8Bytes::from(&*frame.text)).await?;
+        }
+        if self.client.rx.is_empty() {
+            self.resync_lagged().await?;
+        }
+        Ok(())
+    }
+
+    /// After frames were dropped for this client: say so, then start the topic afresh.
+    async fn resync_lagged(&mut self) -> Result<(), Closed> {
+        for topic in self.client.take_lagged() {
+            let seq = self.client.hub().seq(&topic);
+            let msg = "this client read too slowly and missed updates; a fresh snapshot follows"
+                .to_string();
+            self.send_msg(&ServerMessage::Gap {
+                topic: topic.clone(),
+                seq,
+                msg,
+            })
+            .await?;
+            self.start_topic(topic).await?;
+        }
+        Ok(())
+    }
+
+    async fn heartbeat(&mut self) -> Result<(), Closed> {
+        self.resync_lagged().await?;
+        let time = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        let topics: Vec<Topic> = self.client.topics().cloned().collect();
+        for topic in topics {
+            let seq = self.sent.get(&topic).copied().unwrap_or(0);
+            self.send_msg(&ServerMessage::Heartbeat {
+                topic,
+                seq,
+                time: time.clone(),
+            })
+            .await?;
+        }
+        if self.sent.is_empty() {
+            // Not subscribed to anything yet: still prove the connection is alive.
+            self.send_msg(&ServerMessage::Heartbeat {
+                topic: Topic::Status,
+                seq: 0,
+                time,
+            })
+            .await?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,117 @@
+//! HTTP routes through the real router (`oneshot`), and the pages' server rendering.
+
+mod common;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use common::TestServer;
+use serde_json::Value;
+use tower::ServiceExt;
+
+async fn call(server: &TestServer, method: &str, path: &str, body: &str) -> (StatusCode, String) {
+    let router = hutch_server::http::router(server.state.clone());
+    let request = Request::builder()
+        .method(method)
+        .uri(path)
+        .header("content-type", "application/json")
+        .body(Body::from(body.to_string()))
+        .unwrap();
+    let response = router.oneshot(request).await.unwrap();
+    let status = response.status();
+    let bytes = axum::body::to_bytes(response.into_body(), 10 << 20)
+        .await
+        .unwrap();
+    (status, String::from_utf8(bytes.to_vec()).unwrap())
+}
+
+fn json(text: &str) -> Value {
+    serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
+}
+
+#[tokio::test]
+async fn status_ping_and_root_return_the_status_dictionary() {
+    let server = TestServer::start().await;
+    for path in ["/api/status", "/api/ping", "/api/"] {
+        let (code, body) = call(&server, "GET", path, "").await;
+        assert_eq!(code, StatusCode::OK, "{path}");
+        let v = json(&body);
+        assert_eq!(v["manager_state"], "idle", "{path}");
+        assert_eq!(v["worker_environment_exists"], false);
+        assert_eq!(v["plan_queue_mode"]["loop"], false);
+        assert!(v["msg"].as_str().unwrap().starts_with("hutch "));
+    }
+    // bluesky clients send a JSON body on GET.
+    let (code, _) = call(&server, "GET", "/api/status", r#"{"reload": true}"#).await;
+    assert_eq!(code, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_body_that_is_not_a_json_object_is_refused_with_422() {
+    let server = TestServer::start().await;
+    let (code, body) = call(&server, "GET", "/api/status", "[1, 2]").await;
+    assert_eq!(code, StatusCode::UNPROCESSABLE_ENTITY);
+    let v = json(&body);
+    assert_eq!(v["success"], false);
+    assert!(v["msg"].as_str().unwrap().contains("JSON object"));
+    let (code, body) = call(&server, "GET", "/api/status", "{not json").await;
+    assert_eq!(code, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(json(&body)["msg"]
+        .as_str()
+        .unwrap()
+        .contains("not valid JSON"));
+}
+
+#[tokio::test]
+async fn unknown_api_routes_and_wrong_methods_answer_json() {
+    let server = TestServer::start().await;
+    let (code, body) = call(&server, "GET", "/api/no/such/route", "").await;
+    assert_eq!(code, StatusCode::NOT_FOUND);
+    let v = json(&body);
+    assert_eq!(v["success"], false);
+    assert!(v["msg"]
+        .as_str()
+        .unwrap()
+        .contains("GET /api/no/such/route"));
+    assert_eq!(v["detail"], v["msg"]);
+
+    let (code, body) = call(&server, "POST", "/api/status", "{}").await;
+    assert_eq!(code, StatusCode::METHOD_NOT_ALLOWED);
+    assert!(json(&body)["msg"]
+        .as_str()
+        .unwrap()
+        .contains("does not accept POST"));
+}
+
+#[tokio::test]
+async fn pages_are_server_rendered_with_the_status() {
+    let server = TestServer::start().await;
+    let (code, html) = call(&server, "GET", "/", "").await;
+    assert_eq!(code, StatusCode::OK);
+    assert!(html.contains("<nav"), "navigation is rendered");
+    for label in [
+        "Monitor", "Queue", "History", "Applets", "Datasets", "Console",
+    ] {
+        assert!(html.contains(label), "nav has {label}");
+    }
+    // In the document itself, not in a streamed <template> that needs a script to show.
+    let manager = html
+        .find(r#"data-testid="manager-state""#)
+        .expect("status is in the first render");
+    assert!(
+        !html[..manager].contains("<template"),
+        "status is rendered in place"
+    );
+    assert!(
+        html.contains("/pkg/hutch.js"),
+        "hydration script is referenced"
+    );
+    assert!(html.contains(r#"data-state="connecting""#));
+
+    let (code, html) = call(&server, "GET", "/queue", "").await;
+    assert_eq!(code, StatusCode::OK);
+    assert!(html.contains("<h1>Queue</h1>"), "{html}");
+
+    let (code, html) = call(&server, "GET", "/no/such/page", "").await;
+    assert_eq!(code, StatusCode::NOT_FOUND);
+    assert!(html.contains("Page not found"));
+}
