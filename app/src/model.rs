@@ -3,5 +3,6 @@
 //! Everything here is plain data with serde derives: no IO, no server crates, so it compiles for
 //! wasm32 and can be unit-tested alone. Database rows live in the server and convert into these.
 
+pub mod queue;
 pub mod status;
 pub mod stream;

@@ -14,8 +14,10 @@
 pub mod config;
 pub mod db;
 pub mod http;
+pub mod queue;
 pub mod status;
 pub mod stream;
+pub mod worker;
 
 use std::future::Future;
 use std::path::{Path, PathBuf};

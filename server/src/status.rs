@@ -73,11 +73,9 @@ impl StatusBoard {
         self.current.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// The current status, with `time` set to now.
+    /// The current status; `time` is when it last changed, as in bluesky.
     pub fn get(&self) -> ServerStatus {
-        let mut s = self.lock().clone();
-        s.time = now();
-        s
+        self.lock().clone()
     }
 
     /// Applies a change, gives the status a new `status_uid` and publishes it. Publishing happens

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 pub struct ServerStatus {
     /// Human-readable server name and version, e.g. "hutch 0.1.0".
     pub msg: String,
-    /// Server time when this status was produced, RFC 3339 UTC.
+    /// When this status last changed, RFC 3339 UTC.
     pub time: String,
     pub items_in_queue: usize,
     pub items_in_history: usize,

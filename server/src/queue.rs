@@ -1,0 +1,11 @@
+//! The plan queue: pure logic (positions, catalogue, validation, the state machine) and, around
+//! it, the manager task that owns the state, persists it and talks to the worker.
+
+pub mod catalog;
+pub mod edit;
+pub mod position;
+pub mod run;
+pub mod state;
+#[cfg(test)]
+mod tests;
+pub mod validate;

@@ -1,0 +1,362 @@
+//! The queue state machine: the queue, the running item, history, modes, lock and the
+//! manager/environment states — and every operation on them. Pure: no IO, no clock, no random;
+//! the caller passes the time and fresh uids in [`Ctx`].
+//!
+//! Every operation either changes nothing and returns a message for the client, or applies its
+//! change and records it in `changes` (what the manager must persist and publish) and `effects`
+//! (what it must tell the worker). The manager drains both after each call.
+
+use hutch_app::model::queue::{ExitStatus, ItemResult, QueueItem, RunningProperties};
+use hutch_app::model::status::QueueMode;
+use serde::{Deserialize, Serialize};
+
+/// What the caller supplies: the time, the principal, and fresh uids.
+pub struct Ctx<'a> {
+    /// Unix seconds.
+    pub now: f64,
+    pub user: &'a str,
+    pub user_group: &'a str,
+    pub new_uid: &'a mut dyn FnMut() -> String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ManagerState {
+    Idle,
+    Paused,
+    CreatingEnvironment,
+    ExecutingQueue,
+    ClosingEnvironment,
+    DestroyingEnvironment,
+}
+
+impl ManagerState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ManagerState::Idle => "idle",
+            ManagerState::Paused => "paused",
+            ManagerState::CreatingEnvironment => "creating_environment",
+            ManagerState::ExecutingQueue => "executing_queue",
+            ManagerState::ClosingEnvironment => "closing_environment",
+            ManagerState::DestroyingEnvironment => "destroying_environment",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EnvState {
+    Closed,
+    Initializing,
+    Idle,
+    ExecutingPlan,
+    Closing,
+}
+
+impl EnvState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EnvState::Closed => "closed",
+            EnvState::Initializing => "initializing",
+            EnvState::Idle => "idle",
+            EnvState::ExecutingPlan => "executing_plan",
+            EnvState::Closing => "closing",
+        }
+    }
+
+    pub fn exists(self) -> bool {
+        !matches!(self, EnvState::Closed)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PauseOption {
+    Deferred,
+    Immediate,
+}
+
+/// The lock, as `lock/info` shows it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Lock {
+    pub key: String,
+    pub environment: bool,
+    pub queue: bool,
+    pub user: String,
+    pub time: f64,
+    pub note: Option<String>,
+}
+
+/// One run of the executing plan, for `re/runs`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunInfo {
+    pub uid: String,
+    pub scan_id: i64,
+    pub is_open: bool,
+    pub exit_status: Option<String>,
+}
+
+/// A change the manager must persist, then publish.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Change {
+    QueueInsert {
+        index: usize,
+        item: QueueItem,
+    },
+    QueueRemove {
+        uid: String,
+    },
+    QueueMove {
+        uid: String,
+        index: usize,
+    },
+    QueueReplace {
+        uid: String,
+        item: QueueItem,
+    },
+    QueueClear,
+    /// An item started executing (it already left the queue with `QueueRemove`, unless immediate).
+    Started(QueueItem),
+    /// The running item finished; it is appended to history (plans only).
+    Finished(QueueItem),
+    /// The oldest `count` history items were removed.
+    HistoryTrim {
+        count: usize,
+    },
+    /// Mode, autostart or lock changed.
+    Settings,
+    /// The run list of the executing plan changed.
+    Runs,
+    /// Manager, environment or run-engine state changed.
+    Status,
+}
+
+/// Something the manager must tell or do to the worker.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Effect {
+    OpenEnvironment,
+    CloseEnvironment,
+    DestroyEnvironment,
+    Run(Box<QueueItem>),
+    Pause(PauseOption),
+    Resume,
+    Stop,
+    Abort,
+    Halt,
+}
+
+/// How the worker says a plan ended.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PlanOutcome {
+    pub exit_status: ExitStatus,
+    pub msg: String,
+    pub traceback: String,
+    pub run_uids: Vec<String>,
+    pub scan_ids: Vec<i64>,
+}
+
+#[derive(Clone, Debug)]
+pub struct QueueState {
+    pub items: Vec<QueueItem>,
+    pub running: Option<QueueItem>,
+    pub history: Vec<QueueItem>,
+    pub mode: QueueMode,
+    pub autostart: bool,
+    pub stop_pending: bool,
+    pub pause_pending: bool,
+    pub manager: ManagerState,
+    pub env: EnvState,
+    /// `None` when no environment exists.
+    pub re_state: Option<&'static str>,
+    pub lock: Option<Lock>,
+    /// The emergency key accepted by `unlock` (from configuration).
+    pub emergency_key: Option<String>,
+    pub runs: Vec<RunInfo>,
+    pub changes: Vec<Change>,
+    pub effects: Vec<Effect>,
+}
+
+impl Default for QueueState {
+    fn default() -> Self {
+        QueueState {
+            items: Vec::new(),
+            running: None,
+            history: Vec::new(),
+            mode: QueueMode::default(),
+            autostart: false,
+            stop_pending: false,
+            pause_pending: false,
+            manager: ManagerState::Idle,
+            env: EnvState::Closed,
+            re_state: None,
+            lock: None,
+            emergency_key: None,
+            runs: Vec::new(),
+            changes: Vec::new(),
+            effects: Vec::new(),
+        }
+    }
+}
+
+/// Which lock flag guards an operation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Guard {
+    Queue,
+    Environment,
+}
+
+impl QueueState {
+    pub fn uids(&self) -> Vec<&str> {
+        self.items.iter().map(|i| i.item_uid.as_str()).collect()
+    }
+
+    pub fn take_changes(&mut self) -> (Vec<Change>, Vec<Effect>) {
+        (
+            std::mem::take(&mut self.changes),
+            std::mem::take(&mut self.effects),
+        )
+    }
+
+    pub(super) fn status_changed(&mut self) {
+        self.changes.push(Change::Status);
+    }
+
+    /// Refuses when the lock guards this operation and `key` is not the lock key.
+    pub fn check_lock(&self, guard: Guard, key: Option<&str>) -> Result<(), String> {
+        let Some(lock) = &self.lock else {
+            return Ok(());
+        };
+        let guarded = match guard {
+            Guard::Queue => lock.queue,
+            Guard::Environment => lock.environment,
+        };
+        if guarded && key != Some(lock.key.as_str()) {
+            return Err(format!("Invalid lock key: \n{}", self.lock_text()));
+        }
+        Ok(())
+    }
+
+    /// bluesky's multi-line description of the lock, used in rejection messages.
+    pub fn lock_text(&self) -> String {
+        let py = |b: bool| if b { "True" } else { "False" };
+        match &self.lock {
+            None => "RE Manager is not locked".into(),
+            Some(l) => format!(
+                "RE Manager is locked by {} at {}\nEnvironment is locked: {}\nQueue is locked:       {}\nEmergency lock key:    {}\nNote: {}",
+                l.user,
+                time_str(l.time),
+                py(l.environment),
+                py(l.queue),
+                if self.emergency_key.is_some() { "set" } else { "not set" },
+                l.note.as_deref().unwrap_or("---")
+            ),
+        }
+    }
+
+    pub fn lock(
+        &mut self,
+        key: &str,
+        environment: bool,
+        queue: bool,
+        note: Option<String>,
+        ctx: &Ctx,
+    ) -> Result<(), String> {
+        if key.is_empty() {
+            return Err("Lock key is not set".into());
+        }
+        if !environment && !queue {
+            return Err(format!(
+                "Invalid option: environment and/or queue must be selected: environment={} queue={}",
+                py_bool(environment),
+                py_bool(queue)
+            ));
+        }
+        if let Some(l) = &self.lock {
+            if l.key != key {
+                return Err(format!(
+                    "RE Manager was locked with a different key: \n{}",
+                    self.lock_text()
+                ));
+            }
+        }
+        self.lock = Some(Lock {
+            key: key.into(),
+            environment,
+            queue,
+            user: ctx.user.into(),
+            time: ctx.now,
+            note,
+        });
+        self.changes.push(Change::Settings);
+        Ok(())
+    }
+
+    pub fn unlock(&mut self, key: &str) -> Result<(), String> {
+        let Some(lock) = &self.lock else {
+            return Ok(());
+        };
+        let emergency = self.emergency_key.as_deref() == Some(key);
+        if lock.key != key && !emergency {
+            return Err(format!("Invalid lock key: \n{}", self.lock_text()));
+        }
+        self.lock = None;
+        self.changes.push(Change::Settings);
+        Ok(())
+    }
+
+    pub fn set_mode(&mut self, mode: QueueMode) {
+        if self.mode != mode {
+            self.mode = mode;
+            self.changes.push(Change::Settings);
+        }
+    }
+
+    pub fn set_autostart(&mut self, enable: bool, ctx: &mut Ctx) {
+        if self.autostart != enable {
+            self.autostart = enable;
+            self.changes.push(Change::Settings);
+        }
+        self.kick_autostart(ctx);
+    }
+
+    /// With autostart on, an idle manager with an open environment starts the queue by itself.
+    pub fn kick_autostart(&mut self, ctx: &mut Ctx) {
+        if self.autostart
+            && self.manager == ManagerState::Idle
+            && self.env == EnvState::Idle
+            && !self.items.is_empty()
+        {
+            let _ = self.start_queue(ctx);
+        }
+    }
+}
+
+fn py_bool(b: bool) -> &'static str {
+    if b {
+        "True"
+    } else {
+        "False"
+    }
+}
+
+/// `%m/%d/%Y %H:%M:%S` of a Unix time, in UTC.
+pub fn time_str(t: f64) -> String {
+    chrono::DateTime::from_timestamp(t as i64, 0)
+        .map(|d| d.format("%m/%d/%Y %H:%M:%S").to_string())
+        .unwrap_or_default()
+}
+
+/// The result a finished item gets.
+pub fn result_of(item: &QueueItem, outcome: &PlanOutcome, now: f64) -> ItemResult {
+    ItemResult {
+        exit_status: outcome.exit_status,
+        run_uids: outcome.run_uids.clone(),
+        scan_ids: outcome.scan_ids.clone(),
+        time_start: item
+            .properties
+            .as_ref()
+            .map_or(now, |p: &RunningProperties| p.time_start),
+        time_stop: now,
+        msg: outcome.msg.clone(),
+        traceback: outcome.traceback.clone(),
+    }
+}

@@ -1,0 +1,3 @@
+//! The worker side: the process that executes plans in an environment of devices.
+
+pub mod sim;

@@ -1,0 +1,4 @@
+//! The built-in simulated environment (motors, detectors and the usual scan plans).
+
+pub mod catalog;
+pub mod devices;
