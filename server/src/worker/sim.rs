@@ -2,3 +2,5 @@
 
 pub mod catalog;
 pub mod devices;
+pub mod plans;
+pub mod runner;

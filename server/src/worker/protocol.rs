@@ -1,0 +1,89 @@
+//! The manager ↔ worker protocol: newline-delimited JSON over the worker's stdin and stdout, one
+//! message per line, each an object with a `type`. Documented in docs/worker-protocol.md, so an
+//! environment in another language (e.g. Python running a real RunEngine) can implement it.
+//!
+//! The worker pushes everything (readiness, documents, runs, pauses, completion); the manager
+//! never polls. The worker's stderr is treated as console output.
+
+use hutch_app::model::queue::{ExitStatus, QueueItem};
+use serde::{Deserialize, Serialize};
+
+use crate::queue::state::PauseOption;
+
+/// Bumped when a change would break an existing worker.
+pub const WORKER_PROTOCOL: u32 = 1;
+
+/// Manager → worker.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ToWorker {
+    /// Execute one plan. `scan_id` is the first scan id its runs may use.
+    Run { item: Box<QueueItem>, scan_id: i64 },
+    /// Pause at the next checkpoint (`deferred`) or now (`immediate`).
+    Pause { option: PauseOption },
+    /// Continue a paused plan (from its last checkpoint).
+    Resume,
+    /// End a paused plan: its run closes as a success, the item counts as `stopped`.
+    Stop,
+    /// End a paused plan: run `abort`, item `aborted`.
+    Abort,
+    /// End a paused plan without cleanup: run `abort`, item `halted`.
+    Halt,
+    /// Finish and exit (the environment is being closed).
+    Close,
+}
+
+/// Worker → manager.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum FromWorker {
+    /// First message: the environment is open.
+    Ready { protocol: u32, environment: String },
+    /// A line for the console.
+    Log { msg: String },
+    /// A bluesky document, in emission order.
+    Document {
+        name: String,
+        doc: serde_json::Value,
+    },
+    /// A run started (after its start document).
+    RunOpened { uid: String, scan_id: i64 },
+    /// A run ended (after its stop document).
+    RunClosed {
+        uid: String,
+        scan_id: i64,
+        exit_status: String,
+    },
+    /// The plan is paused at a checkpoint.
+    Paused,
+    /// The plan ended; the worker is ready for the next `run`.
+    Finished {
+        exit_status: ExitStatus,
+        msg: String,
+        traceback: String,
+        run_uids: Vec<String>,
+        scan_ids: Vec<i64>,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_are_single_lines_of_tagged_json() {
+        let m = FromWorker::Log { msg: "a\nb".into() };
+        let line = serde_json::to_string(&m).unwrap();
+        assert!(!line.contains('\n'));
+        assert!(line.starts_with(r#"{"type":"log""#));
+        let back: FromWorker = serde_json::from_str(&line).unwrap();
+        assert_eq!(back, m);
+        let p: ToWorker = serde_json::from_str(r#"{"type":"pause","option":"immediate"}"#).unwrap();
+        assert_eq!(
+            p,
+            ToWorker::Pause {
+                option: PauseOption::Immediate
+            }
+        );
+    }
+}

@@ -1,0 +1,565 @@
+//! Executes simulated plans: moves motors (taking time), reads detectors, emits bluesky
+//! documents, and honours pause (deferred at the next checkpoint, immediate at once),
+//! resume, stop, abort and halt, with a checkpoint before every point as bluesky's plans have.
+
+use std::path::PathBuf;
+use std::sync::{Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use hutch_app::model::queue::{ExitStatus, QueueItem};
+use serde_json::{json, Map, Value};
+
+use super::devices::{DetectorKind, Devices, Rng, IMG_SIZE};
+use super::plans::{build, SimPlan, Trajectory};
+use crate::queue::state::PauseOption;
+use crate::worker::protocol::FromWorker;
+
+/// What the manager asks of a paused plan.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Command {
+    Resume,
+    Stop,
+    Abort,
+    Halt,
+}
+
+#[derive(Default)]
+struct Ctl {
+    pause: Option<PauseOption>,
+    command: Option<Command>,
+}
+
+/// Shared between the thread that reads the manager's messages and the plan thread.
+#[derive(Default)]
+pub struct Control {
+    ctl: Mutex<Ctl>,
+    cv: Condvar,
+}
+
+impl Control {
+    fn lock(&self) -> MutexGuard<'_, Ctl> {
+        self.ctl.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn request_pause(&self, option: PauseOption) {
+        let mut c = self.lock();
+        if c.pause != Some(PauseOption::Immediate) {
+            c.pause = Some(option);
+        }
+        self.cv.notify_all();
+    }
+
+    pub fn command(&self, command: Command) {
+        self.lock().command = Some(command);
+        self.cv.notify_all();
+    }
+
+    /// Forgets requests meant for an earlier plan; call when a new plan is handed over.
+    pub fn reset(&self) {
+        *self.lock() = Ctl::default();
+    }
+
+    fn take_pause(&self) -> bool {
+        self.lock().pause.take().is_some()
+    }
+
+    /// Sleeps for `d`; returns true early if an immediate pause arrives.
+    fn sleep(&self, d: Duration) -> bool {
+        let deadline = Instant::now() + d;
+        let mut c = self.lock();
+        loop {
+            if c.pause == Some(PauseOption::Immediate) {
+                return true;
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return false;
+            }
+            c = self
+                .cv
+                .wait_timeout(c, deadline - now)
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
+        }
+    }
+
+    fn wait_command(&self) -> Command {
+        let mut c = self.lock();
+        loop {
+            if let Some(cmd) = c.command.take() {
+                return cmd;
+            }
+            c = self.cv.wait(c).unwrap_or_else(|p| p.into_inner());
+        }
+    }
+}
+
+fn now() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
+
+fn uid() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+/// The simulated environment's state across plans.
+pub struct Sim {
+    pub devices: Devices,
+    rng: Rng,
+    /// Where image frames are written (one file per frame).
+    assets: PathBuf,
+}
+
+struct Emit<'a> {
+    out: &'a mut dyn FnMut(FromWorker),
+}
+
+impl Emit<'_> {
+    fn doc(&mut self, name: &str, doc: Value) {
+        (self.out)(FromWorker::Document {
+            name: name.into(),
+            doc,
+        });
+    }
+    fn log(&mut self, msg: String) {
+        (self.out)(FromWorker::Log { msg });
+    }
+}
+
+impl Sim {
+    pub fn new(assets: PathBuf, seed: u64) -> Self {
+        Sim {
+            devices: Devices::default(),
+            rng: Rng::new(seed),
+            assets,
+        }
+    }
+
+    /// Runs one plan to its end and returns the `finished` message.
+    pub fn execute(
+        &mut self,
+        item: &QueueItem,
+        scan_id: i64,
+        control: &Control,
+        out: &mut dyn FnMut(FromWorker),
+    ) -> FromWorker {
+        let mut emit = Emit { out };
+        emit.log(format!("Starting plan '{}' ({})", item.name, item.item_uid));
+        let finished = |exit_status, msg: String, run_uids: Vec<String>, scan_ids: Vec<i64>| {
+            FromWorker::Finished {
+                exit_status,
+                traceback: if exit_status == ExitStatus::Failed {
+                    msg.clone()
+                } else {
+                    String::new()
+                },
+                msg,
+                run_uids,
+                scan_ids,
+            }
+        };
+        let plan = match build(item, &self.devices) {
+            Ok(p) => p,
+            Err(e) => {
+                return finished(
+                    ExitStatus::Failed,
+                    format!("Plan failed: {e}"),
+                    vec![],
+                    vec![],
+                )
+            }
+        };
+        match plan {
+            SimPlan::Sleep(s) => {
+                let status = self.interruptible(control, &mut emit, |sim, c| {
+                    let _ = sim;
+                    c.sleep(Duration::from_secs_f64(s))
+                });
+                finished(status, String::new(), vec![], vec![])
+            }
+            SimPlan::Move(moves) => {
+                let status = self.interruptible(control, &mut emit, |sim, c| {
+                    moves.iter().any(|(m, p)| sim.move_to(m, *p, c))
+                });
+                finished(status, String::new(), vec![], vec![])
+            }
+            SimPlan::Run(t) => {
+                let (status, run_uid) = self.run(&t, item, scan_id, control, &mut emit);
+                emit.log(format!(
+                    "Plan '{}' finished: {}",
+                    item.name,
+                    status.as_str()
+                ));
+                finished(status, String::new(), vec![run_uid], vec![scan_id])
+            }
+        }
+    }
+
+    /// Repeats `step` (which returns true when an immediate pause interrupted it) around pauses.
+    fn interruptible(
+        &mut self,
+        control: &Control,
+        emit: &mut Emit,
+        mut step: impl FnMut(&mut Sim, &Control) -> bool,
+    ) -> ExitStatus {
+        loop {
+            if control.take_pause() {
+                if let Some(end) = pause_point(control, emit) {
+                    return end.0;
+                }
+            }
+            if !step(self, control) {
+                return ExitStatus::Completed;
+            }
+        }
+    }
+
+    /// Moves a motor at its velocity; true if an immediate pause interrupted the move.
+    fn move_to(&mut self, motor: &str, target: f64, control: &Control) -> bool {
+        let Some(m) = self.devices.motor(motor) else {
+            return false;
+        };
+        let secs = (target - m.position).abs() / m.velocity.max(1e-9);
+        let interrupted = secs > 0.0 && control.sleep(Duration::from_secs_f64(secs));
+        if !interrupted {
+            if let Some(m) = self.devices.motor_mut(motor) {
+                m.position = target;
+            }
+        }
+        interrupted
+    }
+
+    fn run(
+        &mut self,
+        t: &Trajectory,
+        item: &QueueItem,
+        scan_id: i64,
+        control: &Control,
+        emit: &mut Emit,
+    ) -> (ExitStatus, String) {
+        let run_uid = uid();
+        let mut start = t.start_extra.clone();
+        start.insert("uid".into(), json!(run_uid));
+        start.insert("time".into(), json!(now()));
+        start.insert("scan_id".into(), json!(scan_id));
+        start.insert("queue_item_uid".into(), json!(item.item_uid));
+        start.insert(
+            "versions".into(),
+            json!({"hutch": env!("CARGO_PKG_VERSION")}),
+        );
+        emit.doc("start", Value::Object(start));
+        (emit.out)(FromWorker::RunOpened {
+            uid: run_uid.clone(),
+            scan_id,
+        });
+
+        let descriptor_uid = uid();
+        let uses_img = t.detectors.iter().any(|d| d == "img");
+        let resource_uid = uid();
+        let mut described = false;
+        let mut end = None;
+        let mut i = 0;
+        while i < t.points.len() {
+            if control.take_pause() {
+                end = pause_point(control, emit);
+                if end.is_some() {
+                    break;
+                }
+            }
+            if t.motors
+                .iter()
+                .zip(&t.points[i])
+                .any(|(m, p)| self.move_to(m, *p, control))
+            {
+                continue; // paused mid-move: back to the checkpoint, then redo this point
+            }
+            if !described {
+                self.describe(t, &run_uid, &descriptor_uid, emit);
+                if uses_img {
+                    self.resource(&run_uid, &resource_uid, emit);
+                }
+                described = true;
+            }
+            self.event(t, i, &descriptor_uid, &resource_uid, &run_uid, emit);
+            i += 1;
+            let delay = t.delays.get(i - 1).copied().unwrap_or(0.0);
+            if delay > 0.0 {
+                control.sleep(Duration::from_secs_f64(delay));
+            }
+        }
+        let (status, run_exit) = end.unwrap_or((ExitStatus::Completed, "success"));
+        if status != ExitStatus::Halted {
+            for (m, p) in &t.restore {
+                if let Some(motor) = self.devices.motor_mut(m) {
+                    motor.position = *p;
+                }
+            }
+        }
+        let events = if described { i } else { 0 };
+        emit.doc(
+            "stop",
+            json!({"uid": uid(), "time": now(), "run_start": run_uid, "exit_status": run_exit,
+                   "reason": if status == ExitStatus::Completed { "" } else { status.as_str() },
+                   "num_events": if described { json!({"primary": events}) } else { json!({}) }}),
+        );
+        (emit.out)(FromWorker::RunClosed {
+            uid: run_uid.clone(),
+            scan_id,
+            exit_status: run_exit.into(),
+        });
+        (status, run_uid)
+    }
+
+    fn describe(&self, t: &Trajectory, run_uid: &str, descriptor_uid: &str, emit: &mut Emit) {
+        let mut data_keys = Map::new();
+        let mut object_keys = Map::new();
+        let mut hints = Map::new();
+        for name in t.detectors.iter().chain(&t.motors) {
+            let keys = self.devices.data_keys(name);
+            object_keys.insert(name.clone(), json!(keys.keys().collect::<Vec<_>>()));
+            hints.insert(
+                name.clone(),
+                json!({"fields": self.devices.hint_fields(name)}),
+            );
+            data_keys.extend(keys);
+        }
+        emit.doc(
+            "descriptor",
+            json!({"uid": descriptor_uid, "time": now(), "run_start": run_uid, "name": "primary",
+                   "data_keys": data_keys, "object_keys": object_keys, "configuration": {}, "hints": hints}),
+        );
+    }
+
+    fn resource(&self, run_uid: &str, resource_uid: &str, emit: &mut Emit) {
+        emit.doc(
+            "resource",
+            json!({"uid": resource_uid, "run_start": run_uid, "spec": "HUTCH_RAW_U16",
+                   "root": self.assets.display().to_string(), "resource_path": run_uid,
+                   "resource_kwargs": {"shape": [IMG_SIZE, IMG_SIZE], "dtype": "<u2"},
+                   "path_semantics": "posix"}),
+        );
+    }
+
+    fn event(
+        &mut self,
+        t: &Trajectory,
+        i: usize,
+        descriptor: &str,
+        resource: &str,
+        run_uid: &str,
+        emit: &mut Emit,
+    ) {
+        let mut data = Map::new();
+        let mut filled = Map::new();
+        for name in &t.detectors {
+            let Some(det) = self.devices.detector(name).cloned() else {
+                continue;
+            };
+            if det.kind == DetectorKind::Image {
+                let frame = self.devices.read_image(&mut self.rng);
+                let datum_id = format!("{resource}/{i}");
+                if let Err(e) = self.write_frame(run_uid, i, &frame) {
+                    emit.log(format!("could not store img frame {i}: {e}"));
+                }
+                emit.doc("datum", json!({"resource": resource, "datum_id": datum_id, "datum_kwargs": {"index": i}}));
+                data.insert(name.clone(), json!(datum_id));
+                filled.insert(name.clone(), json!(false));
+            } else {
+                data.insert(
+                    name.clone(),
+                    json!(self.devices.read_scalar(&det, &mut self.rng)),
+                );
+            }
+        }
+        for m in &t.motors {
+            let p = self.devices.motor(m).map_or(0.0, |m| m.position);
+            data.insert(m.clone(), json!(p));
+            data.insert(format!("{m}_setpoint"), json!(p));
+        }
+        let ts = now();
+        let timestamps: Map<String, Value> = data.keys().map(|k| (k.clone(), json!(ts))).collect();
+        emit.doc(
+            "event",
+            json!({"uid": uid(), "time": ts, "descriptor": descriptor, "seq_num": i + 1,
+                   "data": data, "timestamps": timestamps, "filled": filled}),
+        );
+    }
+
+    fn write_frame(&self, run_uid: &str, i: usize, frame: &[u16]) -> std::io::Result<()> {
+        let dir = self.assets.join(run_uid);
+        std::fs::create_dir_all(&dir)?;
+        let bytes: Vec<u8> = frame.iter().flat_map(|v| v.to_le_bytes()).collect();
+        std::fs::write(dir.join(format!("{i}.u16")), bytes)
+    }
+}
+
+/// Paused at a checkpoint: tell the manager, wait for its decision.
+fn pause_point(control: &Control, emit: &mut Emit) -> Option<(ExitStatus, &'static str)> {
+    (emit.out)(FromWorker::Paused);
+    match control.wait_command() {
+        Command::Resume => None,
+        Command::Stop => Some((ExitStatus::Stopped, "success")),
+        Command::Abort => Some((ExitStatus::Aborted, "abort")),
+        Command::Halt => Some((ExitStatus::Halted, "abort")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+
+    fn item(name: &str, args: Value, kwargs: Value) -> QueueItem {
+        serde_json::from_value(json!({"name": name, "args": args, "kwargs": kwargs, "item_type": "plan", "item_uid": "i1"}))
+            .unwrap()
+    }
+
+    fn run(sim: &mut Sim, it: &QueueItem, control: &Control) -> (Vec<FromWorker>, FromWorker) {
+        let mut out = Vec::new();
+        let fin = sim.execute(it, 7, control, &mut |m| out.push(m));
+        (out, fin)
+    }
+
+    fn docs(out: &[FromWorker]) -> Vec<(String, Value)> {
+        out.iter()
+            .filter_map(|m| match m {
+                FromWorker::Document { name, doc } => Some((name.clone(), doc.clone())),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_scan_emits_start_descriptor_events_stop() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut sim = Sim::new(dir.path().into(), 1);
+        let (out, fin) = run(
+            &mut sim,
+            &item("scan", json!([["det"], "motor", -1, 1, 5]), json!({})),
+            &Control::default(),
+        );
+        let d = docs(&out);
+        let names: Vec<&str> = d.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "start",
+                "descriptor",
+                "event",
+                "event",
+                "event",
+                "event",
+                "event",
+                "stop"
+            ]
+        );
+        let start = &d[0].1;
+        assert_eq!(start["plan_name"], "scan");
+        assert_eq!(start["scan_id"], 7);
+        assert_eq!(start["queue_item_uid"], "i1");
+        assert_eq!(start["num_points"], 5);
+        assert_eq!(d[1].1["data_keys"]["det"]["dtype"], "number");
+        let peak = &d[4].1;
+        assert_eq!(peak["seq_num"], 3);
+        assert_eq!(peak["data"]["motor"], 0.0);
+        assert!((peak["data"]["det"].as_f64().unwrap() - 1.0).abs() < 1e-12);
+        assert_eq!(d[7].1["exit_status"], "success");
+        assert_eq!(d[7].1["num_events"]["primary"], 5);
+        assert!(
+            matches!(fin, FromWorker::Finished { exit_status: ExitStatus::Completed, ref scan_ids, .. } if scan_ids == &[7])
+        );
+    }
+
+    #[test]
+    fn images_are_stored_outside_the_events() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut sim = Sim::new(dir.path().into(), 1);
+        let (out, _) = run(
+            &mut sim,
+            &item("count", json!([["img", "det1"]]), json!({"num": 2})),
+            &Control::default(),
+        );
+        let d = docs(&out);
+        let names: Vec<&str> = d.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "start",
+                "descriptor",
+                "resource",
+                "datum",
+                "event",
+                "datum",
+                "event",
+                "stop"
+            ]
+        );
+        let event = &d[4].1;
+        assert_eq!(event["filled"]["img"], false);
+        let run_uid = d[0].1["uid"].as_str().unwrap();
+        let frame = std::fs::read(dir.path().join(run_uid).join("0.u16")).unwrap();
+        assert_eq!(frame.len(), IMG_SIZE * IMG_SIZE * 2);
+    }
+
+    #[test]
+    fn deferred_pause_then_abort() {
+        let dir = tempfile::tempdir().unwrap();
+        let control = Arc::new(Control::default());
+        let c2 = control.clone();
+        let it = item(
+            "count",
+            json!([["det1"]]),
+            json!({"num": 50, "delay": 0.01}),
+        );
+        let handle = std::thread::spawn(move || {
+            let mut sim = Sim::new(dir.path().into(), 1);
+            let mut out = Vec::new();
+            let fin = sim.execute(&it, 1, &c2, &mut |m| {
+                if m == FromWorker::Paused {
+                    c2.command(Command::Abort);
+                }
+                out.push(m);
+            });
+            (out, fin)
+        });
+        control.request_pause(PauseOption::Deferred);
+        let (out, fin) = handle.join().unwrap();
+        assert!(out.contains(&FromWorker::Paused));
+        let d = docs(&out);
+        let stop = &d.last().unwrap().1;
+        assert_eq!(stop["exit_status"], "abort");
+        assert!(stop["num_events"]["primary"].as_u64().unwrap_or(0) < 50);
+        assert!(matches!(
+            fin,
+            FromWorker::Finished {
+                exit_status: ExitStatus::Aborted,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn stop_while_paused_closes_the_run_as_success_and_the_item_as_stopped() {
+        let dir = tempfile::tempdir().unwrap();
+        let control = Control::default();
+        control.request_pause(PauseOption::Immediate);
+        control.command(Command::Stop);
+        let mut sim = Sim::new(dir.path().into(), 1);
+        let (out, fin) = run(
+            &mut sim,
+            &item("scan", json!([["det"], "motor", -1, 1, 5]), json!({})),
+            &control,
+        );
+        assert_eq!(docs(&out).last().unwrap().1["exit_status"], "success");
+        assert!(matches!(
+            fin,
+            FromWorker::Finished {
+                exit_status: ExitStatus::Stopped,
+                ..
+            }
+        ));
+    }
+}
