@@ -20,6 +20,8 @@ pub enum Conn {
     Connected,
     /// The connection was lost; a retry is scheduled.
     Reconnecting,
+    /// The server refused the connection: this browser has no valid API key (close code 4001).
+    SignedOut,
 }
 
 impl Conn {
@@ -28,6 +30,7 @@ impl Conn {
             Conn::Connecting => "connecting",
             Conn::Connected => "connected",
             Conn::Reconnecting => "reconnecting",
+            Conn::SignedOut => "signed-out",
         }
     }
 }
@@ -89,6 +92,7 @@ pub fn ConnectionIndicator() -> impl IntoView {
     let live = use_live();
     let label = move || match live.conn.get() {
         Conn::Reconnecting => format!("reconnecting… (try {})", live.attempt.get()),
+        Conn::SignedOut => "not signed in: open the link hutch printed at start".to_string(),
         other => other.as_str().to_string(),
     };
     view! {

@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path';
 
 const repo = resolve(__dirname, '..', '..');
 const bin = process.env.HUTCH_BIN ?? join(repo, 'target', 'debug', 'hutch');
+export const KEY = 'e2e-key';
 const siteDir = process.env.HUTCH_SITE_DIR ?? join(repo, 'target', 'site');
 
 async function freePort(): Promise<number> {
@@ -38,9 +39,14 @@ export class Hutch {
     return `http://127.0.0.1:${this.port}`;
   }
 
+  /** The sign-in link hutch prints at start: sets the key cookie, then shows the page. */
+  signIn(path = '/'): string {
+    return `${this.url}${path}?api_key=${KEY}`;
+  }
+
   async up(): Promise<void> {
     const child = spawn(bin, ['serve', '--bind', `127.0.0.1:${this.port}`, '--data-dir', this.dataDir, '--site-dir', siteDir], {
-      env: { ...process.env, HUTCH_CONFIG: '/dev/null', RUST_LOG: 'info' },
+      env: { ...process.env, HUTCH_CONFIG: '/dev/null', HUTCH_API_KEY: KEY, RUST_LOG: 'info' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     child.stdout?.on('data', (d) => (this.log += d));
@@ -50,7 +56,7 @@ export class Hutch {
     while (Date.now() < deadline) {
       if (child.exitCode !== null) throw new Error(`hutch exited early (${child.exitCode}):\n${this.log}`);
       try {
-        const r = await fetch(`${this.url}/api/status`);
+        const r = await fetch(`${this.url}/api/status`, { headers: { Authorization: `ApiKey ${KEY}` } });
         if (r.ok) return;
       } catch {
         // not listening yet

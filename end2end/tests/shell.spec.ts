@@ -21,7 +21,7 @@ function watchConsole(page: Page): string[] {
 
 test('the page loads, hydrates and shows live status', async ({ page }) => {
   const errors = watchConsole(page);
-  await page.goto(hutch.url);
+  await page.goto(hutch.signIn());
   await expect(page.getByRole('navigation', { name: 'Main' })).toContainText('Queue');
   await expect(page.getByTestId('manager-state')).toHaveText('idle');
   await expect(page.getByTestId('connection')).toHaveAttribute('data-state', 'connected');
@@ -31,7 +31,7 @@ test('the page loads, hydrates and shows live status', async ({ page }) => {
 });
 
 test('the status updates live when another tab connects', async ({ page, context }) => {
-  await page.goto(hutch.url);
+  await page.goto(hutch.signIn());
   await expect(page.getByTestId('connection')).toHaveAttribute('data-state', 'connected');
   await expect(page.getByTestId('stream-clients')).toHaveText('1');
   const second = await context.newPage();
@@ -44,7 +44,7 @@ test('the status updates live when another tab connects', async ({ page, context
 });
 
 test('navigation works after hydration without a full reload', async ({ page }) => {
-  await page.goto(hutch.url);
+  await page.goto(hutch.signIn());
   await expect(page.getByTestId('connection')).toHaveAttribute('data-state', 'connected');
   await page.evaluate(() => ((window as any).__marker = 'same document'));
   await page.getByRole('link', { name: 'Queue' }).click();
@@ -55,7 +55,7 @@ test('navigation works after hydration without a full reload', async ({ page }) 
 });
 
 test('the page goes reconnecting when the server stops and connected when it is back', async ({ page }) => {
-  await page.goto(hutch.url);
+  await page.goto(hutch.signIn());
   await expect(page.getByTestId('connection')).toHaveAttribute('data-state', 'connected');
   await page.evaluate(() => ((window as any).__marker = 'no reload'));
   await hutch.down();
@@ -89,4 +89,13 @@ test('every page is readable without JavaScript', async ({ browser }) => {
   expect(missing?.status()).toBe(404);
   await expect(page.getByRole('heading', { level: 1 })).toHaveText('Page not found');
   await context.close();
+});
+
+test('without the key the page says it is not signed in', async ({ page }) => {
+  await page.goto(hutch.url);
+  await expect(page.getByTestId('connection')).toHaveAttribute('data-state', 'signed-out');
+  await expect(page.getByTestId('connection')).toContainText('not signed in');
+  await page.goto(hutch.signIn('/queue'));
+  await expect(page).toHaveURL(/\/queue$/);
+  await expect(page.getByTestId('connection')).toHaveAttribute('data-state', 'connected');
 });

@@ -39,6 +39,17 @@ pub enum Command {
     Serve(ServeArgs),
     /// Print the settings `hutch serve` would use with these flags, variables and file, then exit.
     Config(ServeArgs),
+    /// Run as a worker process (started by `hutch serve` when an environment opens; not for
+    /// interactive use). Speaks the protocol of docs/worker-protocol.md on stdin/stdout.
+    #[command(hide = true)]
+    Worker(WorkerArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct WorkerArgs {
+    /// Directory for large data the worker writes (image frames).
+    #[arg(long, value_name = "DIR")]
+    pub assets: PathBuf,
 }
 
 /// Settings of `hutch serve`.
@@ -78,6 +89,8 @@ struct FileConfig {
     data_dir: Option<PathBuf>,
     database: Option<PathBuf>,
     site_dir: Option<PathBuf>,
+    api_key: Option<String>,
+    emergency_lock_key: Option<String>,
 }
 
 /// The resolved configuration the server runs with.
@@ -89,6 +102,14 @@ pub struct Config {
     pub site_dir: PathBuf,
     /// How often `/api/stream` sends a heartbeat on quiet topics.
     pub heartbeat: std::time::Duration,
+    /// The single-user API key (`HUTCH_API_KEY` or file key `api_key`); when unset, hutch uses
+    /// the key saved in DATA_DIR/api_key, or makes one and saves it there.
+    pub api_key: Option<String>,
+    /// Accepted by `unlock` whatever the lock key (`HUTCH_EMERGENCY_LOCK_KEY`, file key
+    /// `emergency_lock_key`).
+    pub emergency_lock_key: Option<String>,
+    /// The program started as the worker (`<it> worker --assets DIR`); this binary when unset.
+    pub worker_exe: Option<PathBuf>,
 }
 
 impl fmt::Debug for Config {
@@ -99,6 +120,11 @@ impl fmt::Debug for Config {
             .field("data_dir", &self.data_dir)
             .field("database", &self.database)
             .field("site_dir", &self.site_dir)
+            .field("api_key", &self.api_key.as_ref().map(|_| "<set>"))
+            .field(
+                "emergency_lock_key",
+                &self.emergency_lock_key.as_ref().map(|_| "<set>"),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -117,7 +143,8 @@ pub enum ConfigError {
 }
 
 impl Config {
-    /// A configuration for tests and embedding: everything under `data_dir`, port chosen by the OS.
+    /// A configuration for tests and embedding: everything under `data_dir`, port chosen by the
+    /// OS, API key `test-key`.
     pub fn for_data_dir(data_dir: impl Into<PathBuf>) -> Self {
         let data_dir = data_dir.into();
         Config {
@@ -126,6 +153,9 @@ impl Config {
             data_dir,
             site_dir: default_site_dir(),
             heartbeat: std::time::Duration::from_secs(10),
+            api_key: Some("test-key".into()),
+            emergency_lock_key: None,
+            worker_exe: None,
         }
     }
 
@@ -160,6 +190,13 @@ impl Config {
                 .unwrap_or_else(default_site_dir),
             data_dir,
             heartbeat: std::time::Duration::from_secs(10),
+            api_key: env("HUTCH_API_KEY")
+                .filter(|k| !k.is_empty())
+                .or(file.api_key),
+            emergency_lock_key: env("HUTCH_EMERGENCY_LOCK_KEY")
+                .filter(|k| !k.is_empty())
+                .or(file.emergency_lock_key),
+            worker_exe: None,
         })
     }
 }

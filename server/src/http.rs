@@ -4,6 +4,7 @@
 //! or a static file of the browser bundle.
 
 mod error;
+mod queue;
 mod status;
 
 use std::sync::Arc;
@@ -31,6 +32,7 @@ pub fn router(state: AppState) -> Router {
     let leptos_options = state.leptos.clone();
     Router::new()
         .merge(status::routes())
+        .merge(queue::routes())
         .route("/api/stream", get(stream_handler))
         .route("/api/{*rest}", any(error::api_not_found))
         .leptos_routes_with_context(&state, pages, page_context, move || {
@@ -38,5 +40,9 @@ pub fn router(state: AppState) -> Router {
         })
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .method_not_allowed_fallback(error::method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::auth::layer,
+        ))
         .with_state(state)
 }

@@ -7,11 +7,17 @@
 //! - [`http`]: the router; one module per feature; [`http::ApiError`] is the error shape.
 //! - [`stream`]: the topic hub behind `/api/stream` and the per-connection writer task.
 //! - [`status`]: the status board (the bluesky status dictionary), published on change.
+//! - [`queue`]: the pure queue state machine, validation, persistence and the manager task.
+//! - [`worker`]: the worker process protocol, its manager-side handle, and the simulated
+//!   environment it runs.
+//! - [`auth`]: single-user API key; [`console`]: the console ring buffer.
 //!
 //! Start-up order (see [`prepare`]): data directory, database and migrations, then the caller
 //! binds the port and calls [`Prepared::serve`]. Tests bind `127.0.0.1:0` and call [`run`].
 
+pub mod auth;
 pub mod config;
+pub mod console;
 pub mod db;
 pub mod http;
 pub mod queue;
@@ -30,6 +36,8 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::config::Config;
+use crate::console::Console;
+use crate::queue::manager::QueueHandle;
 use crate::status::StatusBoard;
 use crate::stream::Hub;
 
@@ -41,6 +49,10 @@ pub struct AppState {
     pub db: SqlitePool,
     pub hub: Hub,
     pub status: Arc<StatusBoard>,
+    pub queue: QueueHandle,
+    pub console: Console,
+    /// The single-user API key in force.
+    pub api_key: Arc<str>,
     /// Turns `true` once shutdown begins; long-lived connections watch it and close.
     pub shutdown: watch::Receiver<bool>,
 }
@@ -58,6 +70,15 @@ pub enum StartError {
     Db(#[from] db::DbError),
     #[error("cannot record the server start in the database: {0}")]
     Record(sqlx::Error),
+    #[error("cannot load the queue from the database: {0}")]
+    Queue(sqlx::Error),
+    #[error("cannot find the hutch program to start workers with: {0}")]
+    WorkerExe(std::io::Error),
+    #[error("cannot read or save the API key in {path}: {error}; set HUTCH_API_KEY instead")]
+    ApiKey {
+        path: PathBuf,
+        error: std::io::Error,
+    },
 }
 
 /// A server that has its database open and migrated, ready to serve on a bound listener.
@@ -101,15 +122,38 @@ pub async fn prepare(config: Config) -> Result<Prepared, StartError> {
         .site_root(config.site_dir.display().to_string())
         .site_pkg_dir("pkg")
         .build();
+    let api_key: Arc<str> = match &config.api_key {
+        Some(k) => k.as_str().into(),
+        None => saved_api_key(&config.data_dir)?.into(),
+    };
     let hub = Hub::default();
     let status = StatusBoard::new(hub.clone());
+    let console = Console::default();
     let (stop, shutdown) = watch::channel(false);
+    let worker_exe = match &config.worker_exe {
+        Some(exe) => exe.clone(),
+        None => std::env::current_exe().map_err(StartError::WorkerExe)?,
+    };
+    let setup = queue::manager::Setup {
+        catalog: worker::sim::catalog::catalog(),
+        status: status.clone(),
+        console: console.clone(),
+        assets: config.data_dir.join("assets"),
+        worker_exe,
+        emergency_key: config.emergency_lock_key.clone(),
+    };
+    let queue = queue::manager::start(db.clone(), setup, shutdown.clone())
+        .await
+        .map_err(StartError::Queue)?;
     let state = AppState {
         leptos,
         config: Arc::new(config),
         db,
         hub,
         status,
+        queue,
+        console,
+        api_key,
         shutdown,
     };
     Ok(Prepared { state, stop })
@@ -148,6 +192,34 @@ pub async fn run(
     let prepared = prepare(config).await?;
     prepared.serve(listener, shutdown).await?;
     Ok(())
+}
+
+/// Completes once server shutdown begins (or the shutdown sender is gone).
+pub async fn stopping(mut shutdown: watch::Receiver<bool>) {
+    let _ = shutdown.wait_for(|stop| *stop).await;
+}
+
+/// The key saved in DATA_DIR/api_key, or a new one saved there (readable by the owner only).
+fn saved_api_key(data_dir: &Path) -> Result<String, StartError> {
+    let path = data_dir.join("api_key");
+    let fail = |error| StartError::ApiKey {
+        path: path.clone(),
+        error,
+    };
+    match std::fs::read_to_string(&path) {
+        Ok(k) if !k.trim().is_empty() => return Ok(k.trim().to_string()),
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(fail(e)),
+    }
+    let key = auth::generate_key();
+    std::fs::write(&path, format!("{key}\n")).map_err(fail)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).map_err(fail)?;
+    }
+    Ok(key)
 }
 
 fn ensure_writable_dir(dir: &Path) -> Result<(), StartError> {

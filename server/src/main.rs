@@ -46,6 +46,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             print!("{}", Config::resolve(args, &env_var)?.to_toml());
             Ok(())
         }
+        Command::Worker(args) => {
+            std::process::exit(hutch_server::worker::main_loop::run(args.assets))
+        }
     }
 }
 
@@ -60,7 +63,9 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         .local_addr()
         .context("cannot read the bound address")?;
     let shutdown = shutdown_signal()?;
+    let key = prepared.state().api_key.clone();
     tracing::info!("hutch is serving the dashboard and API at http://{addr}");
+    tracing::info!("API key: {key} (clients send 'Authorization: ApiKey {key}'); open http://{addr}/?api_key={key} in a browser to sign in");
     prepared
         .serve(listener, shutdown)
         .await

@@ -3,9 +3,11 @@
 
 pub mod catalog;
 pub mod edit;
+pub mod manager;
 pub mod position;
 pub mod run;
 pub mod state;
+pub mod store;
 #[cfg(test)]
 mod tests;
 pub mod validate;

@@ -57,6 +57,7 @@ impl StatusBoard {
                 version: env!("CARGO_PKG_VERSION").into(),
                 started_at,
                 stream_clients: 0,
+                worker_pid: None,
             },
         };
         hub.publish(

@@ -1,4 +1,6 @@
 //! The worker side: the process that executes plans in an environment of devices.
 
+pub mod handle;
+pub mod main_loop;
 pub mod protocol;
 pub mod sim;

@@ -9,13 +9,32 @@ use serde_json::Value;
 use tower::ServiceExt;
 
 async fn call(server: &TestServer, method: &str, path: &str, body: &str) -> (StatusCode, String) {
+    call_as(
+        server,
+        Some(&format!("ApiKey {}", common::KEY)),
+        method,
+        path,
+        body,
+    )
+    .await
+}
+
+async fn call_as(
+    server: &TestServer,
+    auth: Option<&str>,
+    method: &str,
+    path: &str,
+    body: &str,
+) -> (StatusCode, String) {
     let router = hutch_server::http::router(server.state.clone());
-    let request = Request::builder()
+    let mut request = Request::builder()
         .method(method)
         .uri(path)
-        .header("content-type", "application/json")
-        .body(Body::from(body.to_string()))
-        .unwrap();
+        .header("content-type", "application/json");
+    if let Some(auth) = auth {
+        request = request.header("authorization", auth);
+    }
+    let request = request.body(Body::from(body.to_string())).unwrap();
     let response = router.oneshot(request).await.unwrap();
     let status = response.status();
     let bytes = axum::body::to_bytes(response.into_body(), 10 << 20)
@@ -114,4 +133,48 @@ async fn pages_are_server_rendered_with_the_status() {
     let (code, html) = call(&server, "GET", "/no/such/page", "").await;
     assert_eq!(code, StatusCode::NOT_FOUND);
     assert!(html.contains("Page not found"));
+}
+
+#[tokio::test]
+async fn api_routes_need_the_key_and_pages_do_not() {
+    let server = TestServer::start().await;
+    let (code, body) = call_as(&server, None, "GET", "/api/status", "").await;
+    assert_eq!(code, StatusCode::UNAUTHORIZED);
+    assert!(json(&body)["detail"].as_str().unwrap().contains("API key"));
+    let (code, body) = call_as(&server, Some("ApiKey wrong"), "GET", "/api/queue/get", "").await;
+    assert_eq!(code, StatusCode::UNAUTHORIZED);
+    assert_eq!(json(&body)["detail"], "Invalid API key");
+    let (code, _) = call_as(&server, Some("Token x"), "GET", "/api/status", "").await;
+    assert_eq!(code, StatusCode::BAD_REQUEST);
+    let (code, _) = call_as(&server, Some("Bearer test-key"), "GET", "/api/status", "").await;
+    assert_eq!(code, StatusCode::OK);
+    let (code, _) = call_as(&server, None, "GET", "/api/status?api_key=test-key", "").await;
+    assert_eq!(code, StatusCode::OK);
+    let (code, _) = call_as(&server, None, "GET", "/", "").await;
+    assert_eq!(code, StatusCode::OK, "pages are public");
+}
+
+#[tokio::test]
+async fn a_page_link_with_the_key_sets_a_cookie_and_cleans_the_address() {
+    let server = TestServer::start().await;
+    let router = hutch_server::http::router(server.state.clone());
+    let req = Request::builder()
+        .uri("/queue?api_key=test-key")
+        .body(Body::empty())
+        .unwrap();
+    let resp = router.clone().oneshot(req).await.unwrap();
+    assert!(resp.status().is_redirection());
+    assert_eq!(resp.headers()["location"], "/queue");
+    let cookie = resp.headers()["set-cookie"].to_str().unwrap().to_string();
+    assert!(
+        cookie.starts_with("hutch_api_key=test-key;")
+            && cookie.contains("HttpOnly")
+            && cookie.contains("SameSite=Strict")
+    );
+    let req = Request::builder()
+        .uri("/api/status")
+        .header("cookie", "hutch_api_key=test-key")
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(router.oneshot(req).await.unwrap().status(), StatusCode::OK);
 }

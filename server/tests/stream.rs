@@ -172,3 +172,24 @@ impl SendText for Ws {
             .unwrap();
     }
 }
+
+#[tokio::test]
+async fn a_client_without_the_key_is_told_why_and_closed_with_4001() {
+    let server = TestServer::start().await;
+    let mut ws = server.ws_anonymous().await;
+    let err = next_json(&mut ws).await;
+    assert_eq!(err["type"], "error");
+    assert!(
+        err["msg"].as_str().unwrap().contains("not signed in"),
+        "{err}"
+    );
+    let close = tokio::time::timeout(DEADLINE, ws.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    match close {
+        Message::Close(Some(frame)) => assert_eq!(u16::from(frame.code), 4001),
+        other => panic!("expected a close frame, got {other:?}"),
+    }
+}

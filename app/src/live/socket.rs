@@ -97,7 +97,17 @@ fn connect(ctx: Rc<Ctx>) {
     };
     let on_close = {
         let ctx = ctx.clone();
-        Closure::<dyn FnMut(CloseEvent)>::new(move |_e: CloseEvent| {
+        Closure::<dyn FnMut(CloseEvent)>::new(move |e: CloseEvent| {
+            if e.code() == 4001 {
+                // No valid key: keep trying slowly, in case the key arrives in another tab.
+                ctx.live.conn.set(Conn::SignedOut);
+                let ctx = ctx.clone();
+                set_timeout(
+                    move || connect(ctx),
+                    Duration::from_millis(MAX_BACKOFF_MS as u64),
+                );
+                return;
+            }
             schedule_reconnect(ctx.clone());
         })
     };

@@ -68,6 +68,9 @@ pub struct HutchInfo {
     pub started_at: String,
     /// Browser tabs and other clients connected to `/api/stream` right now.
     pub stream_clients: usize,
+    /// Process id of the worker while an environment is open.
+    #[serde(default)]
+    pub worker_pid: Option<u32>,
 }
 
 impl ServerStatus {
@@ -119,6 +122,7 @@ mod tests {
                 version: "0.1.0".into(),
                 started_at: "2026-11-22T00:00:00Z".into(),
                 stream_clients: 0,
+                worker_pid: None,
             },
         }
     }

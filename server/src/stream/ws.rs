@@ -8,9 +8,11 @@ use std::time::Duration;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::response::Response;
+use axum::Extension;
 use hutch_app::model::stream::{ClientMessage, ServerMessage, Topic, PROTOCOL_VERSION};
 
 use super::Client;
+use crate::auth::Authorized;
 use crate::status::ClientCount;
 use crate::AppState;
 
@@ -19,9 +21,31 @@ const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 /// Client frames are small commands; anything larger is refused by the socket layer.
 const MAX_CLIENT_MESSAGE: usize = 64 * 1024;
 
-pub async fn stream_handler(ws: WebSocketUpgrade, State(state): State<AppState>) -> Response {
-    ws.max_message_size(MAX_CLIENT_MESSAGE)
-        .on_upgrade(move |socket| serve(socket, state))
+pub async fn stream_handler(
+    ws: WebSocketUpgrade,
+    State(state): State<AppState>,
+    authorized: Option<Extension<Authorized>>,
+) -> Response {
+    let ws = ws.max_message_size(MAX_CLIENT_MESSAGE);
+    if !authorized.is_some_and(|Extension(Authorized(ok))| ok) {
+        // Upgrade anyway so the browser learns why: an error frame, then close code 4001.
+        return ws.on_upgrade(refuse);
+    }
+    ws.on_upgrade(move |socket| serve(socket, state))
+}
+
+async fn refuse(mut socket: WebSocket) {
+    let msg = ServerMessage::Error {
+        msg: "not signed in: open the link hutch prints at start (http://HOST:PORT/?api_key=KEY) or send 'Authorization: ApiKey KEY'".into(),
+    };
+    if let Ok(text) = serde_json::to_string(&msg) {
+        let _ = socket.send(Message::Text(text.into())).await;
+    }
+    let frame = CloseFrame {
+        code: 4001,
+        reason: "Invalid API key".into(),
+    };
+    let _ = socket.send(Message::Close(Some(frame))).await;
 }
 
 struct Closed;
@@ -44,7 +68,7 @@ async fn serve(socket: WebSocket, state: AppState) {
         _count,
         sent: HashMap::new(),
     };
-    let stopping = stopping(state.shutdown.clone());
+    let stopping = crate::stopping(state.shutdown.clone());
     tokio::pin!(stopping);
     let mut heartbeat = tokio::time::interval(state.config.heartbeat);
     heartbeat.tick().await;
@@ -77,11 +101,6 @@ async fn serve(socket: WebSocket, state: AppState) {
             break;
         }
     }
-}
-
-/// Completes once server shutdown begins (or the server state is gone).
-async fn stopping(mut shutdown: tokio::sync::watch::Receiver<bool>) {
-    let _ = shutdown.wait_for(|stop| *stop).await;
 }
 
 impl Conn {

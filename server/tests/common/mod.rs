@@ -15,6 +15,9 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
+/// The API key of test servers (`Config::for_data_dir`).
+pub const KEY: &str = "test-key";
+
 /// How long any awaited event may take before the test fails.
 pub const DEADLINE: Duration = Duration::from_secs(10);
 
@@ -34,6 +37,7 @@ impl TestServer {
     pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut config = Config::for_data_dir(dir.path());
+        config.worker_exe = Some(env!("CARGO_BIN_EXE_hutch").into());
         adjust(&mut config);
         let prepared = hutch_server::prepare(config)
             .await
@@ -74,7 +78,24 @@ impl TestServer {
         }
     }
 
+    /// A signed-in WebSocket client.
     pub async fn ws(&self) -> Ws {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let mut req = format!("ws://{}/api/stream", self.addr)
+            .into_client_request()
+            .expect("request");
+        req.headers_mut().insert(
+            "authorization",
+            format!("ApiKey {KEY}").parse().expect("header"),
+        );
+        let (ws, _) = tokio_tungstenite::connect_async(req)
+            .await
+            .expect("websocket connects");
+        ws
+    }
+
+    /// A WebSocket client without credentials.
+    pub async fn ws_anonymous(&self) -> Ws {
         let (ws, _) = tokio_tungstenite::connect_async(format!("ws://{}/api/stream", self.addr))
             .await
             .expect("websocket connects");
@@ -133,4 +154,146 @@ pub async fn subscribed_to_status(server: &TestServer) -> (Ws, Value) {
     assert_eq!(snapshot["type"], "snapshot", "{snapshot}");
     assert_eq!(snapshot["seq"], subscribed["seq"]);
     (ws, snapshot)
+}
+
+/// Calls a route through the real router with the test key; returns status and JSON.
+pub async fn api(server: &TestServer, method: &str, path: &str, body: Value) -> (u16, Value) {
+    use tower::ServiceExt;
+    let router = hutch_server::http::router(server.state.clone());
+    let request = axum::http::Request::builder()
+        .method(method)
+        .uri(path)
+        .header("content-type", "application/json")
+        .header("authorization", format!("ApiKey {KEY}"))
+        .body(axum::body::Body::from(body.to_string()))
+        .expect("request");
+    let response = router.oneshot(request).await.expect("router answers");
+    let status = response.status().as_u16();
+    let bytes = axum::body::to_bytes(response.into_body(), 64 << 20)
+        .await
+        .expect("body");
+    let value = serde_json::from_slice(&bytes)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
+    (status, value)
+}
+
+/// `api` that must succeed with `success: true`.
+pub async fn api_ok(server: &TestServer, method: &str, path: &str, body: Value) -> Value {
+    let (status, v) = api(server, method, path, body.clone()).await;
+    assert_eq!(status, 200, "{method} {path} {body}: {v}");
+    assert_eq!(v["success"], true, "{method} {path} {body}: {v}");
+    v
+}
+
+/// Waits (on the status topic, no polling) until the status satisfies `pred`; returns it.
+pub async fn wait_status(ws: &mut Ws, pred: impl Fn(&Value) -> bool) -> Value {
+    let frame = next_matching(ws, |f| {
+        matches!(f["type"].as_str(), Some("snapshot" | "update"))
+            && f["topic"] == "status"
+            && pred(&f["data"])
+    })
+    .await;
+    frame["data"].clone()
+}
+
+/// A minimal HTTP/1.1 client for tests against a `hutch` process: one request per connection.
+pub async fn http(addr: SocketAddr, method: &str, path: &str, body: Value) -> (u16, Value) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let body = body.to_string();
+    let mut stream = tokio::time::timeout(DEADLINE, TcpStream::connect(addr))
+        .await
+        .expect("connect in time")
+        .expect("connect");
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: ApiKey {KEY}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).await.expect("send");
+    let mut raw = Vec::new();
+    tokio::time::timeout(DEADLINE, stream.read_to_end(&mut raw))
+        .await
+        .expect("answer in time")
+        .expect("read");
+    let text = String::from_utf8_lossy(&raw);
+    let (head, body) = text.split_once("\r\n\r\n").expect("a complete response");
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .expect("status code");
+    (
+        status,
+        serde_json::from_str(body).unwrap_or(Value::String(body.to_string())),
+    )
+}
+
+/// A `hutch serve` process on a free port with the test key; killed when dropped.
+pub struct Process {
+    pub child: std::process::Child,
+    pub addr: SocketAddr,
+}
+
+impl Process {
+    pub fn start(data_dir: &std::path::Path) -> Process {
+        use std::io::{BufRead, BufReader};
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_hutch"))
+            .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
+            .arg(data_dir)
+            .env("HUTCH_CONFIG", "/dev/null")
+            .env("HUTCH_API_KEY", KEY)
+            .env("RUST_LOG", "info")
+            .env("NO_COLOR", "1")
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("hutch starts");
+        let stderr = child.stderr.take().expect("stderr");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(rest) = line.split("API at http://").nth(1) {
+                    let _ = tx.send(rest.trim().to_string());
+                }
+            }
+        });
+        let addr = rx
+            .recv_timeout(Duration::from_secs(20))
+            .expect("hutch announces its address");
+        Process {
+            child,
+            addr: addr.parse().expect("an address"),
+        }
+    }
+
+    pub fn kill9(&mut self) {
+        let pid = self.child.id().to_string();
+        assert!(std::process::Command::new("kill")
+            .args(["-9", &pid])
+            .status()
+            .expect("kill")
+            .success());
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Polls `/api/status` of a process until `pred` holds (a process test has no socket helper).
+pub async fn wait_process_status(addr: SocketAddr, pred: impl Fn(&Value) -> bool) -> Value {
+    let until = tokio::time::Instant::now() + DEADLINE;
+    loop {
+        let (_, status) = http(addr, "GET", "/api/status", serde_json::json!({})).await;
+        if pred(&status) {
+            return status;
+        }
+        assert!(
+            tokio::time::Instant::now() < until,
+            "status never matched; last: {status}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }

@@ -1,0 +1,301 @@
+//! Environment, queue execution and run-engine control routes.
+
+use axum::body::Bytes;
+use axum::routing::{get, post};
+use axum::{Extension, Json, Router};
+use hutch_app::model::status::QueueMode;
+use serde_json::{json, Map, Value};
+
+use super::edit_item;
+use super::{fail, guard, lock_key, ok, params, run, with, Caller, S};
+use crate::http::ApiError;
+use crate::queue::manager::Env;
+use crate::queue::state::{Effect, Guard, PauseOption, QueueState};
+use crate::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/environment/open", post(environment_open))
+        .route("/api/environment/close", post(environment_close))
+        .route("/api/environment/destroy", post(environment_destroy))
+        .route("/api/queue/start", post(queue_start))
+        .route("/api/queue/stop", post(queue_stop))
+        .route("/api/queue/stop/cancel", post(queue_stop_cancel))
+        .route("/api/queue/autostart", post(queue_autostart))
+        .route("/api/queue/mode/set", post(queue_mode_set))
+        .route("/api/queue/item/execute", post(item_execute))
+        .route("/api/re/pause", post(re_pause))
+        .route("/api/re/resume", post(re_resume))
+        .route("/api/re/stop", post(re_stop))
+        .route("/api/re/abort", post(re_abort))
+        .route("/api/re/halt", post(re_halt))
+        .route("/api/re/runs", post(re_runs).get(re_runs))
+        .route("/api/re/runs/active", get(runs_active))
+        .route("/api/re/runs/open", get(runs_open))
+        .route("/api/re/runs/closed", get(runs_closed))
+}
+
+type Reply = Result<Json<Value>, ApiError>;
+
+/// A control route: checks the environment lock, then runs `op` on the state.
+async fn control(
+    state: AppState,
+    who: crate::queue::manager::Principal,
+    body: Bytes,
+    function: &'static str,
+    op: impl FnOnce(&mut Env) -> Result<(), String> + Send + 'static,
+) -> Reply {
+    let p = params(&body, function, &["lock_key"])?;
+    run(&state, who, move |env: &mut Env| {
+        match guard(env, Guard::Environment, &lock_key(&p), "Error: ").and_then(|()| op(env)) {
+            Ok(()) => ok(),
+            Err(e) => fail(e),
+        }
+    })
+    .await
+}
+
+async fn environment_open(S(s): S<AppState>, Extension(w): Caller, b: Bytes) -> Reply {
+    control(s, w, b, "environment_open", |env| {
+        env.state.open_environment()
+    })
+    .await
+}
+async fn environment_close(S(s): S<AppState>, Extension(w): Caller, b: Bytes) -> Reply {
+    control(s, w, b, "environment_close", |env| {
+        env.state.close_environment()
+    })
+    .await
+}
+async fn environment_destroy(S(s): S<AppState>, Extension(w): Caller, b: Bytes) -> Reply {
+    control(s, w, b, "environment_destroy", |env| {
+        env.state.destroy_environment()
+    })
+    .await
+}
+async fn queue_start(S(s): S<AppState>, Extension(w): Caller, b: Bytes) -> Reply {
+    control(s, w, b, "queue_start", |env| env.state.start_queue(env.ctx)).await
+}
+async fn queue_stop(S(s): S<AppState>, Extension(w): Caller, b: Bytes) -> Reply {
+    control(s, w, b, "queue_stop", |env| env.state.stop_queue()).await
+}
+async fn queue_stop_cancel(S(s): S<AppState>, Extension(w): Caller, b: Bytes) -> Reply {
+    control(s, w, b, "queue_stop_cancel", |env| {
+        env.state.cancel_stop_queue();
+        Ok(())
+    })
+    .await
+}
+async fn re_resume(S(s): S<AppState>, Extension(w): Caller, b: Bytes) -> Reply {
+    control(s, w, b, "re_resume", |env| env.state.resume()).await
+}
+async fn re_stop(S(s): S<AppState>, Extension(w): Caller, b: Bytes) -> Reply {
+    control(s, w, b, "re_stop", |env| env.state.end_paused(Effect::Stop)).await
+}
+async fn re_abort(S(s): S<AppState>, Extension(w): Caller, b: Bytes) -> Reply {
+    control(s, w, b, "re_abort", |env| {
+        env.state.end_paused(Effect::Abort)
+    })
+    .await
+}
+async fn re_halt(S(s): S<AppState>, Extension(w): Caller, b: Bytes) -> Reply {
+    control(s, w, b, "re_halt", |env| env.state.end_paused(Effect::Halt)).await
+}
+
+async fn re_pause(S(state): S<AppState>, Extension(who): Caller, body: Bytes) -> Reply {
+    let p = params(&body, "re_pause", &["option", "lock_key"])?;
+    run(&state, who, move |env: &mut Env| {
+        let option = match p
+            .get("option")
+            .and_then(Value::as_str)
+            .unwrap_or("deferred")
+        {
+            "deferred" => PauseOption::Deferred,
+            "immediate" => PauseOption::Immediate,
+            other => {
+                return fail(format!(
+                "Option '{other}' is not supported. Available options: ('deferred', 'immediate')"
+            ))
+            }
+        };
+        match guard(env, Guard::Environment, &lock_key(&p), "Error: ")
+            .and_then(|()| env.state.pause(option))
+        {
+            Ok(()) => ok(),
+            Err(e) => fail(e),
+        }
+    })
+    .await
+}
+
+async fn queue_autostart(S(state): S<AppState>, Extension(who): Caller, body: Bytes) -> Reply {
+    let p = params(&body, "queue_autostart", &["enable", "lock_key"])?;
+    let Some(enable) = p.get("enable").map(truthy) else {
+        return Err(ApiError::new(
+            axum::http::StatusCode::BAD_REQUEST,
+            "API_Async_Mixin.queue_autostart() missing 1 required positional argument: 'enable'",
+        ));
+    };
+    run(&state, who, move |env: &mut Env| {
+        match guard(env, Guard::Environment, &lock_key(&p), "Error: ") {
+            Ok(()) => {
+                env.state.set_autostart(enable, env.ctx);
+                ok()
+            }
+            Err(e) => fail(e),
+        }
+    })
+    .await
+}
+
+/// Python's `bool()` of a JSON value, as the bluesky API library applies it.
+fn truthy(v: &Value) -> bool {
+    match v {
+        Value::Null => false,
+        Value::Bool(b) => *b,
+        Value::Number(n) => n.as_f64().is_some_and(|f| f != 0.0),
+        Value::String(s) => !s.is_empty(),
+        Value::Array(a) => !a.is_empty(),
+        Value::Object(o) => !o.is_empty(),
+    }
+}
+
+async fn queue_mode_set(S(state): S<AppState>, Extension(who): Caller, body: Bytes) -> Reply {
+    let mut p = super::super::status::json_object_body(&body)?;
+    // Like the bluesky API library: a body without `mode` is the mode itself.
+    if !p.contains_key("mode") {
+        let lock = p.remove("lock_key");
+        let mode = Value::Object(std::mem::take(&mut p));
+        p.insert("mode".into(), mode);
+        if let Some(l) = lock {
+            p.insert("lock_key".into(), l);
+        }
+    }
+    run(&state, who, move |env: &mut Env| {
+        const PREFIX: &str = "Failed to set queue mode: ";
+        let result =
+            guard(env, Guard::Queue, &lock_key(&p), "").and_then(|()| new_mode(env.state, &p));
+        match result {
+            Ok(mode) => {
+                env.state.set_mode(mode);
+                ok()
+            }
+            Err(e) => fail(format!("{PREFIX}{e}")),
+        }
+    })
+    .await
+}
+
+fn new_mode(state: &QueueState, p: &Map<String, Value>) -> Result<QueueMode, String> {
+    match p.get("mode") {
+        Some(Value::String(s)) if s == "default" => Ok(QueueMode::default()),
+        Some(Value::Object(m)) => {
+            let mut mode = state.mode.clone();
+            for (k, v) in m {
+                let Some(b) = v.as_bool() else {
+                    return Err(format!("Unsupported type of the parameter '{k}': expected a boolean, got {v}"));
+                };
+                match k.as_str() {
+                    "loop" => mode.loop_ = b,
+                    "ignore_failures" => mode.ignore_failures = b,
+                    other => {
+                        return Err(format!(
+                            "Unsupported plan queue mode parameter '{other}': supported parameters ['loop', 'ignore_failures']"
+                        ))
+                    }
+                }
+            }
+            Ok(mode)
+        }
+        other => Err(format!(
+            "Queue mode is passed using object of unsupported type ({}). Supported types: ('dict', 'str'), supported string value: 'default'",
+            other.cloned().unwrap_or(Value::Null)
+        )),
+    }
+}
+
+async fn item_execute(S(state): S<AppState>, Extension(who): Caller, body: Bytes) -> Reply {
+    let p = params(
+        &body,
+        "item_execute",
+        &["item", "lock_key", "user", "user_group"],
+    )?;
+    run(&state, who, move |env: &mut Env| {
+        const PREFIX: &str = "Failed to start execution of the item: ";
+        if let Err(e) = guard(env, Guard::Environment, &lock_key(&p), "") {
+            return with(
+                fail(format!("{PREFIX}{e}")),
+                json!({"qsize": null, "item": null}),
+            );
+        }
+        let sent = p.get("item").cloned().unwrap_or(Value::Null);
+        let item = match edit_item(env, p.get("item")) {
+            Ok(i) => i,
+            Err(e) => {
+                return with(
+                    fail(format!("{PREFIX}{e}")),
+                    json!({"qsize": null, "item": sent}),
+                )
+            }
+        };
+        match env.state.execute(item.clone(), env.ctx) {
+            Ok(()) => with(ok(), json!({"qsize": env.state.items.len(), "item": item})),
+            Err(e) => with(
+                fail(format!("{PREFIX}{e}")),
+                json!({"qsize": null, "item": item}),
+            ),
+        }
+    })
+    .await
+}
+
+fn runs_reply(env: &Env, option: &str) -> Value {
+    let runs: Vec<&crate::queue::state::RunInfo> = env
+        .state
+        .runs
+        .iter()
+        .filter(|r| match option {
+            "open" => r.is_open,
+            "closed" => !r.is_open,
+            _ => true,
+        })
+        .collect();
+    with(
+        ok(),
+        json!({"run_list": runs, "run_list_uid": env.uids.run_list}),
+    )
+}
+
+async fn re_runs(S(state): S<AppState>, Extension(who): Caller, body: Bytes) -> Reply {
+    let p = params(&body, "re_runs", &["option", "reload"])?;
+    let option = match p.get("option") {
+        None | Some(Value::Null) => "active".to_string(),
+        Some(Value::String(s)) if ["active", "open", "closed"].contains(&s.as_str()) => s.clone(),
+        Some(other) => {
+            return Err(ApiError::new(
+                axum::http::StatusCode::BAD_REQUEST,
+                format!(
+                "Unsupported option {other}. Supported options: (None, 'active', 'open', 'closed')"
+            ),
+            ))
+        }
+    };
+    run(&state, who, move |env: &mut Env| runs_reply(env, &option)).await
+}
+
+async fn runs_fixed(
+    state: AppState,
+    who: crate::queue::manager::Principal,
+    option: &'static str,
+) -> Reply {
+    run(&state, who, move |env: &mut Env| runs_reply(env, option)).await
+}
+async fn runs_active(S(s): S<AppState>, Extension(w): Caller) -> Reply {
+    runs_fixed(s, w, "active").await
+}
+async fn runs_open(S(s): S<AppState>, Extension(w): Caller) -> Reply {
+    runs_fixed(s, w, "open").await
+}
+async fn runs_closed(S(s): S<AppState>, Extension(w): Caller) -> Reply {
+    runs_fixed(s, w, "closed").await
+}

@@ -1,0 +1,477 @@
+//! The queue manager: one task that owns the [`QueueState`], the worker process and the store.
+//! Everything else talks to it through [`QueueHandle`] (a bounded channel with oneshot replies).
+//!
+//! For every request and every worker report: apply it to the state, write the resulting changes
+//! to SQLite, then publish (status board, stream), then carry out the effects on the worker, then
+//! reply. So a client that sees a change can rely on it being stored.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use hutch_app::model::queue::ExitStatus;
+use serde_json::Value;
+use tokio::sync::{mpsc, oneshot, watch};
+
+use super::catalog::Catalog;
+use super::state::{Change, Ctx, Effect, QueueState, RunInfo};
+use super::store::Store;
+use crate::console::Console;
+use crate::status::StatusBoard;
+use crate::worker::handle::{WorkerEvent, WorkerHandle};
+use crate::worker::protocol::{FromWorker, ToWorker};
+
+/// Who is asking (stamped into items; from the authenticated principal).
+#[derive(Clone, Debug)]
+pub struct Principal {
+    pub user: String,
+    pub user_group: String,
+}
+
+/// What a request may touch.
+pub struct Env<'a, 'c> {
+    pub state: &'a mut QueueState,
+    pub catalog: &'a Catalog,
+    pub ctx: &'a mut Ctx<'c>,
+    pub console: &'a Console,
+    pub uids: &'a Uids,
+}
+
+type Job = Box<dyn for<'a, 'c> FnOnce(&mut Env<'a, 'c>) -> Value + Send>;
+
+struct Request {
+    principal: Principal,
+    job: Job,
+    reply: oneshot::Sender<Value>,
+}
+
+/// The `*_uid` change markers of the status, renewed when their list changes.
+#[derive(Clone, Debug)]
+pub struct Uids {
+    pub plan_queue: String,
+    pub plan_history: String,
+    pub run_list: String,
+    pub lock_info: String,
+    pub plans_allowed: String,
+    pub devices_allowed: String,
+}
+
+fn uuid() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+pub fn unix_now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
+
+/// Cheap to clone; sends requests to the manager task.
+#[derive(Clone)]
+pub struct QueueHandle {
+    tx: mpsc::Sender<Request>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("the queue manager has stopped; restart hutch")]
+pub struct ManagerGone;
+
+impl QueueHandle {
+    /// Runs `job` inside the manager and returns its reply once the changes are stored.
+    pub async fn call(
+        &self,
+        principal: Principal,
+        job: impl for<'a, 'c> FnOnce(&mut Env<'a, 'c>) -> Value + Send + 'static,
+    ) -> Result<Value, ManagerGone> {
+        let (reply, rx) = oneshot::channel();
+        self.tx
+            .send(Request {
+                principal,
+                job: Box::new(job),
+                reply,
+            })
+            .await
+            .map_err(|_| ManagerGone)?;
+        rx.await.map_err(|_| ManagerGone)
+    }
+}
+
+pub struct Manager {
+    state: QueueState,
+    catalog: Catalog,
+    store: Store,
+    status: Arc<StatusBoard>,
+    console: Console,
+    uids: Uids,
+    worker: Option<WorkerHandle>,
+    generation: u64,
+    /// The worker is expected to exit (close or destroy was requested).
+    exit_expected: bool,
+    next_scan_id: i64,
+    assets: PathBuf,
+    worker_exe: PathBuf,
+    events_tx: mpsc::Sender<WorkerEvent>,
+}
+
+/// Where the manager finds what it needs besides the database.
+pub struct Setup {
+    pub catalog: Catalog,
+    pub status: Arc<StatusBoard>,
+    pub console: Console,
+    /// Where workers write large data (image frames).
+    pub assets: PathBuf,
+    /// The program started as worker.
+    pub worker_exe: PathBuf,
+    pub emergency_key: Option<String>,
+}
+
+/// Loads the persisted state and starts the manager task.
+pub async fn start(
+    pool: sqlx::SqlitePool,
+    setup: Setup,
+    shutdown: watch::Receiver<bool>,
+) -> Result<QueueHandle, sqlx::Error> {
+    let Setup {
+        catalog,
+        status,
+        console,
+        assets,
+        worker_exe,
+        emergency_key,
+    } = setup;
+    let (store, loaded) = Store::load(pool, unix_now()).await?;
+    for uid in &loaded.interrupted {
+        let text = format!("item {uid} was running when hutch stopped: recorded as interrupted and put back at the front of the queue");
+        tracing::warn!("{text}");
+        console.push(unix_now(), &text);
+    }
+    let state = QueueState {
+        items: loaded.items,
+        history: loaded.history,
+        mode: loaded.mode,
+        autostart: loaded.autostart,
+        lock: loaded.lock,
+        emergency_key,
+        ..QueueState::default()
+    };
+    let (events_tx, events_rx) = mpsc::channel(1024);
+    let (tx, rx) = mpsc::channel(256);
+    let manager = Manager {
+        state,
+        catalog,
+        store,
+        status,
+        console,
+        uids: Uids {
+            plan_queue: uuid(),
+            plan_history: uuid(),
+            run_list: uuid(),
+            lock_info: uuid(),
+            plans_allowed: uuid(),
+            devices_allowed: uuid(),
+        },
+        worker: None,
+        generation: 0,
+        exit_expected: false,
+        next_scan_id: loaded.next_scan_id,
+        assets,
+        worker_exe,
+        events_tx,
+    };
+    manager.publish_status();
+    tokio::spawn(manager.run(rx, events_rx, shutdown));
+    Ok(QueueHandle { tx })
+}
+
+impl Manager {
+    async fn run(
+        mut self,
+        mut requests: mpsc::Receiver<Request>,
+        mut events: mpsc::Receiver<WorkerEvent>,
+        shutdown: watch::Receiver<bool>,
+    ) {
+        let stopping = crate::stopping(shutdown);
+        tokio::pin!(stopping);
+        loop {
+            tokio::select! {
+                req = requests.recv() => match req {
+                    Some(req) => self.handle_request(req).await,
+                    None => break,
+                },
+                Some(event) = events.recv() => self.handle_worker(event).await,
+                () = &mut stopping => break,
+            }
+        }
+        if let Some(w) = self.worker.as_mut() {
+            // The worker dies with the server; the running item, if any, is recovered at the next start.
+            w.kill();
+        }
+    }
+
+    async fn handle_request(&mut self, req: Request) {
+        let Request {
+            principal,
+            job,
+            reply,
+        } = req;
+        let now = unix_now();
+        let value = {
+            let mut gen = uuid;
+            let mut ctx = Ctx {
+                now,
+                user: &principal.user,
+                user_group: &principal.user_group,
+                new_uid: &mut gen,
+            };
+            let mut env = Env {
+                state: &mut self.state,
+                catalog: &self.catalog,
+                ctx: &mut ctx,
+                console: &self.console,
+                uids: &self.uids,
+            };
+            job(&mut env)
+        };
+        self.settle(now).await;
+        let _ = reply.send(value);
+    }
+
+    /// Persists, publishes and carries out what the last step changed.
+    async fn settle(&mut self, now: f64) {
+        loop {
+            let (changes, effects) = self.state.take_changes();
+            if changes.is_empty() && effects.is_empty() {
+                return;
+            }
+            if let Err(e) = self.store.apply(&changes, &self.state, now).await {
+                // The state in memory is ahead of the database; say so loudly. The next change
+                // retries nothing, so an operator must look: this is a disk or database problem.
+                tracing::error!("could not store queue changes: {e}");
+                self.console
+                    .push(now, &format!("ERROR: could not store queue changes: {e}"));
+            }
+            self.renew_uids(&changes);
+            self.publish_status();
+            for effect in effects {
+                self.carry_out(effect).await;
+            }
+        }
+    }
+
+    fn renew_uids(&mut self, changes: &[Change]) {
+        for c in changes {
+            match c {
+                Change::QueueInsert { .. }
+                | Change::QueueRemove { .. }
+                | Change::QueueMove { .. }
+                | Change::QueueReplace { .. }
+                | Change::QueueClear
+                | Change::Started(_) => self.uids.plan_queue = uuid(),
+                Change::Finished(_) => {
+                    self.uids.plan_queue = uuid();
+                    self.uids.plan_history = uuid();
+                }
+                Change::HistoryTrim { .. } => self.uids.plan_history = uuid(),
+                Change::Runs => self.uids.run_list = uuid(),
+                Change::Settings => self.uids.lock_info = uuid(),
+                Change::Status => {}
+            }
+        }
+    }
+
+    fn publish_status(&self) {
+        let q = &self.state;
+        let worker_pid = self.worker.as_ref().and_then(|w| w.pid);
+        let u = &self.uids;
+        self.status.update(|s| {
+            s.items_in_queue = q.items.len();
+            s.items_in_history = q.history.len();
+            s.running_item_uid = q.running.as_ref().map(|i| i.item_uid.clone());
+            s.manager_state = q.manager.as_str().into();
+            s.queue_stop_pending = q.stop_pending;
+            s.queue_autostart_enabled = q.autostart;
+            s.worker_environment_exists = q.env.exists();
+            s.worker_environment_state = q.env.as_str().into();
+            s.re_state = q.re_state.map(String::from);
+            s.pause_pending = q.pause_pending;
+            s.plan_queue_uid.clone_from(&u.plan_queue);
+            s.plan_history_uid.clone_from(&u.plan_history);
+            s.run_list_uid.clone_from(&u.run_list);
+            s.lock_info_uid.clone_from(&u.lock_info);
+            s.plans_allowed_uid.clone_from(&u.plans_allowed);
+            s.devices_allowed_uid.clone_from(&u.devices_allowed);
+            s.plans_existing_uid.clone_from(&u.plans_allowed);
+            s.devices_existing_uid.clone_from(&u.devices_allowed);
+            s.plan_queue_mode = q.mode.clone();
+            s.lock.environment = q.lock.as_ref().is_some_and(|l| l.environment);
+            s.lock.queue = q.lock.as_ref().is_some_and(|l| l.queue);
+            s.hutch.worker_pid = worker_pid;
+        });
+    }
+
+    fn log(&self, text: &str) {
+        tracing::info!("{text}");
+        self.console.push(unix_now(), text);
+    }
+
+    async fn send(&mut self, msg: ToWorker) {
+        let Some(worker) = self.worker.as_mut() else {
+            return;
+        };
+        if let Err(e) = worker.send(&msg).await {
+            // The exit event that follows records the failure.
+            tracing::warn!("could not write to the worker: {e}");
+        }
+    }
+
+    async fn carry_out(&mut self, effect: Effect) {
+        match effect {
+            Effect::OpenEnvironment => {
+                self.generation += 1;
+                self.exit_expected = false;
+                self.log("Creating the RE Worker environment (simulated devices) ...");
+                match WorkerHandle::spawn(
+                    self.generation,
+                    &self.worker_exe,
+                    &self.assets,
+                    self.events_tx.clone(),
+                ) {
+                    Ok(w) => self.worker = Some(w),
+                    Err(e) => {
+                        let now = unix_now();
+                        let reason = format!("could not start the worker process: {e}");
+                        self.log(&reason);
+                        self.with_ctx(now, |q, ctx| q.environment_gone(Some(&reason), ctx));
+                        Box::pin(self.settle(now)).await;
+                    }
+                }
+            }
+            Effect::CloseEnvironment => {
+                self.exit_expected = true;
+                self.log("Closing the RE Worker environment ...");
+                self.send(ToWorker::Close).await;
+            }
+            Effect::DestroyEnvironment => {
+                self.exit_expected = true;
+                self.log("Destroying the RE Worker environment ...");
+                if let Some(w) = self.worker.as_mut() {
+                    w.kill();
+                }
+            }
+            Effect::Run(item) => {
+                self.log(&format!(
+                    "Starting plan '{}' ({})",
+                    item.name, item.item_uid
+                ));
+                let scan_id = self.next_scan_id;
+                self.send(ToWorker::Run { item, scan_id }).await;
+            }
+            Effect::Pause(option) => self.send(ToWorker::Pause { option }).await,
+            Effect::Resume => self.send(ToWorker::Resume).await,
+            Effect::Stop => self.send(ToWorker::Stop).await,
+            Effect::Abort => self.send(ToWorker::Abort).await,
+            Effect::Halt => self.send(ToWorker::Halt).await,
+        }
+    }
+
+    fn with_ctx(&mut self, now: f64, f: impl FnOnce(&mut QueueState, &mut Ctx)) {
+        let mut gen = uuid;
+        let mut ctx = Ctx {
+            now,
+            user: "hutch",
+            user_group: "root",
+            new_uid: &mut gen,
+        };
+        f(&mut self.state, &mut ctx);
+    }
+
+    async fn handle_worker(&mut self, event: WorkerEvent) {
+        let now = unix_now();
+        match event {
+            WorkerEvent::Message(g, _) | WorkerEvent::Stderr(g, _) | WorkerEvent::Exited(g, _)
+                if g != self.generation => {}
+            WorkerEvent::Stderr(_, line) => {
+                self.console.push(now, &line);
+            }
+            WorkerEvent::Exited(_, reason) => {
+                self.worker = None;
+                let reason = match (self.exit_expected, reason) {
+                    (true, _) => None,
+                    (false, Some(r)) => Some(r),
+                    (false, None) => Some("RE Worker process exited unexpectedly".to_string()),
+                };
+                match &reason {
+                    Some(r) => self.log(&format!("The RE Worker environment is gone: {r}")),
+                    None => self.log("The RE Worker environment is closed."),
+                }
+                self.with_ctx(now, |q, ctx| q.environment_gone(reason.as_deref(), ctx));
+            }
+            WorkerEvent::Message(_, msg) => self.on_message(msg, now).await,
+        }
+        self.settle(now).await;
+    }
+
+    async fn on_message(&mut self, msg: FromWorker, now: f64) {
+        match msg {
+            FromWorker::Ready { environment, .. } => {
+                self.log(&format!("RE Worker environment '{environment}' is open."));
+                self.with_ctx(now, |q, ctx| q.environment_opened(ctx));
+            }
+            FromWorker::Log { msg } => {
+                self.console.push(now, &msg);
+            }
+            FromWorker::Document { .. } => {
+                // Stored by the dispatch database and streamed by the stream hub (their issues).
+            }
+            FromWorker::RunOpened { uid, scan_id } => {
+                self.next_scan_id = self.next_scan_id.max(scan_id + 1);
+                if let Err(e) = self.store.save_next_scan_id(self.next_scan_id).await {
+                    tracing::error!("could not store the next scan id: {e}");
+                }
+                self.state.run_event(RunInfo {
+                    uid,
+                    scan_id,
+                    is_open: true,
+                    exit_status: None,
+                });
+            }
+            FromWorker::RunClosed {
+                uid,
+                scan_id,
+                exit_status,
+            } => {
+                self.state.run_event(RunInfo {
+                    uid,
+                    scan_id,
+                    is_open: false,
+                    exit_status: Some(exit_status),
+                });
+            }
+            FromWorker::Paused => {
+                self.state.paused();
+                if let Err(e) = self.store.set_running_status("paused", now).await {
+                    tracing::error!("could not store the pause: {e}");
+                }
+                self.log("The plan is paused.");
+            }
+            FromWorker::Finished {
+                exit_status,
+                msg,
+                traceback,
+                run_uids,
+                scan_ids,
+            } => {
+                let outcome = super::state::PlanOutcome {
+                    exit_status,
+                    msg,
+                    traceback,
+                    run_uids,
+                    scan_ids,
+                };
+                if exit_status != ExitStatus::Completed {
+                    self.log(&format!("The plan ended: {}", exit_status.as_str()));
+                }
+                self.with_ctx(now, |q, ctx| q.plan_finished(&outcome, ctx));
+            }
+        }
+    }
+}
