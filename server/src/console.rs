@@ -27,11 +27,21 @@ struct Inner {
 #[derive(Clone, Default)]
 pub struct Console {
     inner: Arc<Mutex<Inner>>,
+    /// Where new lines are published (`console` topic); none in unit tests.
+    hub: Option<crate::stream::Hub>,
 }
 
 impl Console {
     fn lock(&self) -> MutexGuard<'_, Inner> {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A console that also publishes each line on the hub's `console` topic.
+    pub fn with_hub(hub: crate::stream::Hub) -> Self {
+        Console {
+            inner: Arc::default(),
+            hub: Some(hub),
+        }
     }
 
     /// Adds one line (a trailing newline is added, as bluesky's console messages carry one).
@@ -47,6 +57,11 @@ impl Console {
         }
         inner.lines.push_back(msg.clone());
         inner.console_uid = uuid::Uuid::new_v4().to_string();
+        drop(inner);
+        if let Some(hub) = &self.hub {
+            let line = serde_json::json!({"time": msg.time, "msg": msg.msg});
+            hub.publish_delta(hutch_app::model::stream::Topic::Console, line);
+        }
         msg
     }
 

@@ -34,6 +34,9 @@ pub fn router(state: AppState) -> Router {
         .merge(status::routes())
         .merge(queue::routes())
         .route("/api/stream", get(stream_handler))
+        .route("/api/status/ws", get(crate::stream::status_ws))
+        .route("/api/info/ws", get(crate::stream::status_ws))
+        .route("/api/console_output/ws", get(crate::stream::console_ws))
         .route("/api/{*rest}", any(error::api_not_found))
         .leptos_routes_with_context(&state, pages, page_context, move || {
             shell(leptos_options.clone())

@@ -128,13 +128,14 @@ pub async fn prepare(config: Config) -> Result<Prepared, StartError> {
     };
     let hub = Hub::default();
     let status = StatusBoard::new(hub.clone());
-    let console = Console::default();
+    let console = Console::with_hub(hub.clone());
     let (stop, shutdown) = watch::channel(false);
     let worker_exe = match &config.worker_exe {
         Some(exe) => exe.clone(),
         None => std::env::current_exe().map_err(StartError::WorkerExe)?,
     };
     let setup = queue::manager::Setup {
+        hub: hub.clone(),
         catalog: worker::sim::catalog::catalog(),
         status: status.clone(),
         console: console.clone(),

@@ -7,6 +7,7 @@
 //!
 //! Every frame is serialised once, whatever the number of subscribers.
 
+mod compat;
 mod ws;
 
 use std::collections::HashMap;
@@ -16,6 +17,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use hutch_app::model::stream::{ServerMessage, Topic};
 use tokio::sync::mpsc;
 
+pub use compat::{console_ws, status_ws};
 pub use ws::stream_handler;
 
 /// Frames a client may have queued before it counts as lagging.
@@ -66,16 +68,28 @@ impl Hub {
 
     /// Publishes a new state of `topic` (also kept as its snapshot) and returns its seq.
     pub fn publish(&self, topic: Topic, data: serde_json::Value) -> u64 {
+        self.send(topic, data, true)
+    }
+
+    /// Publishes a change of `topic` whose snapshot lives elsewhere (the queue manager's).
+    pub fn publish_delta(&self, topic: Topic, data: serde_json::Value) -> u64 {
+        self.send(topic, data, false)
+    }
+
+    fn send(&self, topic: Topic, data: serde_json::Value, keep_as_snapshot: bool) -> u64 {
         let mut inner = self.lock();
         let state = inner.topics.entry(topic.clone()).or_default();
         state.seq += 1;
         let seq = state.seq;
+        let snapshot = keep_as_snapshot.then(|| data.clone());
         let text = encode(&ServerMessage::Update {
             topic: topic.clone(),
             seq,
-            data: data.clone(),
+            data,
         });
-        state.snapshot = Some(Arc::new(data));
+        if let Some(snapshot) = snapshot {
+            state.snapshot = Some(Arc::new(snapshot));
+        }
         let frame = Frame { topic, seq, text };
         state
             .subscribers

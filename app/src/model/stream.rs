@@ -20,15 +20,25 @@ pub const PROTOCOL_VERSION: u32 = 1;
 pub enum Topic {
     /// The server status (the same dictionary as `/api/status`), pushed on change, with heartbeats.
     Status,
+    /// The plan queue: a snapshot `{items, running_item, plan_queue_uid}`, then [`QueueDelta`]s.
+    Queue,
+    /// History: a snapshot `{items, plan_history_uid}`, then [`HistoryDelta`]s.
+    History,
+    /// Console lines `{time, msg}` as they are written (no snapshot; `/api/console_output` has the past).
+    Console,
 }
 
 impl Topic {
     /// Every topic this server version offers, for the hello frame and error messages.
-    pub const ALL: &'static [Topic] = &[Topic::Status];
+    pub const ALL: &'static [Topic] =
+        &[Topic::Status, Topic::Queue, Topic::History, Topic::Console];
 
     pub fn as_str(&self) -> &str {
         match self {
             Topic::Status => "status",
+            Topic::Queue => "queue",
+            Topic::History => "history",
+            Topic::Console => "console",
         }
     }
 }
@@ -62,6 +72,9 @@ impl FromStr for Topic {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s {
             "status" => Ok(Topic::Status),
+            "queue" => Ok(Topic::Queue),
+            "history" => Ok(Topic::History),
+            "console" => Ok(Topic::Console),
             other => Err(UnknownTopic(other.to_string())),
         }
     }
@@ -78,6 +91,45 @@ impl<'de> Deserialize<'de> for Topic {
         let s = String::deserialize(d)?;
         s.parse().map_err(serde::de::Error::custom)
     }
+}
+
+/// One change of the queue, as the `queue` topic's `update` data. Applying the deltas in `seq`
+/// order to the snapshot gives the current queue.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum QueueDelta {
+    Insert {
+        index: usize,
+        item: Box<crate::model::queue::QueueItem>,
+    },
+    Remove {
+        uid: String,
+    },
+    /// Take the item out and put it back at `index` of the resulting list.
+    Move {
+        uid: String,
+        index: usize,
+    },
+    Replace {
+        uid: String,
+        item: Box<crate::model::queue::QueueItem>,
+    },
+    Clear,
+    /// The running item changed (`None`: nothing runs).
+    Running {
+        item: Option<Box<crate::model::queue::QueueItem>>,
+    },
+}
+
+/// One change of history, as the `history` topic's `update` data.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum HistoryDelta {
+    Append {
+        item: Box<crate::model::queue::QueueItem>,
+    },
+    /// The oldest `count` items were removed (history/clear).
+    Trim { count: usize },
 }
 
 /// Frames a client sends.

@@ -9,7 +9,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use hutch_app::model::queue::ExitStatus;
-use serde_json::Value;
+use hutch_app::model::stream::{HistoryDelta, QueueDelta, Topic};
+use serde_json::{json, Value};
 use tokio::sync::{mpsc, oneshot, watch};
 
 use super::catalog::Catalog;
@@ -17,6 +18,7 @@ use super::state::{Change, Ctx, Effect, QueueState, RunInfo};
 use super::store::Store;
 use crate::console::Console;
 use crate::status::StatusBoard;
+use crate::stream::Hub;
 use crate::worker::handle::{WorkerEvent, WorkerHandle};
 use crate::worker::protocol::{FromWorker, ToWorker};
 
@@ -97,6 +99,7 @@ impl QueueHandle {
 
 pub struct Manager {
     state: QueueState,
+    hub: Hub,
     catalog: Catalog,
     store: Store,
     status: Arc<StatusBoard>,
@@ -114,6 +117,8 @@ pub struct Manager {
 
 /// Where the manager finds what it needs besides the database.
 pub struct Setup {
+    /// Where queue and history changes are published.
+    pub hub: Hub,
     pub catalog: Catalog,
     pub status: Arc<StatusBoard>,
     pub console: Console,
@@ -131,6 +136,7 @@ pub async fn start(
     shutdown: watch::Receiver<bool>,
 ) -> Result<QueueHandle, sqlx::Error> {
     let Setup {
+        hub,
         catalog,
         status,
         console,
@@ -157,6 +163,7 @@ pub async fn start(
     let (tx, rx) = mpsc::channel(256);
     let manager = Manager {
         state,
+        hub,
         catalog,
         store,
         status,
@@ -251,6 +258,7 @@ impl Manager {
             }
             self.renew_uids(&changes);
             self.publish_status();
+            self.publish_deltas(changes);
             for effect in effects {
                 self.carry_out(effect).await;
             }
@@ -275,6 +283,54 @@ impl Manager {
                 Change::Settings => self.uids.lock_info = uuid(),
                 Change::Status => {}
             }
+        }
+    }
+
+    /// Sends the queue and history changes to the stream, in order.
+    fn publish_deltas(&self, changes: Vec<Change>) {
+        for change in changes {
+            let (topic, delta) = match change {
+                Change::QueueInsert { index, item } => (
+                    Topic::Queue,
+                    json!(QueueDelta::Insert {
+                        index,
+                        item: Box::new(item)
+                    }),
+                ),
+                Change::QueueRemove { uid } => (Topic::Queue, json!(QueueDelta::Remove { uid })),
+                Change::QueueMove { uid, index } => {
+                    (Topic::Queue, json!(QueueDelta::Move { uid, index }))
+                }
+                Change::QueueReplace { uid, item } => (
+                    Topic::Queue,
+                    json!(QueueDelta::Replace {
+                        uid,
+                        item: Box::new(item)
+                    }),
+                ),
+                Change::QueueClear => (Topic::Queue, json!(QueueDelta::Clear)),
+                Change::Started(item) => (
+                    Topic::Queue,
+                    json!(QueueDelta::Running {
+                        item: Some(Box::new(item))
+                    }),
+                ),
+                Change::Finished(item) => {
+                    self.hub
+                        .publish_delta(Topic::Queue, json!(QueueDelta::Running { item: None }));
+                    (
+                        Topic::History,
+                        json!(HistoryDelta::Append {
+                            item: Box::new(item)
+                        }),
+                    )
+                }
+                Change::HistoryTrim { count } => {
+                    (Topic::History, json!(HistoryDelta::Trim { count }))
+                }
+                Change::Settings | Change::Runs | Change::Status => continue,
+            };
+            self.hub.publish_delta(topic, delta);
         }
     }
 

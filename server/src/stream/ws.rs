@@ -12,7 +12,10 @@ use axum::Extension;
 use hutch_app::model::stream::{ClientMessage, ServerMessage, Topic, PROTOCOL_VERSION};
 
 use super::Client;
+use serde_json::json;
+
 use crate::auth::Authorized;
+use crate::queue::manager::Principal;
 use crate::status::ClientCount;
 use crate::AppState;
 
@@ -57,6 +60,34 @@ struct Conn {
     _count: ClientCount,
     /// The seq last sent per topic; older frames still queued after a resync are skipped.
     sent: HashMap<Topic, u64>,
+    state: AppState,
+}
+
+/// The queue or history as of its current seq, from inside the manager (so no change can slip
+/// between the two).
+async fn manager_snapshot(state: &AppState, topic: &Topic) -> Option<(u64, serde_json::Value)> {
+    let hub = state.hub.clone();
+    let topic = topic.clone();
+    let system = Principal {
+        user: "hutch".into(),
+        user_group: "root".into(),
+    };
+    let reply = state
+        .queue
+        .call(system, move |env| {
+            let seq = hub.seq(&topic);
+            let data = match topic {
+                Topic::History => {
+                    json!({"items": env.state.history, "plan_history_uid": env.uids.plan_history})
+                }
+                _ => json!({"items": env.state.items, "running_item": env.state.running,
+                            "plan_queue_uid": env.uids.plan_queue}),
+            };
+            json!({"seq": seq, "data": data})
+        })
+        .await
+        .ok()?;
+    Some((reply["seq"].as_u64()?, reply["data"].clone()))
 }
 
 async fn serve(socket: WebSocket, state: AppState) {
@@ -67,6 +98,7 @@ async fn serve(socket: WebSocket, state: AppState) {
         client,
         _count,
         sent: HashMap::new(),
+        state: state.clone(),
     };
     let stopping = crate::stopping(state.shutdown.clone());
     tokio::pin!(stopping);
@@ -166,20 +198,23 @@ impl Conn {
     /// Registers the subscription and sends `subscribed` and the snapshot.
     async fn start_topic(&mut self, topic: Topic) -> Result<(), Closed> {
         let start = self.client.subscribe(&topic);
-        self.sent.insert(topic.clone(), start.seq);
+        let (seq, snapshot) = match topic {
+            // Their state lives in the queue manager, which answers with a consistent seq.
+            Topic::Queue | Topic::History => match manager_snapshot(&self.state, &topic).await {
+                Some((seq, data)) => (seq, Some(data)),
+                None => (start.seq, None),
+            },
+            _ => (start.seq, start.snapshot.map(|d| (*d).clone())),
+        };
+        self.sent.insert(topic.clone(), seq);
         self.send_msg(&ServerMessage::Subscribed {
             topic: topic.clone(),
-            seq: start.seq,
+            seq,
         })
         .await?;
-        if let Some(data) = start.snapshot {
-            let data = (*data).clone();
-            self.send_msg(&ServerMessage::Snapshot {
-                topic,
-                seq: start.seq,
-                data,
-            })
-            .await?;
+        if let Some(data) = snapshot {
+            self.send_msg(&ServerMessage::Snapshot { topic, seq, data })
+                .await?;
         }
         Ok(())
     }
