@@ -3,13 +3,21 @@
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use axum::body::Bytes;
+
 use hutch_app::model::status::{HutchInfo, LockState, QueueMode, ServerStatus};
 use hutch_app::model::stream::Topic;
 
 use crate::stream::Hub;
 
+fn to_bytes(status: &ServerStatus) -> Bytes {
+    Bytes::from(serde_json::to_vec(status).unwrap_or_default())
+}
+
 pub struct StatusBoard {
-    current: Mutex<ServerStatus>,
+    /// The status and its JSON, serialised once per change: `/api/status` is polled by every
+    /// bluesky client, so it answers from these bytes.
+    current: Mutex<(ServerStatus, Bytes)>,
     hub: Hub,
 }
 
@@ -64,29 +72,37 @@ impl StatusBoard {
             Topic::Status,
             serde_json::to_value(&status).unwrap_or_default(),
         );
+        let json = to_bytes(&status);
         Arc::new(StatusBoard {
-            current: Mutex::new(status),
+            current: Mutex::new((status, json)),
             hub,
         })
     }
 
-    fn lock(&self) -> MutexGuard<'_, ServerStatus> {
+    fn lock(&self) -> MutexGuard<'_, (ServerStatus, Bytes)> {
         self.current.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// The current status; `time` is when it last changed, as in bluesky.
     pub fn get(&self) -> ServerStatus {
-        self.lock().clone()
+        self.lock().0.clone()
+    }
+
+    /// The current status as JSON bytes (cheap: shared, serialised at the change).
+    pub fn json(&self) -> Bytes {
+        self.lock().1.clone()
     }
 
     /// Applies a change, gives the status a new `status_uid` and publishes it. Publishing happens
     /// under the lock so that the topic's seq order is the order of the changes.
     pub fn update(&self, change: impl FnOnce(&mut ServerStatus)) {
-        let mut s = self.lock();
-        change(&mut s);
+        let mut guard = self.lock();
+        let s = &mut guard.0;
+        change(s);
         s.status_uid = new_uid();
         s.time = now();
         let data = serde_json::to_value(&*s).unwrap_or_default();
+        guard.1 = Bytes::from(data.to_string());
         self.hub.publish(Topic::Status, data);
     }
 

@@ -388,3 +388,19 @@ async fn plans_and_devices_are_published_in_the_reference_format() {
     let devices = api_ok(&server, "GET", "/api/devices/allowed", json!({})).await;
     assert_eq!(devices["devices_allowed"]["motor1"]["is_movable"], true);
 }
+
+#[tokio::test]
+async fn a_10000_point_scan_runs_to_completion() {
+    let server = TestServer::start().await;
+    let (mut ws, _) = subscribed_to_status(&server).await;
+    open_environment(&server, &mut ws).await;
+    let scan = json!({"item": {"name": "scan", "args": [["det", "noisy_det"], "motor", -1, 1, 10000], "kwargs": {}, "item_type": "plan"}});
+    api_ok(&server, "POST", "/api/queue/item/add", scan).await;
+    api_ok(&server, "POST", "/api/queue/start", json!({})).await;
+    wait_status(&mut ws, |s| {
+        s["manager_state"] == "idle" && s["items_in_history"] == 1
+    })
+    .await;
+    let history = api_ok(&server, "GET", "/api/history/get", json!({})).await;
+    assert_eq!(history["items"][0]["result"]["exit_status"], "completed");
+}

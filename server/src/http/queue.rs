@@ -15,7 +15,10 @@ use serde_json::{json, Map, Value};
 
 use super::status::json_object_body;
 use super::ApiError;
-use crate::queue::manager::{Env, Principal};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+
+use crate::queue::manager::{Env, Principal, Reply};
 use crate::queue::position::{Placement, Pos};
 use crate::queue::state::Guard;
 use crate::AppState;
@@ -44,17 +47,21 @@ pub(super) fn params(
 }
 
 /// Runs `job` in the manager with the caller's identity and returns its JSON reply.
-pub(super) async fn run(
+pub(super) async fn run<R: Into<Reply>>(
     state: &AppState,
     principal: Principal,
-    job: impl for<'a, 'c> FnOnce(&mut Env<'a, 'c>) -> Value + Send + 'static,
-) -> Result<Json<Value>, ApiError> {
-    state
-        .queue
-        .call(principal, job)
-        .await
-        .map(Json)
-        .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string()))
+    job: impl for<'a, 'c> FnOnce(&mut Env<'a, 'c>) -> R + Send + 'static,
+) -> Result<Response, ApiError> {
+    match state.queue.call(principal, job).await {
+        Ok(Reply::Value(v)) => Ok(Json(v).into_response()),
+        Ok(Reply::Raw(text)) => {
+            Ok(([(header::CONTENT_TYPE, "application/json")], text).into_response())
+        }
+        Err(e) => Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            e.to_string(),
+        )),
+    }
 }
 
 pub(super) fn ok() -> Value {

@@ -6,9 +6,10 @@
 
 use axum::body::Bytes;
 use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::{Json, Router};
-use hutch_app::model::status::ServerStatus;
+use axum::Router;
 
 use super::ApiError;
 use crate::AppState;
@@ -20,12 +21,13 @@ pub fn routes() -> Router<AppState> {
         .route("/api/status", get(status))
 }
 
-async fn status(
-    State(state): State<AppState>,
-    body: Bytes,
-) -> Result<Json<ServerStatus>, ApiError> {
+async fn status(State(state): State<AppState>, body: Bytes) -> Result<Response, ApiError> {
     json_object_body(&body)?;
-    Ok(Json(state.status.get()))
+    Ok((
+        [(header::CONTENT_TYPE, "application/json")],
+        state.status.json(),
+    )
+        .into_response())
 }
 
 /// Accepts an empty body or a JSON object, as every bluesky-httpserver route does.

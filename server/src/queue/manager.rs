@@ -38,12 +38,26 @@ pub struct Env<'a, 'c> {
     pub uids: &'a Uids,
 }
 
-type Job = Box<dyn for<'a, 'c> FnOnce(&mut Env<'a, 'c>) -> Value + Send>;
+/// What a request answers: JSON to serialise, or JSON already serialised (large lists are
+/// written straight from the state, without building a `Value` tree first).
+#[derive(Debug)]
+pub enum Reply {
+    Value(Value),
+    Raw(String),
+}
+
+impl From<Value> for Reply {
+    fn from(v: Value) -> Self {
+        Reply::Value(v)
+    }
+}
+
+type Job = Box<dyn for<'a, 'c> FnOnce(&mut Env<'a, 'c>) -> Reply + Send>;
 
 struct Request {
     principal: Principal,
     job: Job,
-    reply: oneshot::Sender<Value>,
+    reply: oneshot::Sender<Reply>,
 }
 
 /// The `*_uid` change markers of the status, renewed when their list changes.
@@ -60,6 +74,9 @@ pub struct Uids {
 fn uuid() -> String {
     uuid::Uuid::new_v4().to_string()
 }
+
+/// Requests handled together (one transaction) when they arrive faster than they are stored.
+const MAX_BATCH: usize = 64;
 
 pub fn unix_now() -> f64 {
     std::time::SystemTime::now()
@@ -79,16 +96,16 @@ pub struct ManagerGone;
 
 impl QueueHandle {
     /// Runs `job` inside the manager and returns its reply once the changes are stored.
-    pub async fn call(
+    pub async fn call<R: Into<Reply>>(
         &self,
         principal: Principal,
-        job: impl for<'a, 'c> FnOnce(&mut Env<'a, 'c>) -> Value + Send + 'static,
-    ) -> Result<Value, ManagerGone> {
+        job: impl for<'a, 'c> FnOnce(&mut Env<'a, 'c>) -> R + Send + 'static,
+    ) -> Result<Reply, ManagerGone> {
         let (reply, rx) = oneshot::channel();
         self.tx
             .send(Request {
                 principal,
-                job: Box::new(job),
+                job: Box::new(move |env: &mut Env| job(env).into()),
                 reply,
             })
             .await
@@ -201,7 +218,18 @@ impl Manager {
         loop {
             tokio::select! {
                 req = requests.recv() => match req {
-                    Some(req) => self.handle_request(req).await,
+                    Some(req) => {
+                        // Group commit: take what else is already waiting, run it all, store
+                        // it in one transaction, then answer everyone.
+                        let mut batch = vec![req];
+                        while batch.len() < MAX_BATCH {
+                            match requests.try_recv() {
+                                Ok(more) => batch.push(more),
+                                Err(_) => break,
+                            }
+                        }
+                        self.handle_requests(batch).await;
+                    }
                     None => break,
                 },
                 Some(event) = events.recv() => self.handle_worker(event).await,
@@ -214,38 +242,60 @@ impl Manager {
         }
     }
 
-    async fn handle_request(&mut self, req: Request) {
-        let Request {
+    async fn handle_requests(&mut self, batch: Vec<Request>) {
+        let now = unix_now();
+        let mut replies = Vec::with_capacity(batch.len());
+        for Request {
             principal,
             job,
             reply,
-        } = req;
-        let now = unix_now();
-        let value = {
-            let mut gen = uuid;
-            let mut ctx = Ctx {
-                now,
-                user: &principal.user,
-                user_group: &principal.user_group,
-                new_uid: &mut gen,
+        } in batch
+        {
+            let mark = self.state.changes.len();
+            let value = {
+                let mut gen = uuid;
+                let mut ctx = Ctx {
+                    now,
+                    user: &principal.user,
+                    user_group: &principal.user_group,
+                    new_uid: &mut gen,
+                };
+                let mut env = Env {
+                    state: &mut self.state,
+                    catalog: &self.catalog,
+                    ctx: &mut ctx,
+                    console: &self.console,
+                    uids: &self.uids,
+                };
+                job(&mut env)
             };
-            let mut env = Env {
-                state: &mut self.state,
-                catalog: &self.catalog,
-                ctx: &mut ctx,
-                console: &self.console,
-                uids: &self.uids,
-            };
-            job(&mut env)
-        };
-        self.settle(now).await;
-        let _ = reply.send(value);
+            // Renew the change markers now, so the next request of the batch sees them.
+            let changes = self.state.changes[mark..].to_vec();
+            self.renew_uids(&changes);
+            replies.push((reply, value));
+        }
+        self.settle_renewed(now).await;
+        for (reply, value) in replies {
+            let _ = reply.send(value);
+        }
     }
 
     /// Persists, publishes and carries out what the last step changed.
     async fn settle(&mut self, now: f64) {
+        let changes = self.state.changes.clone();
+        self.renew_uids(&changes);
+        self.settle_renewed(now).await;
+    }
+
+    /// [`Self::settle`] for changes whose uids were already renewed.
+    async fn settle_renewed(&mut self, now: f64) {
+        let mut renewed = true;
         loop {
             let (changes, effects) = self.state.take_changes();
+            if !renewed {
+                self.renew_uids(&changes);
+            }
+            renewed = false;
             if changes.is_empty() && effects.is_empty() {
                 return;
             }
@@ -256,7 +306,6 @@ impl Manager {
                 self.console
                     .push(now, &format!("ERROR: could not store queue changes: {e}"));
             }
-            self.renew_uids(&changes);
             self.publish_status();
             self.publish_deltas(changes);
             for effect in effects {

@@ -118,6 +118,14 @@ impl Store {
         state: &QueueState,
         now: f64,
     ) -> Result<(), sqlx::Error> {
+        let mut stored = changes
+            .iter()
+            .filter(|c| !matches!(c, Change::Status | Change::Runs));
+        if let (Some(only), None) = (stored.next(), stored.next()) {
+            if self.apply_single(only).await? {
+                return Ok(());
+            }
+        }
         if changes
             .iter()
             .all(|c| matches!(c, Change::Status | Change::Runs))
@@ -125,18 +133,27 @@ impl Store {
             return Ok(());
         }
         let mut tx = self.pool.begin().await?;
+        let mut pending: Vec<(String, f64, String)> = Vec::new();
         for change in changes {
+            if !matches!(change, Change::QueueInsert { .. }) {
+                flush_inserts(&mut tx, &mut pending).await?;
+            }
             match change {
                 Change::QueueInsert { index, item } => {
-                    let pos = self.place(&mut tx, *index, &item.item_uid).await?;
-                    sqlx::query(
-                        "INSERT INTO queue_items (item_uid, position, item) VALUES (?, ?, ?)",
-                    )
-                    .bind(&item.item_uid)
-                    .bind(pos)
-                    .bind(to_json(item))
-                    .execute(&mut *tx)
-                    .await?;
+                    // Consecutive inserts (a batch add) become one multi-row INSERT.
+                    let pos = match self.slot(*index) {
+                        (i, Some(pos)) => {
+                            self.order.insert(i, item.item_uid.clone());
+                            self.positions.insert(item.item_uid.clone(), pos);
+                            pos
+                        }
+                        (_, None) => {
+                            flush_inserts(&mut tx, &mut pending).await?;
+                            self.place(&mut tx, *index, &item.item_uid).await?
+                        }
+                    };
+                    pending.push((item.item_uid.clone(), pos, to_json(item)));
+                    continue;
                 }
                 Change::QueueRemove { uid } => {
                     self.forget(uid);
@@ -240,6 +257,7 @@ impl Store {
                 Change::Runs | Change::Status => {}
             }
         }
+        flush_inserts(&mut tx, &mut pending).await?;
         tx.commit().await
     }
 
@@ -270,6 +288,59 @@ impl Store {
         self.positions.remove(uid);
     }
 
+    /// The clamped index and, if there is room between the neighbours, the position for an item
+    /// put at `index` of the mirror.
+    fn slot(&self, index: usize) -> (usize, Option<f64>) {
+        let index = index.min(self.order.len());
+        let at = |i: usize| {
+            self.order
+                .get(i)
+                .and_then(|u| self.positions.get(u))
+                .copied()
+        };
+        let prev = index.checked_sub(1).and_then(at);
+        let next = at(index);
+        let pos = match (prev, next) {
+            (None, None) => Some(0.0),
+            (Some(p), None) => Some(p + 1024.0),
+            (None, Some(n)) => Some(n - 1024.0),
+            (Some(p), Some(n)) if n - p > 1e-6 => Some((p + n) / 2.0),
+            _ => None,
+        };
+        (index, pos)
+    }
+
+    /// The common edits that are one SQL statement (an add at a free position, a remove) run
+    /// without an explicit transaction: one round trip to SQLite instead of three. Returns
+    /// false when the change needs the general path.
+    async fn apply_single(&mut self, change: &Change) -> Result<bool, sqlx::Error> {
+        match change {
+            Change::QueueInsert { index, item } => {
+                let (index, Some(pos)) = self.slot(*index) else {
+                    return Ok(false);
+                };
+                sqlx::query("INSERT INTO queue_items (item_uid, position, item) VALUES (?, ?, ?)")
+                    .bind(&item.item_uid)
+                    .bind(pos)
+                    .bind(to_json(item))
+                    .execute(&self.pool)
+                    .await?;
+                self.order.insert(index, item.item_uid.clone());
+                self.positions.insert(item.item_uid.clone(), pos);
+                Ok(true)
+            }
+            Change::QueueRemove { uid } => {
+                sqlx::query("DELETE FROM queue_items WHERE item_uid = ?")
+                    .bind(uid)
+                    .execute(&self.pool)
+                    .await?;
+                self.forget(uid);
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
     /// Puts `uid` at `index` of the mirror and returns its new position, renumbering the whole
     /// queue (in this transaction) when there is no room between the neighbours.
     async fn place(
@@ -278,25 +349,8 @@ impl Store {
         index: usize,
         uid: &str,
     ) -> Result<f64, sqlx::Error> {
-        let index = index.min(self.order.len());
-        let prev = index
-            .checked_sub(1)
-            .and_then(|i| self.order.get(i))
-            .and_then(|u| self.positions.get(u))
-            .copied();
-        let next = self
-            .order
-            .get(index)
-            .and_then(|u| self.positions.get(u))
-            .copied();
+        let (index, pos) = self.slot(index);
         self.order.insert(index, uid.to_string());
-        let pos = match (prev, next) {
-            (None, None) => Some(0.0),
-            (Some(p), None) => Some(p + 1024.0),
-            (None, Some(n)) => Some(n - 1024.0),
-            (Some(p), Some(n)) if n - p > 1e-6 => Some((p + n) / 2.0),
-            _ => None,
-        };
         if let Some(pos) = pos {
             self.positions.insert(uid.to_string(), pos);
             return Ok(pos);
@@ -319,6 +373,25 @@ impl Store {
         }
         Ok(self.positions[uid])
     }
+}
+
+/// Writes queued-up inserts in one statement (SQLite takes up to 32 766 parameters; 300 rows of 3
+/// stay far below).
+async fn flush_inserts(
+    tx: &mut Transaction<'_, Sqlite>,
+    pending: &mut Vec<(String, f64, String)>,
+) -> Result<(), sqlx::Error> {
+    for chunk in pending.chunks(300) {
+        let mut q = sqlx::QueryBuilder::<Sqlite>::new(
+            "INSERT INTO queue_items (item_uid, position, item) ",
+        );
+        q.push_values(chunk, |mut row, (uid, pos, json)| {
+            row.push_bind(uid).push_bind(pos).push_bind(json);
+        });
+        q.build().execute(&mut **tx).await?;
+    }
+    pending.clear();
+    Ok(())
 }
 
 async fn log_status(

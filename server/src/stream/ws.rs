@@ -15,7 +15,7 @@ use super::Client;
 use serde_json::json;
 
 use crate::auth::Authorized;
-use crate::queue::manager::Principal;
+use crate::queue::manager::{Principal, Reply};
 use crate::status::ClientCount;
 use crate::AppState;
 
@@ -87,7 +87,10 @@ async fn manager_snapshot(state: &AppState, topic: &Topic) -> Option<(u64, serde
         })
         .await
         .ok()?;
-    Some((reply["seq"].as_u64()?, reply["data"].clone()))
+    match reply {
+        Reply::Value(v) => Some((v["seq"].as_u64()?, v["data"].clone())),
+        Reply::Raw(_) => None,
+    }
 }
 
 async fn serve(socket: WebSocket, state: AppState) {

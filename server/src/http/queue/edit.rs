@@ -2,7 +2,7 @@
 
 use axum::body::Bytes;
 use axum::routing::{get, post};
-use axum::{Extension, Json, Router};
+use axum::{Extension, Router};
 use hutch_app::model::queue::QueueItem;
 use serde_json::{json, Map, Value};
 
@@ -29,7 +29,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/history/clear", post(history_clear))
 }
 
-type Reply = Result<Json<Value>, ApiError>;
+type Reply = Result<axum::response::Response, ApiError>;
 
 /// The keys `item/add` and `item/add/batch` accept, with their item key (`item` or `items`).
 /// `user` and `user_group` are accepted and ignored: the server stamps them.
@@ -74,21 +74,42 @@ pub(super) fn parse_item(v: Option<&Value>) -> Result<QueueItem, String> {
         .map_err(|e| format!("Incorrect request format: {e}"))
 }
 
-fn items_json(items: &[QueueItem]) -> Value {
-    serde_json::to_value(items).unwrap_or_default()
-}
-
 async fn queue_get(S(state): S<AppState>, Extension(who): Caller, body: Bytes) -> Reply {
     params(&body, "queue_get", &["reload"])?;
     run(&state, who, |env: &mut Env| {
         let running = env.state.running.as_ref().map_or(json!({}), |r| json!(r));
-        with(
-            ok(),
-            json!({"items": items_json(&env.state.items), "running_item": running,
-            "plan_queue_uid": env.uids.plan_queue}),
-        )
+        raw(&QueueList {
+            success: true,
+            msg: "",
+            items: &env.state.items,
+            running_item: Some(&running),
+            plan_queue_uid: Some(&env.uids.plan_queue),
+            plan_history_uid: None,
+        })
     })
     .await
+}
+
+/// `queue/get` and `history/get` replies, serialised straight from the state: for a long queue
+/// this is several times faster than building a `Value` first.
+#[derive(serde::Serialize)]
+struct QueueList<'a> {
+    success: bool,
+    msg: &'a str,
+    items: &'a [QueueItem],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    running_item: Option<&'a Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    plan_queue_uid: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    plan_history_uid: Option<&'a str>,
+}
+
+fn raw(list: &QueueList) -> crate::queue::manager::Reply {
+    match serde_json::to_string(list) {
+        Ok(text) => crate::queue::manager::Reply::Raw(text),
+        Err(e) => fail(format!("could not encode the reply: {e}")).into(),
+    }
 }
 
 async fn queue_clear(S(state): S<AppState>, Extension(who): Caller, body: Bytes) -> Reply {
@@ -380,7 +401,14 @@ async fn item_move_batch(S(state): S<AppState>, Extension(who): Caller, body: By
 async fn history_get(S(state): S<AppState>, Extension(who): Caller, body: Bytes) -> Reply {
     params(&body, "history_get", &["reload"])?;
     run(&state, who, |env: &mut Env| {
-        with(ok(), json!({"items": items_json(&env.state.history), "plan_history_uid": env.uids.plan_history}))
+        raw(&QueueList {
+            success: true,
+            msg: "",
+            items: &env.state.history,
+            running_item: None,
+            plan_queue_uid: None,
+            plan_history_uid: Some(&env.uids.plan_history),
+        })
     })
     .await
 }

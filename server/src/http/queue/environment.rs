@@ -2,7 +2,7 @@
 
 use axum::body::Bytes;
 use axum::routing::{get, post};
-use axum::{Extension, Json, Router};
+use axum::{Extension, Router};
 use hutch_app::model::status::QueueMode;
 use serde_json::{json, Map, Value};
 
@@ -35,7 +35,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/re/runs/closed", get(runs_closed))
 }
 
-type Reply = Result<Json<Value>, ApiError>;
+type Reply = Result<axum::response::Response, ApiError>;
 
 /// A control route: checks the environment lock, then runs `op` on the state.
 async fn control(

@@ -2,6 +2,7 @@
 
 use axum::body::Bytes;
 use axum::http::StatusCode;
+use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
 use serde_json::{json, Value};
@@ -27,7 +28,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/console_output_update", get(console_output_update))
 }
 
-type Reply = Result<Json<Value>, ApiError>;
+type Reply = Result<axum::response::Response, ApiError>;
 
 fn unsupported(keys: &[&String]) -> ApiError {
     let list: Vec<String> = keys.iter().map(|k| format!("'{k}'")).collect();
@@ -194,20 +195,21 @@ async fn lock_info(S(state): S<AppState>, Extension(who): Caller, body: Bytes) -
 
 async fn config_get(body: Bytes) -> Reply {
     params(&body, "config_get", &[])?;
-    Ok(Json(with(ok(), json!({"config": {"ip_connect_info": {}}}))))
+    Ok(Json(with(ok(), json!({"config": {"ip_connect_info": {}}}))).into_response())
 }
 
 async fn console_output(S(state): S<AppState>, body: Bytes) -> Reply {
     let p = super::super::status::json_object_body(&body)?;
     let n = p.get("nlines").and_then(Value::as_u64).unwrap_or(200) as usize;
-    Ok(Json(with(ok(), json!({"text": state.console.text(n)}))))
+    Ok(Json(with(ok(), json!({"text": state.console.text(n)}))).into_response())
 }
 
 async fn console_output_uid(S(state): S<AppState>) -> Reply {
     Ok(Json(with(
         ok(),
         json!({"console_output_uid": state.console.uid()}),
-    )))
+    ))
+    .into_response())
 }
 
 async fn console_output_update(S(state): S<AppState>, body: Bytes) -> Reply {
@@ -219,7 +221,7 @@ async fn console_output_update(S(state): S<AppState>, body: Bytes) -> Reply {
         ));
     };
     let (msgs, newest) = state.console.since(last);
-    Ok(Json(
-        json!({"last_msg_uid": newest, "console_output_msgs": msgs, "success": true, "msg": ""}),
-    ))
+    let reply =
+        json!({"last_msg_uid": newest, "console_output_msgs": msgs, "success": true, "msg": ""});
+    Ok(Json(reply).into_response())
 }
