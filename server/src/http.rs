@@ -5,6 +5,7 @@
 
 mod error;
 mod queue;
+mod runs;
 mod status;
 
 use std::sync::Arc;
@@ -33,6 +34,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(status::routes())
         .merge(queue::routes())
+        .merge(runs::routes())
         .route("/api/stream", get(stream_handler))
         .route("/api/status/ws", get(crate::stream::status_ws))
         .route("/api/info/ws", get(crate::stream::status_ws))

@@ -21,6 +21,7 @@ pub mod console;
 pub mod db;
 pub mod http;
 pub mod queue;
+pub mod runs;
 pub mod status;
 pub mod stream;
 pub mod worker;
@@ -51,6 +52,8 @@ pub struct AppState {
     pub status: Arc<StatusBoard>,
     pub queue: QueueHandle,
     pub console: Console,
+    /// The storage path for bluesky documents.
+    pub docs: runs::store::DocWriter,
     /// The single-user API key in force.
     pub api_key: Arc<str>,
     /// Turns `true` once shutdown begins; long-lived connections watch it and close.
@@ -134,8 +137,10 @@ pub async fn prepare(config: Config) -> Result<Prepared, StartError> {
         Some(exe) => exe.clone(),
         None => std::env::current_exe().map_err(StartError::WorkerExe)?,
     };
+    let docs = runs::store::start(db.clone());
     let setup = queue::manager::Setup {
         hub: hub.clone(),
+        docs: docs.clone(),
         catalog: worker::sim::catalog::catalog(),
         status: status.clone(),
         console: console.clone(),
@@ -154,6 +159,7 @@ pub async fn prepare(config: Config) -> Result<Prepared, StartError> {
         status,
         queue,
         console,
+        docs,
         api_key,
         shutdown,
     };

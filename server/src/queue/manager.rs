@@ -117,6 +117,7 @@ impl QueueHandle {
 pub struct Manager {
     state: QueueState,
     hub: Hub,
+    docs: crate::runs::store::DocWriter,
     catalog: Catalog,
     store: Store,
     status: Arc<StatusBoard>,
@@ -136,6 +137,8 @@ pub struct Manager {
 pub struct Setup {
     /// Where queue and history changes are published.
     pub hub: Hub,
+    /// Where the worker's documents are stored.
+    pub docs: crate::runs::store::DocWriter,
     pub catalog: Catalog,
     pub status: Arc<StatusBoard>,
     pub console: Console,
@@ -154,6 +157,7 @@ pub async fn start(
 ) -> Result<QueueHandle, sqlx::Error> {
     let Setup {
         hub,
+        docs,
         catalog,
         status,
         console,
@@ -181,6 +185,7 @@ pub async fn start(
     let manager = Manager {
         state,
         hub,
+        docs,
         catalog,
         store,
         status,
@@ -524,8 +529,12 @@ impl Manager {
             FromWorker::Log { msg } => {
                 self.console.push(now, &msg);
             }
-            FromWorker::Document { .. } => {
-                // Stored by the dispatch database and streamed by the stream hub (their issues).
+            FromWorker::Document { name, doc } => {
+                // Queued for the storage path, in order; a full queue makes the worker wait.
+                let dispatch = self.store.running_dispatch().map(String::from);
+                if self.docs.send(vec![(name, doc)], dispatch).await.is_err() {
+                    tracing::error!("the document store has stopped; documents are being lost");
+                }
             }
             FromWorker::RunOpened { uid, scan_id } => {
                 self.next_scan_id = self.next_scan_id.max(scan_id + 1);
@@ -565,6 +574,10 @@ impl Manager {
                 run_uids,
                 scan_ids,
             } => {
+                // The plan's documents are stored before it shows as finished in history.
+                if let Err(e) = self.docs.flush().await {
+                    tracing::error!("documents of the finished plan may be lost: {e}");
+                }
                 let outcome = super::state::PlanOutcome {
                     exit_status,
                     msg,

@@ -261,6 +261,11 @@ impl Store {
         tx.commit().await
     }
 
+    /// The dispatch row of the executing item, if any.
+    pub fn running_dispatch(&self) -> Option<&str> {
+        self.running_dispatch.as_deref()
+    }
+
     /// Records a pause or resume of the executing item in its dispatch.
     pub async fn set_running_status(&self, status: &str, now: f64) -> Result<(), sqlx::Error> {
         let Some(uid) = &self.running_dispatch else {

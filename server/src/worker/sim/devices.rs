@@ -203,18 +203,22 @@ impl Devices {
     /// `data_keys` entries (bluesky descriptor) for a device used in a plan.
     pub fn data_keys(&self, name: &str) -> BTreeMap<String, Value> {
         let mut keys = BTreeMap::new();
-        let number = |field: &str| json!({"source": format!("SIM:{field}"), "dtype": "number", "shape": [], "precision": 3, "object_name": name});
+        let number = |field: &str, units: &str| {
+            json!({"source": format!("SIM:{field}"), "dtype": "number", "shape": [], "precision": 3,
+                   "units": units, "object_name": name})
+        };
         if self.motor(name).is_some() {
-            keys.insert(name.to_string(), number(name));
+            keys.insert(name.to_string(), number(name, "mm"));
             let setpoint = format!("{name}_setpoint");
-            keys.insert(setpoint.clone(), number(&setpoint));
+            keys.insert(setpoint.clone(), number(&setpoint, "mm"));
         } else if let Some(det) = self.detector(name) {
             let entry = match det.kind {
                 DetectorKind::Image => {
                     json!({"source": "SIM:img", "dtype": "array", "shape": [IMG_SIZE, IMG_SIZE],
-                    "dtype_numpy": "<u2", "precision": 0, "external": "FILESTORE", "object_name": name})
+                    "dtype_numpy": "<u2", "precision": 0, "units": "counts", "external": "FILESTORE",
+                    "object_name": name})
                 }
-                _ => number(name),
+                _ => number(name, "counts"),
             };
             keys.insert(name.to_string(), entry);
         }

@@ -1,0 +1,212 @@
+//! hutch's own run routes: list, one run, its documents, its stream data (JSON or CSV).
+
+use std::collections::HashMap;
+
+use axum::extract::{Path, Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{json, Value};
+
+use super::ApiError;
+use crate::runs::query::{self, RunFilter};
+use crate::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/runs", get(list))
+        .route("/api/runs/{uid}", get(one))
+        .route("/api/runs/{uid}/documents", get(documents))
+        .route("/api/runs/{uid}/streams/{stream}/data", get(data))
+        .route("/api/runs/{uid}/streams/{stream}/data.csv", get(data_csv))
+}
+
+fn db(e: sqlx::Error) -> ApiError {
+    tracing::error!("run query failed: {e}");
+    ApiError::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "the database could not answer; see the server log",
+    )
+}
+
+fn number(q: &HashMap<String, String>, key: &str) -> Result<Option<f64>, ApiError> {
+    q.get(key)
+        .map(|v| {
+            v.parse::<f64>().map_err(|_| {
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    format!("'{key}' must be a number (Unix seconds), got '{v}'"),
+                )
+            })
+        })
+        .transpose()
+}
+
+async fn list(
+    State(state): State<AppState>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Json<Value>, ApiError> {
+    const KEYS: [&str; 6] = ["plan", "status", "since", "until", "before", "limit"];
+    if let Some(bad) = q.keys().find(|k| !KEYS.contains(&k.as_str())) {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            format!(
+                "unknown parameter '{bad}'; /api/runs takes {}",
+                KEYS.join(", ")
+            ),
+        ));
+    }
+    let limit = match q.get("limit") {
+        None => 50,
+        Some(v) => v
+            .parse::<i64>()
+            .ok()
+            .filter(|n| (1..=1000).contains(n))
+            .ok_or_else(|| {
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    format!("'limit' must be an integer from 1 to 1000, got '{v}'"),
+                )
+            })?,
+    };
+    let before = match q.get("before") {
+        None => None,
+        Some(c) => Some(
+            c.split_once(',')
+                .and_then(|(t, u)| Some((t.parse::<f64>().ok()?, u.to_string())))
+                .ok_or_else(|| {
+                    ApiError::new(
+                        StatusCode::BAD_REQUEST,
+                        "'before' must be the 'next' cursor of a previous page",
+                    )
+                })?,
+        ),
+    };
+    let filter = RunFilter {
+        plan: q.get("plan").cloned(),
+        exit_status: q.get("status").cloned(),
+        since: number(&q, "since")?,
+        until: number(&q, "until")?,
+        before,
+        limit,
+    };
+    let runs = query::list(&state.db, &filter).await.map_err(db)?;
+    let next = (runs.len() as i64 == limit)
+        .then(|| runs.last().map(|r| format!("{},{}", r.time_start, r.uid)))
+        .flatten();
+    Ok(Json(
+        json!({"success": true, "msg": "", "runs": runs, "next": next}),
+    ))
+}
+
+fn no_run(uid: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        format!("there is no run '{uid}'; GET /api/runs lists the runs"),
+    )
+}
+
+async fn one(
+    State(state): State<AppState>,
+    Path(uid): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let run = query::get(&state.db, &uid)
+        .await
+        .map_err(db)?
+        .ok_or_else(|| no_run(&uid))?;
+    Ok(Json(json!({"success": true, "msg": "", "run": run})))
+}
+
+async fn documents(
+    State(state): State<AppState>,
+    Path(uid): Path<String>,
+) -> Result<Response, ApiError> {
+    let text = query::documents(&state.db, &uid)
+        .await
+        .map_err(db)?
+        .ok_or_else(|| no_run(&uid))?;
+    Ok(([(header::CONTENT_TYPE, "application/x-ndjson")], text).into_response())
+}
+
+type DataQuery = Query<HashMap<String, String>>;
+
+async fn columns(
+    state: &AppState,
+    uid: &str,
+    stream: &str,
+    q: &HashMap<String, String>,
+) -> Result<serde_json::Map<String, Value>, ApiError> {
+    let fields: Vec<String> = q
+        .get("fields")
+        .map(|f| {
+            f.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(String::from)
+                .collect()
+        })
+        .unwrap_or_default();
+    let max_points = match q.get("max_points") {
+        None => None,
+        Some(v) => Some(v.parse::<usize>().ok().filter(|n| *n >= 2).ok_or_else(|| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                format!("'max_points' must be an integer of at least 2, got '{v}'"),
+            )
+        })?),
+    };
+    query::stream_data(&state.db, uid, stream, &fields, max_points)
+        .await
+        .map_err(db)?
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                format!("run '{uid}' has no stream '{stream}'"),
+            )
+        })
+}
+
+async fn data(
+    State(state): State<AppState>,
+    Path((uid, stream)): Path<(String, String)>,
+    Query(q): DataQuery,
+) -> Result<Json<Value>, ApiError> {
+    let cols = columns(&state, &uid, &stream, &q).await?;
+    Ok(Json(
+        json!({"success": true, "msg": "", "run_uid": uid, "stream": stream, "data": cols}),
+    ))
+}
+
+async fn data_csv(
+    State(state): State<AppState>,
+    Path((uid, stream)): Path<(String, String)>,
+    Query(q): DataQuery,
+) -> Result<Response, ApiError> {
+    let cols = columns(&state, &uid, &stream, &q).await?;
+    let names: Vec<&String> = cols.keys().collect();
+    let rows = cols
+        .get("seq_num")
+        .and_then(Value::as_array)
+        .map_or(0, Vec::len);
+    let cell = |v: &Value| match v {
+        Value::String(s) => format!("\"{}\"", s.replace('"', "\"\"")),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    };
+    let mut out = names
+        .iter()
+        .map(|n| n.as_str())
+        .collect::<Vec<_>>()
+        .join(",");
+    out.push('\n');
+    for i in 0..rows {
+        let line: Vec<String> = names
+            .iter()
+            .map(|n| cols[n.as_str()].get(i).map(cell).unwrap_or_default())
+            .collect();
+        out.push_str(&line.join(","));
+        out.push('\n');
+    }
+    Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], out).into_response())
+}

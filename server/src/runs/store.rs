@@ -1,0 +1,493 @@
+//! The storage path for documents. One writer task owns the write side: producers send batches
+//! over a bounded channel (so a slow disk slows producers down instead of dropping data), the
+//! task coalesces what is waiting into one transaction and acknowledges each batch once its
+//! transaction committed.
+
+use std::collections::HashMap;
+
+use serde_json::{json, Value};
+use sqlx::{Sqlite, SqlitePool, Transaction};
+use tokio::sync::{mpsc, oneshot};
+
+/// Documents waiting to be written, at most.
+const QUEUE: usize = 64;
+/// Documents written in one transaction, at most.
+const MAX_DOCS_PER_TX: usize = 20_000;
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum StoreError {
+    #[error("document {index} ({name}): {reason}")]
+    Invalid {
+        index: usize,
+        name: String,
+        reason: String,
+    },
+    #[error("the database refused the documents: {0}")]
+    Database(String),
+    #[error("the document store has stopped; restart hutch")]
+    Gone,
+}
+
+struct Batch {
+    docs: Vec<(String, Value)>,
+    /// The dispatch the runs of this batch belong to (documents from the worker).
+    dispatch_uid: Option<String>,
+    ack: Option<oneshot::Sender<Result<usize, StoreError>>>,
+}
+
+/// Cheap to clone; sends documents to the writer task.
+#[derive(Clone)]
+pub struct DocWriter {
+    tx: mpsc::Sender<Batch>,
+}
+
+impl DocWriter {
+    /// Stores documents and waits until they are committed.
+    pub async fn store(
+        &self,
+        docs: Vec<(String, Value)>,
+        dispatch_uid: Option<String>,
+    ) -> Result<usize, StoreError> {
+        let (ack, rx) = oneshot::channel();
+        self.tx
+            .send(Batch {
+                docs,
+                dispatch_uid,
+                ack: Some(ack),
+            })
+            .await
+            .map_err(|_| StoreError::Gone)?;
+        rx.await.map_err(|_| StoreError::Gone)?
+    }
+
+    /// Waits until everything sent before is committed.
+    pub async fn flush(&self) -> Result<(), StoreError> {
+        self.store(Vec::new(), None).await.map(|_| ())
+    }
+
+    /// Queues documents without waiting for the commit (the worker's stream; errors are logged).
+    pub async fn send(
+        &self,
+        docs: Vec<(String, Value)>,
+        dispatch_uid: Option<String>,
+    ) -> Result<(), StoreError> {
+        self.tx
+            .send(Batch {
+                docs,
+                dispatch_uid,
+                ack: None,
+            })
+            .await
+            .map_err(|_| StoreError::Gone)
+    }
+}
+
+/// Where a run stands while documents arrive.
+#[derive(Clone, Debug)]
+struct RunCursor {
+    next_seq: i64,
+    num_events: HashMap<String, i64>,
+}
+
+pub fn start(pool: SqlitePool) -> DocWriter {
+    let (tx, rx) = mpsc::channel(QUEUE);
+    tokio::spawn(
+        Writer {
+            pool,
+            runs: HashMap::new(),
+            descriptors: HashMap::new(),
+            resources: HashMap::new(),
+        }
+        .run(rx),
+    );
+    DocWriter { tx }
+}
+
+struct Writer {
+    pool: SqlitePool,
+    /// Runs written to recently: run uid → cursor.
+    runs: HashMap<String, RunCursor>,
+    /// descriptor uid → (run uid, stream name).
+    descriptors: HashMap<String, (String, String)>,
+    /// resource uid → run uid.
+    resources: HashMap<String, String>,
+}
+
+fn str_field<'a>(doc: &'a Value, key: &str) -> Option<&'a str> {
+    doc.get(key).and_then(Value::as_str)
+}
+
+impl Writer {
+    async fn run(mut self, mut rx: mpsc::Receiver<Batch>) {
+        while let Some(first) = rx.recv().await {
+            let mut batches = vec![first];
+            let mut count = batches[0].docs.len();
+            while count < MAX_DOCS_PER_TX {
+                match rx.try_recv() {
+                    Ok(b) => {
+                        count += b.docs.len();
+                        batches.push(b);
+                    }
+                    Err(_) => break,
+                }
+            }
+            self.write_all(batches).await;
+        }
+    }
+
+    /// Writes the batches in one transaction; a batch that fails is rolled back alone and
+    /// reported, the others are retried without it.
+    async fn write_all(&mut self, batches: Vec<Batch>) {
+        let saved = (
+            self.runs.clone(),
+            self.descriptors.clone(),
+            self.resources.clone(),
+        );
+        match self.write(&batches).await {
+            Ok(()) => {
+                // The caches reload lazily from the database; keep them small.
+                if self.runs.len() + self.descriptors.len() + self.resources.len() > 10_000 {
+                    self.runs.clear();
+                    self.descriptors.clear();
+                    self.resources.clear();
+                }
+                for b in batches {
+                    if let Some(ack) = b.ack {
+                        let _ = ack.send(Ok(b.docs.len()));
+                    }
+                }
+            }
+            Err(_) if batches.len() > 1 => {
+                (self.runs, self.descriptors, self.resources) = saved;
+                for b in batches {
+                    Box::pin(self.write_all(vec![b])).await;
+                }
+            }
+            Err(e) => {
+                (self.runs, self.descriptors, self.resources) = saved;
+                tracing::warn!("documents not stored: {e}");
+                for b in batches {
+                    if let Some(ack) = b.ack {
+                        let _ = ack.send(Err(e.clone()));
+                    }
+                }
+            }
+        }
+    }
+
+    async fn write(&mut self, batches: &[Batch]) -> Result<(), StoreError> {
+        let db = |e: sqlx::Error| StoreError::Database(e.to_string());
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        let mut touched: Vec<String> = Vec::new();
+        for batch in batches {
+            for (index, (name, doc)) in batch.docs.iter().enumerate() {
+                let invalid = |reason: String| StoreError::Invalid {
+                    index,
+                    name: name.clone(),
+                    reason,
+                };
+                let run = self
+                    .put(&mut tx, name, doc, batch.dispatch_uid.as_deref())
+                    .await
+                    .map_err(|e| match e {
+                        PutError::Invalid(r) => invalid(r),
+                        PutError::Db(e) => match &e {
+                            sqlx::Error::Database(d) if d.message().contains("UNIQUE") => {
+                                invalid("a document with this uid is already stored".into())
+                            }
+                            _ => db(e),
+                        },
+                    })?;
+                if !touched.contains(&run) {
+                    touched.push(run);
+                }
+            }
+        }
+        for run in &touched {
+            let c = &self.runs[run];
+            sqlx::query("UPDATE runs SET doc_count = ?, num_events = ? WHERE uid = ?")
+                .bind(c.next_seq)
+                .bind(json!(c.num_events).to_string())
+                .bind(run)
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+        }
+        tx.commit().await.map_err(db)
+    }
+
+    /// The run a document belongs to, and its cursor (loaded from the database if needed).
+    async fn cursor(
+        &mut self,
+        tx: &mut Transaction<'_, Sqlite>,
+        run: &str,
+    ) -> Result<&mut RunCursor, PutError> {
+        if !self.runs.contains_key(run) {
+            let row: Option<(i64, String)> =
+                sqlx::query_as("SELECT doc_count, num_events FROM runs WHERE uid = ?")
+                    .bind(run)
+                    .fetch_optional(&mut **tx)
+                    .await?;
+            let Some((next_seq, num_events)) = row else {
+                return Err(PutError::Invalid(format!(
+                    "run '{run}' has no start document"
+                )));
+            };
+            let num_events = serde_json::from_str(&num_events).unwrap_or_default();
+            self.runs.insert(
+                run.to_string(),
+                RunCursor {
+                    next_seq,
+                    num_events,
+                },
+            );
+        }
+        Ok(self.runs.get_mut(run).expect("inserted above"))
+    }
+
+    async fn descriptor(
+        &mut self,
+        tx: &mut Transaction<'_, Sqlite>,
+        uid: &str,
+    ) -> Result<(String, String), PutError> {
+        if let Some(d) = self.descriptors.get(uid) {
+            return Ok(d.clone());
+        }
+        let row: Option<(String, String)> =
+            sqlx::query_as("SELECT run_uid, name FROM descriptors WHERE uid = ?")
+                .bind(uid)
+                .fetch_optional(&mut **tx)
+                .await?;
+        let d = row.ok_or_else(|| PutError::Invalid(format!("unknown descriptor '{uid}'")))?;
+        self.descriptors.insert(uid.to_string(), d.clone());
+        Ok(d)
+    }
+
+    async fn resource_run(
+        &mut self,
+        tx: &mut Transaction<'_, Sqlite>,
+        uid: &str,
+    ) -> Result<String, PutError> {
+        if let Some(r) = self.resources.get(uid) {
+            return Ok(r.clone());
+        }
+        let row: Option<(String,)> =
+            sqlx::query_as("SELECT run_uid FROM run_documents WHERE uid = ? AND name = 'resource'")
+                .bind(uid)
+                .fetch_optional(&mut **tx)
+                .await?;
+        let (run,) = row.ok_or_else(|| PutError::Invalid(format!("unknown resource '{uid}'")))?;
+        self.resources.insert(uid.to_string(), run.clone());
+        Ok(run)
+    }
+
+    async fn next_seq(
+        &mut self,
+        tx: &mut Transaction<'_, Sqlite>,
+        run: &str,
+    ) -> Result<i64, PutError> {
+        let c = self.cursor(tx, run).await?;
+        let seq = c.next_seq;
+        c.next_seq += 1;
+        Ok(seq)
+    }
+
+    async fn keep(
+        &mut self,
+        tx: &mut Transaction<'_, Sqlite>,
+        run: &str,
+        name: &str,
+        uid: Option<&str>,
+        doc: &Value,
+    ) -> Result<(), PutError> {
+        let seq = self.next_seq(tx, run).await?;
+        sqlx::query(
+            "INSERT INTO run_documents (run_uid, seq, name, uid, doc) VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(run)
+        .bind(seq)
+        .bind(name)
+        .bind(uid)
+        .bind(doc.to_string())
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+
+    /// Stores one document; returns its run.
+    async fn put(
+        &mut self,
+        tx: &mut Transaction<'_, Sqlite>,
+        name: &str,
+        doc: &Value,
+        dispatch: Option<&str>,
+    ) -> Result<String, PutError> {
+        let need = |key: &str| {
+            str_field(doc, key)
+                .ok_or_else(|| PutError::Invalid(format!("'{key}' is missing or not a string")))
+        };
+        match name {
+            "start" => {
+                let uid = need("uid")?;
+                let time = doc.get("time").and_then(Value::as_f64).ok_or_else(|| PutError::Invalid("'time' is missing or not a number".into()))?;
+                sqlx::query(
+                    "INSERT INTO runs (uid, dispatch_uid, plan_name, scan_id, time_start, doc_count) VALUES (?, ?, ?, ?, ?, 0)",
+                )
+                .bind(uid)
+                .bind(dispatch)
+                .bind(str_field(doc, "plan_name").unwrap_or_default())
+                .bind(doc.get("scan_id").and_then(Value::as_i64))
+                .bind(time)
+                .execute(&mut **tx)
+                .await?;
+                self.runs.insert(uid.to_string(), RunCursor { next_seq: 0, num_events: HashMap::new() });
+                self.keep(tx, uid, name, Some(uid), doc).await?;
+                Ok(uid.to_string())
+            }
+            "descriptor" => {
+                let (uid, run) = (need("uid")?, need("run_start")?);
+                let stream = str_field(doc, "name").unwrap_or("primary");
+                self.cursor(tx, run).await?;
+                sqlx::query("INSERT INTO descriptors (uid, run_uid, name) VALUES (?, ?, ?)")
+                    .bind(uid)
+                    .bind(run)
+                    .bind(stream)
+                    .execute(&mut **tx)
+                    .await?;
+                self.descriptors.insert(uid.to_string(), (run.to_string(), stream.to_string()));
+                self.keep(tx, run, name, Some(uid), doc).await?;
+                Ok(run.to_string())
+            }
+            "event" => {
+                let (run, stream) = self.descriptor(tx, need("descriptor")?).await?;
+                self.event(tx, &run, &stream, doc).await?;
+                Ok(run)
+            }
+            "event_page" => {
+                let (run, stream) = self.descriptor(tx, need("descriptor")?).await?;
+                for event in unpage(doc)? {
+                    self.event(tx, &run, &stream, &event).await?;
+                }
+                Ok(run)
+            }
+            "resource" => {
+                let (uid, run) = (need("uid")?, need("run_start")?);
+                self.keep(tx, run, name, Some(uid), doc).await?;
+                self.resources.insert(uid.to_string(), run.to_string());
+                Ok(run.to_string())
+            }
+            "datum" => {
+                let run = self.resource_run(tx, need("resource")?).await?;
+                self.keep(tx, &run, name, Some(need("datum_id")?), doc).await?;
+                Ok(run)
+            }
+            "datum_page" => {
+                let run = self.resource_run(tx, need("resource")?).await?;
+                self.keep(tx, &run, name, None, doc).await?;
+                Ok(run)
+            }
+            "stop" => {
+                let (uid, run) = (need("uid")?, need("run_start")?);
+                self.cursor(tx, run).await?;
+                sqlx::query("UPDATE runs SET time_stop = ?, exit_status = ? WHERE uid = ?")
+                    .bind(doc.get("time").and_then(Value::as_f64))
+                    .bind(str_field(doc, "exit_status"))
+                    .bind(run)
+                    .execute(&mut **tx)
+                    .await?;
+                self.keep(tx, run, name, Some(uid), doc).await?;
+                Ok(run.to_string())
+            }
+            other => Err(PutError::Invalid(format!(
+                "unknown document type '{other}'; expected start, descriptor, event, event_page, resource, datum, datum_page or stop"
+            ))),
+        }
+    }
+
+    async fn event(
+        &mut self,
+        tx: &mut Transaction<'_, Sqlite>,
+        run: &str,
+        stream: &str,
+        doc: &Value,
+    ) -> Result<(), PutError> {
+        let get = |k: &str| {
+            doc.get(k)
+                .ok_or_else(|| PutError::Invalid(format!("event '{k}' is missing")))
+        };
+        let seq_num = get("seq_num")?
+            .as_i64()
+            .ok_or_else(|| PutError::Invalid("event 'seq_num' must be an integer".into()))?;
+        let time = get("time")?
+            .as_f64()
+            .ok_or_else(|| PutError::Invalid("event 'time' must be a number".into()))?;
+        let uid = get("uid")?
+            .as_str()
+            .ok_or_else(|| PutError::Invalid("event 'uid' must be a string".into()))?;
+        let seq = self.next_seq(tx, run).await?;
+        sqlx::query(
+            "INSERT INTO events (descriptor_uid, seq_num, run_seq, uid, time, data, timestamps, filled) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(str_field(doc, "descriptor"))
+        .bind(seq_num)
+        .bind(seq)
+        .bind(uid)
+        .bind(time)
+        .bind(get("data")?.to_string())
+        .bind(get("timestamps")?.to_string())
+        .bind(doc.get("filled").map_or_else(|| "{}".to_string(), Value::to_string))
+        .execute(&mut **tx)
+        .await?;
+        let c = self.cursor(tx, run).await?;
+        *c.num_events.entry(stream.to_string()).or_default() += 1;
+        Ok(())
+    }
+}
+
+enum PutError {
+    Invalid(String),
+    Db(sqlx::Error),
+}
+
+impl From<sqlx::Error> for PutError {
+    fn from(e: sqlx::Error) -> Self {
+        PutError::Db(e)
+    }
+}
+
+/// The events of an `event_page` (columns → rows).
+fn unpage(page: &Value) -> Result<Vec<Value>, PutError> {
+    let bad = |what: &str| PutError::Invalid(format!("event_page: {what}"));
+    let list = |k: &str| {
+        page.get(k)
+            .and_then(Value::as_array)
+            .ok_or_else(|| bad(&format!("'{k}' must be a list")))
+    };
+    let (uids, times, seqs) = (list("uid")?, list("time")?, list("seq_num")?);
+    let n = uids.len();
+    if times.len() != n || seqs.len() != n {
+        return Err(bad("uid, time and seq_num must have the same length"));
+    }
+    let columns = |k: &str| {
+        page.get(k)
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default()
+    };
+    let (data, timestamps, filled) = (columns("data"), columns("timestamps"), columns("filled"));
+    (0..n)
+        .map(|i| {
+            let row = |cols: &serde_json::Map<String, Value>| -> Result<Value, PutError> {
+                let mut out = serde_json::Map::new();
+                for (k, v) in cols {
+                    let col = v.as_array().ok_or_else(|| bad(&format!("column '{k}' must be a list")))?;
+                    let cell = col.get(i).ok_or_else(|| bad(&format!("column '{k}' is shorter than uid")))?;
+                    out.insert(k.clone(), cell.clone());
+                }
+                Ok(Value::Object(out))
+            };
+            Ok(json!({"uid": uids[i], "time": times[i], "seq_num": seqs[i], "descriptor": page["descriptor"],
+                      "data": row(&data)?, "timestamps": row(&timestamps)?, "filled": row(&filled)?}))
+        })
+        .collect()
+}

@@ -1,0 +1,240 @@
+//! Documents through the storage path and back out of `/api/runs`.
+
+mod common;
+
+use common::*;
+use serde_json::{json, Value};
+
+fn fixture(name: &str) -> Vec<(String, Value)> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/fixtures/bluesky-docs")
+        .join(name);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "{} ({e}); shared/ must sit beside the checkout",
+            path.display()
+        )
+    });
+    text.lines()
+        .map(|l| serde_json::from_str::<(String, Value)>(l).expect("a [name, doc] line"))
+        .collect()
+}
+
+async fn get_text(server: &TestServer, path: &str) -> (u16, String) {
+    use tower::ServiceExt;
+    let router = hutch_server::http::router(server.state.clone());
+    let req = axum::http::Request::builder()
+        .uri(path)
+        .header("authorization", format!("ApiKey {KEY}"))
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let resp = router.oneshot(req).await.unwrap();
+    let code = resp.status().as_u16();
+    let bytes = axum::body::to_bytes(resp.into_body(), 64 << 20)
+        .await
+        .unwrap();
+    (code, String::from_utf8(bytes.to_vec()).unwrap())
+}
+
+#[tokio::test]
+async fn every_fixture_round_trips_with_the_same_content() {
+    let server = TestServer::start().await;
+    for name in [
+        "count_det1_det2.jsonl",
+        "scan_det_motor.jsonl",
+        "fail_midway.jsonl",
+        "count_direct_img.jsonl",
+        "count_img_external.jsonl",
+        "scan_with_baseline.jsonl",
+    ] {
+        let docs = fixture(name);
+        let stored = server
+            .state
+            .docs
+            .store(docs.clone(), None)
+            .await
+            .expect("stored");
+        assert_eq!(stored, docs.len());
+        let uid = docs[0].1["uid"].as_str().unwrap();
+        let (code, text) = get_text(&server, &format!("/api/runs/{uid}/documents")).await;
+        assert_eq!(code, 200, "{name}: {text}");
+        let back: Vec<(String, Value)> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(back.len(), docs.len(), "{name}: every document comes back");
+        for (i, (a, b)) in docs.iter().zip(&back).enumerate() {
+            assert_eq!(a, b, "{name}: document {i} differs");
+        }
+    }
+    let list = api_ok(&server, "GET", "/api/runs", json!({})).await;
+    assert_eq!(list["runs"].as_array().unwrap().len(), 6);
+    let failed = api_ok(&server, "GET", "/api/runs?status=fail", json!({})).await;
+    assert_eq!(failed["runs"].as_array().unwrap().len(), 1);
+    assert_eq!(failed["runs"][0]["num_events"]["primary"], 4);
+}
+
+#[tokio::test]
+async fn stream_data_is_columnar_decimated_and_exportable_as_csv() {
+    let server = TestServer::start().await;
+    let docs = fixture("scan_det_motor.jsonl");
+    server.state.docs.store(docs.clone(), None).await.unwrap();
+    let uid = docs[0].1["uid"].as_str().unwrap();
+    let all = api_ok(
+        &server,
+        "GET",
+        &format!("/api/runs/{uid}/streams/primary/data?fields=det,motor"),
+        json!({}),
+    )
+    .await;
+    let det = all["data"]["det"].as_array().unwrap();
+    assert_eq!(det.len(), 25);
+    assert_eq!(all["data"]["motor"][0], -1.0);
+    assert_eq!(all["data"]["seq_num"][24], 25);
+    let small = api_ok(
+        &server,
+        "GET",
+        &format!("/api/runs/{uid}/streams/primary/data?fields=det&max_points=6"),
+        json!({}),
+    )
+    .await;
+    let kept = small["data"]["det"].as_array().unwrap();
+    assert!(kept.len() <= 6 && kept.len() >= 3, "{small}");
+    let peak = det
+        .iter()
+        .filter_map(Value::as_f64)
+        .fold(f64::MIN, f64::max);
+    assert!(
+        kept.iter().any(|v| v.as_f64() == Some(peak)),
+        "the maximum survives decimation"
+    );
+    let (code, csv) = get_text(
+        &server,
+        &format!("/api/runs/{uid}/streams/primary/data.csv?fields=det,motor"),
+    )
+    .await;
+    assert_eq!(code, 200);
+    let mut lines = csv.lines();
+    let header = lines.next().unwrap();
+    assert!(
+        header.contains("det") && header.contains("motor") && header.contains("seq_num"),
+        "{header}"
+    );
+    assert_eq!(lines.count(), 25);
+    let (code, _) = get_text(&server, &format!("/api/runs/{uid}/streams/nope/data")).await;
+    assert_eq!(code, 404);
+    let (code, body) = get_text(&server, "/api/runs/no-such-run").await;
+    assert_eq!(code, 404);
+    assert!(body.contains("there is no run"));
+    let (code, _) = get_text(
+        &server,
+        &format!("/api/runs/{uid}/streams/primary/data?max_points=x"),
+    )
+    .await;
+    assert_eq!(code, 400);
+}
+
+#[tokio::test]
+async fn a_bad_batch_stores_nothing_and_says_which_document_failed() {
+    let server = TestServer::start().await;
+    let mut docs = fixture("count_det1_det2.jsonl");
+    let mut bad = docs[3].clone();
+    bad.1["descriptor"] = json!("no-such-descriptor");
+    docs.insert(4, bad);
+    let err = server
+        .state
+        .docs
+        .store(docs.clone(), None)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("document 4 (event): unknown descriptor 'no-such-descriptor'"),
+        "{err}"
+    );
+    let list = api_ok(&server, "GET", "/api/runs", json!({})).await;
+    assert_eq!(list["runs"], json!([]), "nothing of the batch was stored");
+    docs.remove(4);
+    server
+        .state
+        .docs
+        .store(docs.clone(), None)
+        .await
+        .expect("the good batch stores");
+    let err = server
+        .state
+        .docs
+        .store(vec![docs[2].clone()], None)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("already stored"), "{err}");
+}
+
+#[tokio::test]
+async fn paging_by_cursor_visits_every_run_once() {
+    let server = TestServer::start().await;
+    for i in 0..7 {
+        let start = json!({"uid": format!("run-{i}"), "time": 1000.0 + i as f64, "plan_name": if i % 2 == 0 { "scan" } else { "count" }, "scan_id": i});
+        server
+            .state
+            .docs
+            .store(vec![("start".into(), start)], None)
+            .await
+            .unwrap();
+    }
+    let mut seen = Vec::new();
+    let mut url = "/api/runs?limit=3".to_string();
+    loop {
+        let page = api_ok(&server, "GET", &url, json!({})).await;
+        for r in page["runs"].as_array().unwrap() {
+            seen.push(r["uid"].as_str().unwrap().to_string());
+        }
+        match page["next"].as_str() {
+            Some(next) => url = format!("/api/runs?limit=3&before={next}"),
+            None => break,
+        }
+    }
+    assert_eq!(
+        seen,
+        (0..7).rev().map(|i| format!("run-{i}")).collect::<Vec<_>>()
+    );
+    let scans = api_ok(&server, "GET", "/api/runs?plan=scan&since=1002", json!({})).await;
+    assert_eq!(scans["runs"].as_array().unwrap().len(), 3);
+    let (code, v) = api(&server, "GET", "/api/runs?bogus=1", json!({})).await;
+    assert_eq!(code, 400, "{v}");
+}
+
+#[tokio::test]
+async fn a_queue_run_is_stored_with_its_dispatch() {
+    let server = TestServer::start().await;
+    let (mut ws, _) = subscribed_to_status(&server).await;
+    api_ok(&server, "POST", "/api/environment/open", json!({})).await;
+    wait_status(&mut ws, |s| {
+        s["worker_environment_exists"] == true && s["manager_state"] == "idle"
+    })
+    .await;
+    let scan = json!({"item": {"name": "scan", "args": [["det"], "motor", -1, 1, 11], "kwargs": {}, "item_type": "plan"}});
+    api_ok(&server, "POST", "/api/queue/item/add", scan).await;
+    api_ok(&server, "POST", "/api/queue/start", json!({})).await;
+    wait_status(&mut ws, |s| {
+        s["manager_state"] == "idle" && s["items_in_history"] == 1
+    })
+    .await;
+    let history = api_ok(&server, "GET", "/api/history/get", json!({})).await;
+    let run_uid = history["items"][0]["result"]["run_uids"][0]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // A plan shows in history only once its documents are stored.
+    let run =
+        api_ok(&server, "GET", &format!("/api/runs/{run_uid}"), json!({})).await["run"].clone();
+    assert_eq!(run["exit_status"], "success", "{run}");
+    assert_eq!(run["num_events"]["primary"], 11);
+    assert!(run["dispatch_uid"].is_string());
+    assert_eq!(
+        run["start"]["queue_item_uid"],
+        history["items"][0]["item_uid"]
+    );
+    assert_eq!(run["streams"][0]["data_keys"]["motor"]["units"], "mm");
+}
