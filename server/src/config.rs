@@ -39,10 +39,43 @@ pub enum Command {
     Serve(ServeArgs),
     /// Print the settings `hutch serve` would use with these flags, variables and file, then exit.
     Config(ServeArgs),
+    /// Database operations: backup, check, trim.
+    Db(DbArgs),
     /// Run as a worker process (started by `hutch serve` when an environment opens; not for
     /// interactive use). Speaks the protocol of docs/worker-protocol.md on stdin/stdout.
     #[command(hide = true)]
     Worker(WorkerArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DbArgs {
+    #[command(subcommand)]
+    pub action: DbAction,
+    /// Which database (the same settings as `hutch serve`).
+    #[command(flatten)]
+    pub settings: ServeArgs,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum DbAction {
+    /// Write a consistent copy of the database to PATH, also while hutch is running.
+    Backup {
+        /// Where the copy goes; must not exist yet.
+        path: PathBuf,
+    },
+    /// Check the database's integrity; exits with status 1 if it finds a problem.
+    Check,
+    /// Delete old finished executions (history entries) with their runs and documents.
+    /// Items in the queue are never touched. Best run while hutch is stopped: a running hutch
+    /// shows trimmed history items until it restarts.
+    Trim {
+        /// Keep only the newest N finished executions.
+        #[arg(long, value_name = "N")]
+        keep: Option<u64>,
+        /// Delete finished executions older than this many days.
+        #[arg(long, value_name = "DAYS")]
+        older_than_days: Option<f64>,
+    },
 }
 
 #[derive(Debug, Clone, Args)]

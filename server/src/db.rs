@@ -118,6 +118,74 @@ fn db_message(e: &sqlx::Error) -> String {
     }
 }
 
+/// A consistent copy of the live database (`VACUUM INTO`), safe while others write.
+pub async fn backup(pool: &SqlitePool, to: &Path) -> Result<(), sqlx::Error> {
+    let target = to.to_string_lossy().to_string();
+    sqlx::query("VACUUM INTO ?")
+        .bind(target)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// Problems found by SQLite's integrity and foreign-key checks (empty: none).
+pub async fn check(pool: &SqlitePool) -> Result<Vec<String>, sqlx::Error> {
+    let mut problems: Vec<String> = sqlx::query_scalar::<_, String>("PRAGMA integrity_check")
+        .fetch_all(pool)
+        .await?
+        .into_iter()
+        .filter(|l| l != "ok")
+        .collect();
+    let fk: Vec<(String, i64, String, i64)> = sqlx::query_as("PRAGMA foreign_key_check")
+        .fetch_all(pool)
+        .await?;
+    problems.extend(
+        fk.into_iter().map(|(table, row, parent, _)| {
+            format!("{table} row {row} points to a missing {parent}")
+        }),
+    );
+    Ok(problems)
+}
+
+/// Deletes finished dispatches (and their runs, documents and status log) beyond the newest
+/// `keep` or finished before `before` (Unix seconds); returns how many dispatches went.
+pub async fn trim(
+    pool: &SqlitePool,
+    keep: Option<u64>,
+    before: Option<f64>,
+) -> Result<u64, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("CREATE TEMP TABLE IF NOT EXISTS doomed (uid TEXT PRIMARY KEY)")
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("DELETE FROM doomed").execute(&mut *tx).await?;
+    let finished = "status NOT IN ('queued', 'running', 'paused')";
+    if let Some(keep) = keep {
+        sqlx::query(&format!(
+            "INSERT OR IGNORE INTO doomed SELECT uid FROM dispatches WHERE {finished} \
+             ORDER BY finished_at DESC, id DESC LIMIT -1 OFFSET ?"
+        ))
+        .bind(keep as i64)
+        .execute(&mut *tx)
+        .await?;
+    }
+    if let Some(before) = before {
+        sqlx::query(&format!("INSERT OR IGNORE INTO doomed SELECT uid FROM dispatches WHERE {finished} AND finished_at < ?"))
+            .bind(before)
+            .execute(&mut *tx)
+            .await?;
+    }
+    sqlx::query("DELETE FROM runs WHERE dispatch_uid IN (SELECT uid FROM doomed)")
+        .execute(&mut *tx)
+        .await?;
+    let gone = sqlx::query("DELETE FROM dispatches WHERE uid IN (SELECT uid FROM doomed)")
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("DROP TABLE doomed").execute(&mut *tx).await?;
+    tx.commit().await?;
+    Ok(gone.rows_affected())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,6 +3,7 @@
 //! `/api/*` answers JSON only, including for unknown routes; every other path is a dashboard page
 //! or a static file of the browser bundle.
 
+mod dispatches;
 mod error;
 mod queue;
 mod runs;
@@ -35,6 +36,7 @@ pub fn router(state: AppState) -> Router {
         .merge(status::routes())
         .merge(queue::routes())
         .merge(runs::routes())
+        .merge(dispatches::routes())
         .route("/api/stream", get(stream_handler))
         .route("/api/status/ws", get(crate::stream::status_ws))
         .route("/api/info/ws", get(crate::stream::status_ws))

@@ -19,6 +19,7 @@ pub mod auth;
 pub mod config;
 pub mod console;
 pub mod db;
+pub mod dispatches;
 pub mod http;
 pub mod queue;
 pub mod runs;

@@ -46,6 +46,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             print!("{}", Config::resolve(args, &env_var)?.to_toml());
             Ok(())
         }
+        Command::Db(args) => db_command(args).await,
         Command::Worker(args) => {
             std::process::exit(hutch_server::worker::main_loop::run(args.assets))
         }
@@ -71,6 +72,62 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         .await
         .context("the server stopped with an error")?;
     tracing::info!("hutch stopped");
+    Ok(())
+}
+
+async fn db_command(args: hutch_server::config::DbArgs) -> anyhow::Result<()> {
+    use hutch_server::config::DbAction;
+    let config = Config::resolve(args.settings, &env_var)?;
+    let (pool, _) = hutch_server::db::open(&config.database).await?;
+    match args.action {
+        DbAction::Backup { path } => {
+            anyhow::ensure!(
+                !path.exists(),
+                "{} exists already; choose a new file for the backup",
+                path.display()
+            );
+            hutch_server::db::backup(&pool, &path)
+                .await
+                .with_context(|| format!("cannot write the backup to {}", path.display()))?;
+            println!(
+                "backed up {} to {}",
+                config.database.display(),
+                path.display()
+            );
+        }
+        DbAction::Check => {
+            let problems = hutch_server::db::check(&pool)
+                .await
+                .context("the check itself failed")?;
+            if !problems.is_empty() {
+                for p in &problems {
+                    println!("{p}");
+                }
+                anyhow::bail!(
+                    "{} problem(s) in {}; restore a backup (hutch db backup makes one)",
+                    problems.len(),
+                    config.database.display()
+                );
+            }
+            println!("{}: ok", config.database.display());
+        }
+        DbAction::Trim {
+            keep,
+            older_than_days,
+        } => {
+            anyhow::ensure!(
+                keep.is_some() || older_than_days.is_some(),
+                "say what to trim: --keep N and/or --older-than-days DAYS"
+            );
+            let before =
+                older_than_days.map(|d| chrono::Utc::now().timestamp() as f64 - d * 86_400.0);
+            let gone = hutch_server::db::trim(&pool, keep, before)
+                .await
+                .context("trimming failed; nothing was deleted")?;
+            println!("deleted {gone} finished execution(s) with their runs and documents");
+        }
+    }
+    pool.close().await;
     Ok(())
 }
 

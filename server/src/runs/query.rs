@@ -88,6 +88,20 @@ pub async fn list(pool: &SqlitePool, f: &RunFilter) -> Result<Vec<RunSummary>, s
     Ok(rows.into_iter().map(summary).collect())
 }
 
+/// The runs a dispatch produced, oldest first.
+pub async fn list_for_dispatch(
+    pool: &SqlitePool,
+    dispatch: &str,
+) -> Result<Vec<RunSummary>, sqlx::Error> {
+    let rows: Vec<Row> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM runs WHERE dispatch_uid = ? ORDER BY time_start"
+    ))
+    .bind(dispatch)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.into_iter().map(summary).collect())
+}
+
 /// One run: its summary, start and stop documents, and streams.
 pub async fn get(pool: &SqlitePool, uid: &str) -> Result<Option<Value>, sqlx::Error> {
     let row: Option<Row> = sqlx::query_as(&format!("SELECT {COLUMNS} FROM runs WHERE uid = ?"))

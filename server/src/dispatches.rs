@@ -1,0 +1,189 @@
+//! Reading the dispatch log: every execution (queue item, immediate execution) with its status
+//! history and runs, for `/api/dispatches`.
+
+use serde::Serialize;
+use serde_json::{json, Value};
+use sqlx::SqlitePool;
+
+#[derive(Debug, Default, Clone)]
+pub struct Filter {
+    pub status: Option<String>,
+    pub plan: Option<String>,
+    pub user: Option<String>,
+    /// Free text, matched against the plan name and the item (parameters, metadata).
+    pub text: Option<String>,
+    pub since: Option<f64>,
+    pub until: Option<f64>,
+    pub oldest_first: bool,
+    /// Keyset cursor: the `id` of the last row of the previous page.
+    pub after_id: Option<i64>,
+    pub limit: i64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Dispatch {
+    /// Position in the log; the paging cursor.
+    pub id: i64,
+    pub uid: String,
+    pub item_uid: String,
+    pub kind: String,
+    pub plan_name: String,
+    pub user: String,
+    pub user_group: String,
+    pub status: String,
+    pub created_at: f64,
+    pub started_at: Option<f64>,
+    pub updated_at: f64,
+    pub finished_at: Option<f64>,
+    pub exit_msg: String,
+    pub run_uids: Value,
+    pub item: Value,
+}
+
+type Row = (
+    i64,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    f64,
+    Option<f64>,
+    f64,
+    Option<f64>,
+    String,
+    String,
+    String,
+);
+
+const COLUMNS: &str =
+    "id, uid, item_uid, kind, plan_name, user, user_group, status, created_at, started_at, \
+                       updated_at, finished_at, exit_msg, run_uids, item";
+
+fn dispatch(r: Row) -> Dispatch {
+    Dispatch {
+        id: r.0,
+        uid: r.1,
+        item_uid: r.2,
+        kind: r.3,
+        plan_name: r.4,
+        user: r.5,
+        user_group: r.6,
+        status: r.7,
+        created_at: r.8,
+        started_at: r.9,
+        updated_at: r.10,
+        finished_at: r.11,
+        exit_msg: r.12,
+        run_uids: serde_json::from_str(&r.13).unwrap_or_else(|_| json!([])),
+        item: serde_json::from_str(&r.14).unwrap_or(Value::Null),
+    }
+}
+
+pub async fn list(pool: &SqlitePool, f: &Filter) -> Result<Vec<Dispatch>, sqlx::Error> {
+    let mut q = sqlx::QueryBuilder::new(format!("SELECT {COLUMNS} FROM dispatches WHERE 1 = 1"));
+    if let Some(v) = &f.status {
+        q.push(" AND status = ").push_bind(v.clone());
+    }
+    if let Some(v) = &f.plan {
+        q.push(" AND plan_name = ").push_bind(v.clone());
+    }
+    if let Some(v) = &f.user {
+        q.push(" AND user = ").push_bind(v.clone());
+    }
+    if let Some(v) = &f.text {
+        let like = format!(
+            "%{}%",
+            v.replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
+        );
+        q.push(" AND (plan_name LIKE ")
+            .push_bind(like.clone())
+            .push(" ESCAPE '\\' OR item LIKE ");
+        q.push_bind(like).push(" ESCAPE '\\')");
+    }
+    if let Some(t) = f.since {
+        q.push(" AND created_at >= ").push_bind(t);
+    }
+    if let Some(t) = f.until {
+        q.push(" AND created_at <= ").push_bind(t);
+    }
+    if let Some(id) = f.after_id {
+        q.push(if f.oldest_first {
+            " AND id > "
+        } else {
+            " AND id < "
+        })
+        .push_bind(id);
+    }
+    q.push(if f.oldest_first {
+        " ORDER BY id ASC"
+    } else {
+        " ORDER BY id DESC"
+    });
+    q.push(" LIMIT ").push_bind(f.limit);
+    let rows: Vec<Row> = q.build_query_as().fetch_all(pool).await?;
+    Ok(rows.into_iter().map(dispatch).collect())
+}
+
+/// Number of dispatches per status.
+pub async fn overview(pool: &SqlitePool) -> Result<Value, sqlx::Error> {
+    let rows: Vec<(String, i64)> =
+        sqlx::query_as("SELECT status, COUNT(*) FROM dispatches GROUP BY status")
+            .fetch_all(pool)
+            .await?;
+    let mut counts = serde_json::Map::new();
+    for s in [
+        "queued",
+        "running",
+        "paused",
+        "completed",
+        "failed",
+        "stopped",
+        "aborted",
+        "halted",
+        "interrupted",
+    ] {
+        counts.insert(s.into(), json!(0));
+    }
+    let mut total = 0;
+    for (status, n) in rows {
+        total += n;
+        counts.insert(status, json!(n));
+    }
+    Ok(json!({"counts": counts, "total": total}))
+}
+
+/// One dispatch with its status log, result and runs.
+pub async fn get(pool: &SqlitePool, uid: &str) -> Result<Option<Value>, sqlx::Error> {
+    let row: Option<Row> =
+        sqlx::query_as(&format!("SELECT {COLUMNS} FROM dispatches WHERE uid = ?"))
+            .bind(uid)
+            .fetch_optional(pool)
+            .await?;
+    let Some(row) = row else { return Ok(None) };
+    let log: Vec<(String, f64, String)> = sqlx::query_as(
+        "SELECT status, at, msg FROM dispatch_status_log WHERE dispatch_uid = ? ORDER BY id",
+    )
+    .bind(uid)
+    .fetch_all(pool)
+    .await?;
+    let (traceback, scan_ids): (String, String) =
+        sqlx::query_as("SELECT traceback, scan_ids FROM dispatches WHERE uid = ?")
+            .bind(uid)
+            .fetch_one(pool)
+            .await?;
+    let runs = crate::runs::query::list_for_dispatch(pool, uid).await?;
+    let mut out = serde_json::to_value(dispatch(row)).unwrap_or_default();
+    out["traceback"] = json!(traceback);
+    out["scan_ids"] = serde_json::from_str(&scan_ids).unwrap_or_else(|_| json!([]));
+    out["status_log"] = log
+        .into_iter()
+        .map(|(status, at, msg)| json!({"status": status, "at": at, "msg": msg}))
+        .collect();
+    out["runs"] = serde_json::to_value(runs).unwrap_or_default();
+    Ok(Some(out))
+}
