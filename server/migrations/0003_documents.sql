@@ -42,9 +42,28 @@ CREATE TABLE events (
     run_seq        INTEGER NOT NULL,  -- place in the run's document order
     uid            TEXT    NOT NULL,
     time           REAL    NOT NULL,
-    data           TEXT    NOT NULL,  -- JSON object
+    data           TEXT    NOT NULL,  -- JSON object; large numeric arrays replaced by {"$array": i}
+    arrays         BLOB,              -- those arrays, packed (see runs/arrays.rs)
     timestamps     TEXT    NOT NULL,  -- JSON object
     filled         TEXT    NOT NULL DEFAULT '{}',
     PRIMARY KEY (descriptor_uid, seq_num)
 ) WITHOUT ROWID;
 CREATE UNIQUE INDEX events_by_uid ON events (uid);
+
+-- The time-range filter of /api/dispatches.
+CREATE INDEX dispatches_by_created ON dispatches (created_at);
+
+-- Free text over the plan name and the item (parameters, metadata) for /api/dispatches?q=,
+-- kept in step with dispatches by triggers.
+CREATE VIRTUAL TABLE dispatch_text USING fts5 (plan_name, item, content = 'dispatches', content_rowid = 'id');
+INSERT INTO dispatch_text (dispatch_text) VALUES ('rebuild');
+CREATE TRIGGER dispatch_text_insert AFTER INSERT ON dispatches BEGIN
+    INSERT INTO dispatch_text (rowid, plan_name, item) VALUES (new.id, new.plan_name, new.item);
+END;
+CREATE TRIGGER dispatch_text_delete AFTER DELETE ON dispatches BEGIN
+    INSERT INTO dispatch_text (dispatch_text, rowid, plan_name, item) VALUES ('delete', old.id, old.plan_name, old.item);
+END;
+CREATE TRIGGER dispatch_text_update AFTER UPDATE OF plan_name, item ON dispatches BEGIN
+    INSERT INTO dispatch_text (dispatch_text, rowid, plan_name, item) VALUES ('delete', old.id, old.plan_name, old.item);
+    INSERT INTO dispatch_text (rowid, plan_name, item) VALUES (new.id, new.plan_name, new.item);
+END;

@@ -10,7 +10,8 @@ pub struct Filter {
     pub status: Option<String>,
     pub plan: Option<String>,
     pub user: Option<String>,
-    /// Free text, matched against the plan name and the item (parameters, metadata).
+    /// Free text, matched word by word (prefixes too) against the plan name and the item
+    /// (parameters, metadata).
     pub text: Option<String>,
     pub since: Option<f64>,
     pub until: Option<f64>,
@@ -94,16 +95,19 @@ pub async fn list(pool: &SqlitePool, f: &Filter) -> Result<Vec<Dispatch>, sqlx::
         q.push(" AND user = ").push_bind(v.clone());
     }
     if let Some(v) = &f.text {
-        let like = format!(
-            "%{}%",
-            v.replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_")
-        );
-        q.push(" AND (plan_name LIKE ")
-            .push_bind(like.clone())
-            .push(" ESCAPE '\\' OR item LIKE ");
-        q.push_bind(like).push(" ESCAPE '\\')");
+        // Every word must occur, as a word or the start of one ("silic" finds "silicon").
+        let query: Vec<String> = v
+            .split(|c: char| !c.is_alphanumeric() && c != '_')
+            .filter(|w| !w.is_empty())
+            .map(|w| format!("\"{w}\"*"))
+            .collect();
+        if query.is_empty() {
+            q.push(" AND 0");
+        } else {
+            q.push(" AND id IN (SELECT rowid FROM dispatch_text WHERE dispatch_text MATCH ")
+                .push_bind(query.join(" "))
+                .push(")");
+        }
     }
     if let Some(t) = f.since {
         q.push(" AND created_at >= ").push_bind(t);

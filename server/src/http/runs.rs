@@ -136,7 +136,7 @@ async fn columns(
     uid: &str,
     stream: &str,
     q: &HashMap<String, String>,
-) -> Result<serde_json::Map<String, Value>, ApiError> {
+) -> Result<query::Columns, ApiError> {
     let fields: Vec<String> = q
         .get("fields")
         .map(|f| {
@@ -158,12 +158,13 @@ async fn columns(
     };
     query::stream_data(&state.db, uid, stream, &fields, max_points)
         .await
-        .map_err(db)?
-        .ok_or_else(|| {
-            ApiError::new(
+        .map_err(|e| match e {
+            query::DataError::NoStream => ApiError::new(
                 StatusCode::NOT_FOUND,
                 format!("run '{uid}' has no stream '{stream}'"),
-            )
+            ),
+            query::DataError::BadField(msg) => ApiError::new(StatusCode::BAD_REQUEST, msg),
+            query::DataError::Db(e) => db(e),
         })
 }
 
@@ -171,11 +172,22 @@ async fn data(
     State(state): State<AppState>,
     Path((uid, stream)): Path<(String, String)>,
     Query(q): DataQuery,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let cols = columns(&state, &uid, &stream, &q).await?;
-    Ok(Json(
-        json!({"success": true, "msg": "", "run_uid": uid, "stream": stream, "data": cols}),
-    ))
+    // The columns are JSON arrays already; splice them in rather than parse them again.
+    let mut body = format!(
+        "{{\"success\":true,\"msg\":\"\",\"run_uid\":{},\"stream\":{},\"data\":{{",
+        json!(uid),
+        json!(stream)
+    );
+    for (i, (name, array)) in cols.iter().enumerate() {
+        if i > 0 {
+            body.push(',');
+        }
+        body.push_str(&format!("{}:{array}", json!(name)));
+    }
+    body.push_str("}}");
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
 async fn data_csv(
@@ -184,26 +196,26 @@ async fn data_csv(
     Query(q): DataQuery,
 ) -> Result<Response, ApiError> {
     let cols = columns(&state, &uid, &stream, &q).await?;
-    let names: Vec<&String> = cols.keys().collect();
-    let rows = cols
-        .get("seq_num")
-        .and_then(Value::as_array)
-        .map_or(0, Vec::len);
+    let parsed: Vec<Vec<Value>> = cols
+        .iter()
+        .map(|(_, a)| serde_json::from_str(a).unwrap_or_default())
+        .collect();
+    let rows = parsed.first().map_or(0, Vec::len);
     let cell = |v: &Value| match v {
         Value::String(s) => format!("\"{}\"", s.replace('"', "\"\"")),
         Value::Null => String::new(),
         other => other.to_string(),
     };
-    let mut out = names
+    let mut out = cols
         .iter()
-        .map(|n| n.as_str())
+        .map(|(n, _)| n.as_str())
         .collect::<Vec<_>>()
         .join(",");
     out.push('\n');
     for i in 0..rows {
-        let line: Vec<String> = names
+        let line: Vec<String> = parsed
             .iter()
-            .map(|n| cols[n.as_str()].get(i).map(cell).unwrap_or_default())
+            .map(|c| c.get(i).map(cell).unwrap_or_default())
             .collect();
         out.push_str(&line.join(","));
         out.push('\n');

@@ -2,7 +2,7 @@
 //! document in emission order, and columnar stream data with min/max decimation.
 
 use serde::Serialize;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 use sqlx::SqlitePool;
 
 #[derive(Debug, Default, Clone)]
@@ -137,8 +137,18 @@ pub async fn get(pool: &SqlitePool, uid: &str) -> Result<Option<Value>, sqlx::Er
     Ok(Some(out))
 }
 
-/// run_seq, descriptor, seq_num, uid, time, data, timestamps, filled.
-type EventRow = (i64, String, i64, String, f64, String, String, String);
+/// run_seq, descriptor, seq_num, uid, time, data, arrays, timestamps, filled.
+type EventRow = (
+    i64,
+    String,
+    i64,
+    String,
+    f64,
+    String,
+    Option<Vec<u8>>,
+    String,
+    String,
+);
 
 /// Every document of a run in emission order, as `[name, doc]` JSON lines (events rebuilt from
 /// their rows). `None` if there is no such run.
@@ -156,7 +166,7 @@ pub async fn documents(pool: &SqlitePool, uid: &str) -> Result<Option<String>, s
             .fetch_all(pool)
             .await?;
     let events: Vec<EventRow> = sqlx::query_as(
-        "SELECT e.run_seq, e.descriptor_uid, e.seq_num, e.uid, e.time, e.data, e.timestamps, e.filled \
+        "SELECT e.run_seq, e.descriptor_uid, e.seq_num, e.uid, e.time, e.data, e.arrays, e.timestamps, e.filled \
          FROM events e JOIN descriptors d ON d.uid = e.descriptor_uid WHERE d.run_uid = ? ORDER BY e.run_seq",
     )
     .bind(uid)
@@ -175,8 +185,16 @@ pub async fn documents(pool: &SqlitePool, uid: &str) -> Result<Option<String>, s
             let (_, name, doc) = d.next().expect("peeked");
             out.push_str(&format!("[{},{}]\n", json!(name), doc));
         } else {
-            let (_, descriptor, seq_num, uid, time, data, timestamps, filled) =
+            let (_, descriptor, seq_num, uid, time, data, arrays, timestamps, filled) =
                 e.next().expect("peeked");
+            let data = match arrays {
+                Some(blob) => {
+                    let mut v: Value = serde_json::from_str(data).unwrap_or(Value::Null);
+                    super::arrays::unpack(&mut v, Some(blob));
+                    v.to_string()
+                }
+                None => data.clone(),
+            };
             // Keys in the order bluesky emits them.
             out.push_str(&format!(
                 "[\"event\",{{\"uid\":{},\"time\":{},\"data\":{data},\"timestamps\":{timestamps},\"seq_num\":{seq_num},\"filled\":{filled},\"descriptor\":{}}}]\n",
@@ -189,78 +207,118 @@ pub async fn documents(pool: &SqlitePool, uid: &str) -> Result<Option<String>, s
     Ok(Some(out))
 }
 
-/// Columnar data of one stream: `time`, `seq_num` and each requested field (all scalar fields
-/// when none are named). With `max_points`, numeric columns are decimated to at most that many
+/// Why stream data could not be given.
+#[derive(Debug, thiserror::Error)]
+pub enum DataError {
+    #[error("no such stream")]
+    NoStream,
+    #[error("{0}")]
+    BadField(String),
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+}
+
+/// Columns of stream data, each a JSON array as text, in response order.
+pub type Columns = Vec<(String, String)>;
+
+/// Columnar data of one stream: `seq_num`, `time` and each requested field (all scalar fields
+/// of the descriptor when none are named). With `max_points`, decimated to at most that many
 /// points by keeping, per bucket of consecutive events, the rows of the minimum and maximum of
 /// the first field.
+///
+/// Scalar fields are gathered by SQLite itself (`json_group_array(data -> '$."field"')`), one
+/// array per column in a single row, so a long stream is read without a row-by-row round trip
+/// or parsing whole events; array fields take the slower path through the packed arrays.
 pub async fn stream_data(
     pool: &SqlitePool,
     run: &str,
     stream: &str,
     fields: &[String],
     max_points: Option<usize>,
-) -> Result<Option<Map<String, Value>>, sqlx::Error> {
-    let descriptor: Option<(String,)> =
-        sqlx::query_as("SELECT uid FROM descriptors WHERE run_uid = ? AND name = ?")
-            .bind(run)
-            .bind(stream)
-            .fetch_optional(pool)
-            .await?;
-    let Some((descriptor,)) = descriptor else {
-        return Ok(None);
-    };
-    let rows: Vec<(i64, f64, String)> = sqlx::query_as(
-        "SELECT seq_num, time, data FROM events WHERE descriptor_uid = ? ORDER BY seq_num",
+) -> Result<Columns, DataError> {
+    let found: Option<(String, String)> = sqlx::query_as(
+        "SELECT d.uid, r.doc FROM descriptors d JOIN run_documents r ON r.uid = d.uid WHERE d.run_uid = ? AND d.name = ?",
     )
-    .bind(&descriptor)
-    .fetch_all(pool)
+    .bind(run)
+    .bind(stream)
+    .fetch_optional(pool)
     .await?;
-    let data: Vec<Map<String, Value>> = rows
-        .iter()
-        .map(|(_, _, d)| serde_json::from_str(d).unwrap_or_default())
-        .collect();
+    let Some((descriptor, doc)) = found else {
+        return Err(DataError::NoStream);
+    };
+    let doc: Value = serde_json::from_str(&doc).unwrap_or_default();
+    let keys = doc["data_keys"].as_object().cloned().unwrap_or_default();
+    let scalar = |k: &str| {
+        keys.get(k)
+            .is_some_and(|d| d["shape"].as_array().is_none_or(Vec::is_empty))
+    };
     let names: Vec<String> = if fields.is_empty() {
-        let mut all: Vec<String> = data
-            .first()
-            .map(|d| d.keys().cloned().collect())
-            .unwrap_or_default();
-        all.retain(|k| {
-            data.first()
-                .is_some_and(|d| !d[k].is_array() && !d[k].is_object())
-        });
-        all
+        keys.keys().filter(|k| scalar(k)).cloned().collect()
     } else {
         fields.to_vec()
     };
-    let keep = match max_points {
-        Some(n) if n >= 2 && rows.len() > n => {
-            let key = names.first().cloned().unwrap_or_default();
-            let values: Vec<f64> = data
-                .iter()
-                .map(|d| d.get(&key).and_then(Value::as_f64).unwrap_or(f64::NAN))
-                .collect();
-            decimate(&values, n)
+    for n in &names {
+        if !keys.contains_key(n) {
+            let known: Vec<&String> = keys.keys().collect();
+            return Err(DataError::BadField(format!(
+                "stream '{stream}' has no field '{n}'; its fields: {known:?}"
+            )));
         }
-        _ => (0..rows.len()).collect(),
-    };
-    let mut out = Map::new();
-    out.insert(
-        "seq_num".into(),
-        keep.iter().map(|&i| json!(rows[i].0)).collect(),
-    );
-    out.insert(
-        "time".into(),
-        keep.iter().map(|&i| json!(rows[i].1)).collect(),
-    );
-    for name in &names {
-        out.insert(
-            name.clone(),
-            keep.iter()
-                .map(|&i| data[i].get(name).cloned().unwrap_or(Value::Null))
-                .collect(),
-        );
     }
-    Ok(Some(out))
+    let mut columns: Columns = vec![
+        ("seq_num".into(), String::new()),
+        ("time".into(), String::new()),
+    ];
+    columns.extend(names.iter().map(|n| (n.clone(), String::new())));
+    if names.iter().all(|n| scalar(n)) {
+        let mut sql = String::from("SELECT json_group_array(seq_num), json_group_array(time)");
+        for n in &names {
+            let path = n.replace('\'', "''").replace('"', "\\\"");
+            sql.push_str(&format!(", json_group_array(data -> '$.\"{path}\"')"));
+        }
+        sql.push_str(" FROM (SELECT seq_num, time, data FROM events WHERE descriptor_uid = ? ORDER BY seq_num)");
+        let row = sqlx::query(&sql).bind(&descriptor).fetch_one(pool).await?;
+        for (i, col) in columns.iter_mut().enumerate() {
+            col.1 = sqlx::Row::try_get::<String, _>(&row, i)?;
+        }
+    } else {
+        let rows: Vec<(i64, f64, String, Option<Vec<u8>>)> =
+            sqlx::query_as("SELECT seq_num, time, data, arrays FROM events WHERE descriptor_uid = ? ORDER BY seq_num")
+                .bind(&descriptor)
+                .fetch_all(pool)
+                .await?;
+        let mut values: Vec<Vec<Value>> = vec![Vec::with_capacity(rows.len()); columns.len()];
+        for (seq, time, data, arrays) in rows {
+            let mut v: Value = serde_json::from_str(&data).unwrap_or_default();
+            super::arrays::unpack(&mut v, arrays.as_deref());
+            values[0].push(json!(seq));
+            values[1].push(json!(time));
+            for (i, n) in names.iter().enumerate() {
+                values[i + 2].push(v.get(n).cloned().unwrap_or(Value::Null));
+            }
+        }
+        for (col, vals) in columns.iter_mut().zip(values) {
+            col.1 = Value::Array(vals).to_string();
+        }
+    }
+    if let Some(n) = max_points {
+        let len = serde_json::from_str::<Vec<Value>>(&columns[0].1).map_or(0, |v| v.len());
+        if n >= 2 && len > n {
+            let key = if columns.len() > 2 { 2 } else { 1 };
+            let first: Vec<f64> = serde_json::from_str::<Vec<Value>>(&columns[key].1)
+                .unwrap_or_default()
+                .iter()
+                .map(|v| v.as_f64().unwrap_or(f64::NAN))
+                .collect();
+            let keep = decimate(&first, n);
+            for col in &mut columns {
+                let all: Vec<Value> = serde_json::from_str(&col.1).unwrap_or_default();
+                col.1 = Value::Array(keep.iter().filter_map(|&i| all.get(i).cloned()).collect())
+                    .to_string();
+            }
+        }
+    }
+    Ok(columns)
 }
 
 /// Indices to keep so that at most `max_points` remain: per bucket, the minimum and the maximum

@@ -26,6 +26,9 @@ pub enum StoreError {
     Database(String),
     #[error("the document store has stopped; restart hutch")]
     Gone,
+    /// A multi-row insert failed; which document is found by writing the batch again row by row.
+    #[error("a document of the batch: {0}")]
+    Unplaced(String),
 }
 
 struct Batch {
@@ -97,6 +100,8 @@ pub fn start(pool: SqlitePool) -> DocWriter {
             runs: HashMap::new(),
             descriptors: HashMap::new(),
             resources: HashMap::new(),
+            pending: Vec::new(),
+            careful: false,
         }
         .run(rx),
     );
@@ -111,6 +116,10 @@ struct Writer {
     descriptors: HashMap<String, (String, String)>,
     /// resource uid → run uid.
     resources: HashMap<String, String>,
+    /// Events waiting for their multi-row INSERT.
+    pending: Vec<EventRow>,
+    /// Write each event on its own, to find which document a failing batch trips on.
+    careful: bool,
 }
 
 fn str_field<'a>(doc: &'a Value, key: &str) -> Option<&'a str> {
@@ -163,6 +172,12 @@ impl Writer {
                     Box::pin(self.write_all(vec![b])).await;
                 }
             }
+            Err(StoreError::Unplaced(_)) if !self.careful => {
+                (self.runs, self.descriptors, self.resources) = saved;
+                self.careful = true;
+                Box::pin(self.write_all(batches)).await;
+                self.careful = false;
+            }
             Err(e) => {
                 (self.runs, self.descriptors, self.resources) = saved;
                 tracing::warn!("documents not stored: {e}");
@@ -177,6 +192,7 @@ impl Writer {
 
     async fn write(&mut self, batches: &[Batch]) -> Result<(), StoreError> {
         let db = |e: sqlx::Error| StoreError::Database(e.to_string());
+        self.pending.clear();
         let mut tx = self.pool.begin().await.map_err(db)?;
         let mut touched: Vec<String> = Vec::new();
         for batch in batches {
@@ -203,6 +219,13 @@ impl Writer {
                 }
             }
         }
+        self.flush_events(&mut tx).await.map_err(|e| match e {
+            PutError::Invalid(r) => StoreError::Unplaced(r),
+            PutError::Db(sqlx::Error::Database(d)) if d.message().contains("UNIQUE") => {
+                StoreError::Unplaced("a document with this uid is already stored".into())
+            }
+            PutError::Db(e) => db(e),
+        })?;
         for run in &touched {
             let c = &self.runs[run];
             sqlx::query("UPDATE runs SET doc_count = ?, num_events = ? WHERE uid = ?")
@@ -214,6 +237,29 @@ impl Writer {
                 .map_err(db)?;
         }
         tx.commit().await.map_err(db)
+    }
+
+    async fn flush_events(&mut self, tx: &mut Transaction<'_, Sqlite>) -> Result<(), PutError> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let rows = std::mem::take(&mut self.pending);
+        let mut q = sqlx::QueryBuilder::<Sqlite>::new(
+            "INSERT INTO events (descriptor_uid, seq_num, run_seq, uid, time, data, arrays, timestamps, filled) ",
+        );
+        q.push_values(rows, |mut b, r| {
+            b.push_bind(r.descriptor)
+                .push_bind(r.seq_num)
+                .push_bind(r.run_seq)
+                .push_bind(r.uid)
+                .push_bind(r.time)
+                .push_bind(r.data)
+                .push_bind(r.arrays)
+                .push_bind(r.timestamps)
+                .push_bind(r.filled);
+        });
+        q.build().execute(&mut **tx).await?;
+        Ok(())
     }
 
     /// The run a document belongs to, and its cursor (loaded from the database if needed).
@@ -425,23 +471,42 @@ impl Writer {
             .as_str()
             .ok_or_else(|| PutError::Invalid("event 'uid' must be a string".into()))?;
         let seq = self.next_seq(tx, run).await?;
-        sqlx::query(
-            "INSERT INTO events (descriptor_uid, seq_num, run_seq, uid, time, data, timestamps, filled) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(str_field(doc, "descriptor"))
-        .bind(seq_num)
-        .bind(seq)
-        .bind(uid)
-        .bind(time)
-        .bind(get("data")?.to_string())
-        .bind(get("timestamps")?.to_string())
-        .bind(doc.get("filled").map_or_else(|| "{}".to_string(), Value::to_string))
-        .execute(&mut **tx)
-        .await?;
+        let (data, arrays) = super::arrays::pack(get("data")?);
+        self.pending.push(EventRow {
+            descriptor: str_field(doc, "descriptor").unwrap_or_default().to_string(),
+            seq_num,
+            run_seq: seq,
+            uid: uid.to_string(),
+            time,
+            data,
+            arrays,
+            timestamps: get("timestamps")?.to_string(),
+            filled: doc
+                .get("filled")
+                .map_or_else(|| "{}".to_string(), Value::to_string),
+        });
+        if self.careful || self.pending.len() >= EVENTS_PER_INSERT {
+            self.flush_events(tx).await?;
+        }
         let c = self.cursor(tx, run).await?;
         *c.num_events.entry(stream.to_string()).or_default() += 1;
         Ok(())
     }
+}
+
+/// Events are written many rows per INSERT; this many at most (9 parameters each).
+const EVENTS_PER_INSERT: usize = 1000;
+
+struct EventRow {
+    descriptor: String,
+    seq_num: i64,
+    run_seq: i64,
+    uid: String,
+    time: f64,
+    data: String,
+    arrays: Option<Vec<u8>>,
+    timestamps: String,
+    filled: String,
 }
 
 enum PutError {
