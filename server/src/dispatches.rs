@@ -84,50 +84,60 @@ fn dispatch(r: Row) -> Dispatch {
 }
 
 pub async fn list(pool: &SqlitePool, f: &Filter) -> Result<Vec<Dispatch>, sqlx::Error> {
-    let mut q = sqlx::QueryBuilder::new(format!("SELECT {COLUMNS} FROM dispatches WHERE 1 = 1"));
-    if let Some(v) = &f.status {
-        q.push(" AND status = ").push_bind(v.clone());
-    }
-    if let Some(v) = &f.plan {
-        q.push(" AND plan_name = ").push_bind(v.clone());
-    }
-    if let Some(v) = &f.user {
-        q.push(" AND user = ").push_bind(v.clone());
-    }
-    if let Some(v) = &f.text {
-        // Every word must occur, as a word or the start of one ("silic" finds "silicon").
-        let query: Vec<String> = v
-            .split(|c: char| !c.is_alphanumeric() && c != '_')
+    let columns: Vec<String> = COLUMNS
+        .split(", ")
+        .map(|c| format!("d.{}", c.trim()))
+        .collect();
+    let columns = columns.join(", ");
+    // With free text the full-text index drives the query, in id order, so a word that occurs
+    // everywhere still stops after one page.
+    let words: Option<String> = f.text.as_ref().map(|v| {
+        v.split(|c: char| !c.is_alphanumeric() && c != '_')
             .filter(|w| !w.is_empty())
             .map(|w| format!("\"{w}\"*"))
-            .collect();
-        if query.is_empty() {
-            q.push(" AND 0");
-        } else {
-            q.push(" AND id IN (SELECT rowid FROM dispatch_text WHERE dispatch_text MATCH ")
-                .push_bind(query.join(" "))
-                .push(")");
+            .collect::<Vec<_>>()
+            .join(" ")
+    });
+    let (mut q, id) = match &words {
+        Some(w) if w.is_empty() => return Ok(Vec::new()),
+        Some(w) => {
+            let mut q = sqlx::QueryBuilder::new(format!(
+                "SELECT {columns} FROM dispatch_text t JOIN dispatches d ON d.id = t.rowid WHERE t.dispatch_text MATCH "
+            ));
+            q.push_bind(w.clone());
+            (q, "t.rowid")
         }
+        None => (
+            sqlx::QueryBuilder::new(format!("SELECT {columns} FROM dispatches d WHERE 1 = 1")),
+            "d.id",
+        ),
+    };
+    if let Some(v) = &f.status {
+        q.push(" AND d.status = ").push_bind(v.clone());
+    }
+    if let Some(v) = &f.plan {
+        q.push(" AND d.plan_name = ").push_bind(v.clone());
+    }
+    if let Some(v) = &f.user {
+        q.push(" AND d.user = ").push_bind(v.clone());
     }
     if let Some(t) = f.since {
-        q.push(" AND created_at >= ").push_bind(t);
+        q.push(" AND d.created_at >= ").push_bind(t);
     }
     if let Some(t) = f.until {
-        q.push(" AND created_at <= ").push_bind(t);
+        q.push(" AND d.created_at <= ").push_bind(t);
     }
-    if let Some(id) = f.after_id {
-        q.push(if f.oldest_first {
-            " AND id > "
-        } else {
-            " AND id < "
-        })
-        .push_bind(id);
+    if let Some(after) = f.after_id {
+        q.push(format!(
+            " AND {id} {} ",
+            if f.oldest_first { ">" } else { "<" }
+        ))
+        .push_bind(after);
     }
-    q.push(if f.oldest_first {
-        " ORDER BY id ASC"
-    } else {
-        " ORDER BY id DESC"
-    });
+    q.push(format!(
+        " ORDER BY {id} {}",
+        if f.oldest_first { "ASC" } else { "DESC" }
+    ));
     q.push(" LIMIT ").push_bind(f.limit);
     let rows: Vec<Row> = q.build_query_as().fetch_all(pool).await?;
     Ok(rows.into_iter().map(dispatch).collect())

@@ -170,6 +170,27 @@ async fn filters_and_paging_are_right_on_10000_dispatches() {
         .collect();
     assert_eq!(uids.len(), 100);
     assert_eq!((uids[0], uids[99]), ("d100", "d199"));
+    // Free text that matches everything still pages in order.
+    let page = api_ok(&server, "GET", "/api/dispatches?q=meta&limit=3", json!({})).await;
+    let uids: Vec<&str> = page["dispatches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["uid"].as_str().unwrap())
+        .collect();
+    assert_eq!(uids, ["d9999", "d9998", "d9997"]);
+    let next = page["next"].as_i64().unwrap();
+    let page = api_ok(
+        &server,
+        "GET",
+        &format!("/api/dispatches?q=meta&limit=3&after={next}&status=completed"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        page["dispatches"][0]["uid"], "d9996",
+        "text and status filters combine"
+    );
     let overview = api_ok(&server, "GET", "/api/dispatches/overview", json!({})).await;
     assert_eq!(overview["counts"]["failed"], 2500);
     assert_eq!(overview["total"], 10_000);
