@@ -10,8 +10,8 @@ pub struct Filter {
     pub status: Option<String>,
     pub plan: Option<String>,
     pub user: Option<String>,
-    /// Free text, matched word by word (prefixes too) against the plan name and the item
-    /// (parameters, metadata).
+    /// Free text, matched word by word against the plan name and the item (parameters,
+    /// metadata); `word*` matches words starting with `word`.
     pub text: Option<String>,
     pub since: Option<f64>,
     pub until: Option<f64>,
@@ -91,10 +91,24 @@ pub async fn list(pool: &SqlitePool, f: &Filter) -> Result<Vec<Dispatch>, sqlx::
     let columns = columns.join(", ");
     // With free text the full-text index drives the query, in id order, so a word that occurs
     // everywhere still stops after one page.
+    // Whole words by default (the index then answers at once even for a word in every row);
+    // a trailing `*` asks for a prefix, which costs a scan of the index for common prefixes.
     let words: Option<String> = f.text.as_ref().map(|v| {
-        v.split(|c: char| !c.is_alphanumeric() && c != '_')
-            .filter(|w| !w.is_empty())
-            .map(|w| format!("\"{w}\"*"))
+        v.split_whitespace()
+            .filter_map(|w| {
+                let prefix = w.ends_with('*');
+                let core: String = w
+                    .chars()
+                    .filter(|c| c.is_alphanumeric() || *c == '_')
+                    .collect();
+                (!core.is_empty()).then(|| {
+                    if prefix {
+                        format!("\"{core}\"*")
+                    } else {
+                        format!("\"{core}\"")
+                    }
+                })
+            })
             .collect::<Vec<_>>()
             .join(" ")
     });
