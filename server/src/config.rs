@@ -88,7 +88,8 @@ pub struct WorkerArgs {
 /// Settings of `hutch serve`.
 #[derive(Debug, Clone, Default, Args)]
 pub struct ServeArgs {
-    /// Config file in TOML with any of the keys bind, data_dir, database, site_dir.
+    /// Config file in TOML with any of the keys bind, data_dir, database, site_dir, api_key,
+    /// emergency_lock_key.
     /// [default: $XDG_CONFIG_HOME/hutch/hutch.toml (~/.config/hutch/hutch.toml) if it exists]
     #[arg(long, env = "HUTCH_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
