@@ -5,6 +5,19 @@ use serde::Serialize;
 use serde_json::{json, Value};
 use sqlx::SqlitePool;
 
+/// Every status a dispatch can have (as the schema's CHECK constraint lists them).
+pub const STATUSES: [&str; 9] = [
+    "queued",
+    "running",
+    "paused",
+    "completed",
+    "failed",
+    "stopped",
+    "aborted",
+    "halted",
+    "interrupted",
+];
+
 #[derive(Debug, Default, Clone)]
 pub struct Filter {
     pub status: Option<String>,
@@ -164,17 +177,7 @@ pub async fn overview(pool: &SqlitePool) -> Result<Value, sqlx::Error> {
             .fetch_all(pool)
             .await?;
     let mut counts = serde_json::Map::new();
-    for s in [
-        "queued",
-        "running",
-        "paused",
-        "completed",
-        "failed",
-        "stopped",
-        "aborted",
-        "halted",
-        "interrupted",
-    ] {
+    for s in STATUSES {
         counts.insert(s.into(), json!(0));
     }
     let mut total = 0;

@@ -18,7 +18,7 @@ use hutch_app::{shell, App};
 use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 
-pub use error::ApiError;
+pub use error::{limit_param, ApiError};
 
 use crate::stream::stream_handler;
 use crate::AppState;

@@ -9,7 +9,7 @@ use axum::{Json, Router};
 use serde_json::{json, Value};
 
 use super::ApiError;
-use crate::dispatches::{self, Filter};
+use crate::dispatches::{self, Filter, STATUSES};
 use crate::AppState;
 
 pub fn routes() -> Router<AppState> {
@@ -19,29 +19,9 @@ pub fn routes() -> Router<AppState> {
         .route("/api/dispatches/{uid}", get(one))
 }
 
-fn db(e: sqlx::Error) -> ApiError {
-    tracing::error!("dispatch query failed: {e}");
-    ApiError::new(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "the database could not answer; see the server log",
-    )
-}
-
 fn bad(msg: String) -> ApiError {
     ApiError::new(StatusCode::BAD_REQUEST, msg)
 }
-
-const STATUSES: [&str; 9] = [
-    "queued",
-    "running",
-    "paused",
-    "completed",
-    "failed",
-    "stopped",
-    "aborted",
-    "halted",
-    "interrupted",
-];
 
 async fn list(
     State(state): State<AppState>,
@@ -79,18 +59,7 @@ async fn list(
             )))
         }
     };
-    let limit = match q.get("limit") {
-        None => 50,
-        Some(v) => v
-            .parse::<i64>()
-            .ok()
-            .filter(|n| (1..=1000).contains(n))
-            .ok_or_else(|| {
-                bad(format!(
-                    "'limit' must be an integer from 1 to 1000, got '{v}'"
-                ))
-            })?,
-    };
+    let limit = super::limit_param(&q)?;
     let after_id = q
         .get("after")
         .map(|v| {
@@ -109,7 +78,9 @@ async fn list(
         after_id,
         limit,
     };
-    let rows = dispatches::list(&state.db, &filter).await.map_err(db)?;
+    let rows = dispatches::list(&state.db, &filter)
+        .await
+        .map_err(ApiError::database)?;
     let next = (rows.len() as i64 == limit)
         .then(|| rows.last().map(|d| d.id))
         .flatten();
@@ -119,7 +90,9 @@ async fn list(
 }
 
 async fn overview(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
-    let o = dispatches::overview(&state.db).await.map_err(db)?;
+    let o = dispatches::overview(&state.db)
+        .await
+        .map_err(ApiError::database)?;
     Ok(Json(
         json!({"success": true, "msg": "", "counts": o["counts"], "total": o["total"]}),
     ))
@@ -131,7 +104,7 @@ async fn one(
 ) -> Result<Json<Value>, ApiError> {
     let d = dispatches::get(&state.db, &uid)
         .await
-        .map_err(db)?
+        .map_err(ApiError::database)?
         .ok_or_else(|| {
             ApiError::new(
                 StatusCode::NOT_FOUND,

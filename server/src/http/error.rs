@@ -22,6 +22,20 @@ impl ApiError {
         }
     }
 
+    /// A database failure: logged in full, answered without internals.
+    pub fn database(e: sqlx::Error) -> Self {
+        tracing::error!("database query failed: {e}");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the database could not answer; see the server log",
+        )
+    }
+
+    /// A bad query parameter.
+    pub fn bad_param(msg: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, msg)
+    }
+
     /// The request body could not be used (FastAPI answers 422 here, so bluesky clients expect it).
     pub fn unprocessable(msg: impl Into<String>) -> Self {
         Self::new(StatusCode::UNPROCESSABLE_ENTITY, msg)
@@ -56,4 +70,20 @@ pub async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
             uri.path()
         ),
     )
+}
+
+/// `limit` of a list route: 1 to 1 000, 50 when absent.
+pub fn limit_param(q: &std::collections::HashMap<String, String>) -> Result<i64, ApiError> {
+    match q.get("limit") {
+        None => Ok(50),
+        Some(v) => v
+            .parse::<i64>()
+            .ok()
+            .filter(|n| (1..=1000).contains(n))
+            .ok_or_else(|| {
+                ApiError::bad_param(format!(
+                    "'limit' must be an integer from 1 to 1000, got '{v}'"
+                ))
+            }),
+    }
 }

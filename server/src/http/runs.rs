@@ -22,14 +22,6 @@ pub fn routes() -> Router<AppState> {
         .route("/api/runs/{uid}/streams/{stream}/data.csv", get(data_csv))
 }
 
-fn db(e: sqlx::Error) -> ApiError {
-    tracing::error!("run query failed: {e}");
-    ApiError::new(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "the database could not answer; see the server log",
-    )
-}
-
 fn number(q: &HashMap<String, String>, key: &str) -> Result<Option<f64>, ApiError> {
     q.get(key)
         .map(|v| {
@@ -57,19 +49,7 @@ async fn list(
             ),
         ));
     }
-    let limit = match q.get("limit") {
-        None => 50,
-        Some(v) => v
-            .parse::<i64>()
-            .ok()
-            .filter(|n| (1..=1000).contains(n))
-            .ok_or_else(|| {
-                ApiError::new(
-                    StatusCode::BAD_REQUEST,
-                    format!("'limit' must be an integer from 1 to 1000, got '{v}'"),
-                )
-            })?,
-    };
+    let limit = super::limit_param(&q)?;
     let before = match q.get("before") {
         None => None,
         Some(c) => Some(
@@ -91,7 +71,9 @@ async fn list(
         before,
         limit,
     };
-    let runs = query::list(&state.db, &filter).await.map_err(db)?;
+    let runs = query::list(&state.db, &filter)
+        .await
+        .map_err(ApiError::database)?;
     let next = (runs.len() as i64 == limit)
         .then(|| runs.last().map(|r| format!("{},{}", r.time_start, r.uid)))
         .flatten();
@@ -113,7 +95,7 @@ async fn one(
 ) -> Result<Json<Value>, ApiError> {
     let run = query::get(&state.db, &uid)
         .await
-        .map_err(db)?
+        .map_err(ApiError::database)?
         .ok_or_else(|| no_run(&uid))?;
     Ok(Json(json!({"success": true, "msg": "", "run": run})))
 }
@@ -124,7 +106,7 @@ async fn documents(
 ) -> Result<Response, ApiError> {
     let text = query::documents(&state.db, &uid)
         .await
-        .map_err(db)?
+        .map_err(ApiError::database)?
         .ok_or_else(|| no_run(&uid))?;
     Ok(([(header::CONTENT_TYPE, "application/x-ndjson")], text).into_response())
 }
@@ -164,7 +146,7 @@ async fn columns(
                 format!("run '{uid}' has no stream '{stream}'"),
             ),
             query::DataError::BadField(msg) => ApiError::new(StatusCode::BAD_REQUEST, msg),
-            query::DataError::Db(e) => db(e),
+            query::DataError::Db(e) => ApiError::database(e),
         })
 }
 
