@@ -43,6 +43,16 @@ async fn call_as(
     (status, String::from_utf8(bytes.to_vec()).unwrap())
 }
 
+/// Leptos keeps process-wide rendering state; two tests rendering pages at once, each on its own
+/// test runtime, can deadlock (seen as a rare hang). The server has one runtime, so this only
+/// serialises the tests that render pages.
+async fn page_lock() -> tokio::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::OnceLock<tokio::sync::Mutex<()>> = std::sync::OnceLock::new();
+    LOCK.get_or_init(|| tokio::sync::Mutex::new(()))
+        .lock()
+        .await
+}
+
 fn json(text: &str) -> Value {
     serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
 }
@@ -103,6 +113,7 @@ async fn unknown_api_routes_and_wrong_methods_answer_json() {
 
 #[tokio::test]
 async fn pages_are_server_rendered_with_the_status() {
+    let _pages = page_lock().await;
     let server = TestServer::start().await;
     let (code, html) = call(&server, "GET", "/", "").await;
     assert_eq!(code, StatusCode::OK);
@@ -137,6 +148,7 @@ async fn pages_are_server_rendered_with_the_status() {
 
 #[tokio::test]
 async fn api_routes_need_the_key_and_pages_do_not() {
+    let _pages = page_lock().await;
     let server = TestServer::start().await;
     let (code, body) = call_as(&server, None, "GET", "/api/status", "").await;
     assert_eq!(code, StatusCode::UNAUTHORIZED);
@@ -156,6 +168,7 @@ async fn api_routes_need_the_key_and_pages_do_not() {
 
 #[tokio::test]
 async fn a_page_link_with_the_key_sets_a_cookie_and_cleans_the_address() {
+    let _pages = page_lock().await;
     let server = TestServer::start().await;
     let router = hutch_server::http::router(server.state.clone());
     let req = Request::builder()

@@ -253,19 +253,6 @@ impl Route {
 }
 
 async fn raw(server: &TestServer, method: &str, path: &str, body: &str) -> (u16, Value) {
-    use tower::ServiceExt;
-    let router = hutch_server::http::router(server.state.clone());
-    let request = axum::http::Request::builder()
-        .method(method)
-        .uri(path)
-        .header("content-type", "application/json")
-        .header("authorization", format!("ApiKey {KEY}"))
-        .body(axum::body::Body::from(body.to_string()))
-        .unwrap();
-    let response = router.oneshot(request).await.unwrap();
-    let code = response.status().as_u16();
-    let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
-        .await
-        .unwrap();
+    let (code, bytes) = api_raw(server, method, path, body).await;
     (code, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
 }

@@ -158,6 +158,14 @@ pub async fn subscribed_to_status(server: &TestServer) -> (Ws, Value) {
 
 /// Calls a route through the real router with the test key; returns status and JSON.
 pub async fn api(server: &TestServer, method: &str, path: &str, body: Value) -> (u16, Value) {
+    let (status, bytes) = api_raw(server, method, path, &body.to_string()).await;
+    let value = serde_json::from_slice(&bytes)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
+    (status, value)
+}
+
+/// `api` with the body sent as given (for malformed bodies); returns status and raw bytes.
+pub async fn api_raw(server: &TestServer, method: &str, path: &str, body: &str) -> (u16, Vec<u8>) {
     use tower::ServiceExt;
     let router = hutch_server::http::router(server.state.clone());
     let request = axum::http::Request::builder()
@@ -172,9 +180,7 @@ pub async fn api(server: &TestServer, method: &str, path: &str, body: Value) -> 
     let bytes = axum::body::to_bytes(response.into_body(), 64 << 20)
         .await
         .expect("body");
-    let value = serde_json::from_slice(&bytes)
-        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
-    (status, value)
+    (status, bytes.to_vec())
 }
 
 /// `api` that must succeed with `success: true`.
