@@ -4,6 +4,7 @@
 //! or a static file of the browser bundle.
 
 mod dispatches;
+mod documents;
 mod error;
 mod queue;
 mod runs;
@@ -37,6 +38,7 @@ pub fn router(state: AppState) -> Router {
         .merge(queue::routes())
         .merge(runs::routes())
         .merge(dispatches::routes())
+        .merge(documents::routes())
         .route("/api/stream", get(stream_handler))
         .route("/api/status/ws", get(crate::stream::status_ws))
         .route("/api/info/ws", get(crate::stream::status_ws))

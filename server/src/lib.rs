@@ -55,6 +55,8 @@ pub struct AppState {
     pub console: Console,
     /// The storage path for bluesky documents.
     pub docs: runs::store::DocWriter,
+    /// The live feed of stored documents to run topics.
+    pub feed: stream::feed::Feed,
     /// The single-user API key in force.
     pub api_key: Arc<str>,
     /// Turns `true` once shutdown begins; long-lived connections watch it and close.
@@ -138,7 +140,8 @@ pub async fn prepare(config: Config) -> Result<Prepared, StartError> {
         Some(exe) => exe.clone(),
         None => std::env::current_exe().map_err(StartError::WorkerExe)?,
     };
-    let docs = runs::store::start(db.clone());
+    let (feed, feed_sink) = stream::feed::start(hub.clone(), db.clone());
+    let docs = runs::store::start(db.clone(), Some(feed_sink));
     let setup = queue::manager::Setup {
         hub: hub.clone(),
         docs: docs.clone(),
@@ -161,6 +164,7 @@ pub async fn prepare(config: Config) -> Result<Prepared, StartError> {
         queue,
         console,
         docs,
+        feed,
         api_key,
         shutdown,
     };

@@ -2,5 +2,7 @@
 //! acknowledged once stored) and the queries behind `/api/runs`.
 
 pub mod arrays;
+pub mod pages;
 pub mod query;
 pub mod store;
+pub mod validate;

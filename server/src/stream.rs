@@ -8,6 +8,8 @@
 //! Every frame is serialised once, whatever the number of subscribers.
 
 mod compat;
+pub mod decimate;
+pub mod feed;
 mod ws;
 
 use std::collections::HashMap;
@@ -29,6 +31,16 @@ pub struct Frame {
     pub topic: Topic,
     pub seq: u64,
     pub text: Arc<str>,
+    /// For a run topic's `event_page`: the page itself, so a lagging client's queued pages can
+    /// be merged and decimating clients can fold it without parsing `text`.
+    pub page: Option<Arc<PageFrame>>,
+}
+
+/// The page of an `event_page` frame; its events have run seqs `first..seq`.
+#[derive(Debug)]
+pub struct PageFrame {
+    pub first: u64,
+    pub doc: serde_json::Value,
 }
 
 type ClientId = u64;
@@ -51,6 +63,21 @@ struct Inner {
     topics: HashMap<Topic, TopicState>,
     next_client: ClientId,
     clients: usize,
+}
+
+impl Inner {
+    /// Run topics are many and short-lived; their state goes once nobody listens. (The feed
+    /// publishes with explicit seqs, so nothing is lost by forgetting the count.)
+    fn drop_idle_run(&mut self, topic: &Topic) {
+        if matches!(topic, Topic::Run(_))
+            && self
+                .topics
+                .get(topic)
+                .is_some_and(|t| t.subscribers.is_empty())
+        {
+            self.topics.remove(topic);
+        }
+    }
 }
 
 /// Cheap to clone; all clones share one hub.
@@ -76,21 +103,87 @@ impl Hub {
         self.send(topic, data, false)
     }
 
+    /// Publishes a change and, separately, the topic's new snapshot.
+    pub fn publish_with_snapshot(
+        &self,
+        topic: Topic,
+        data: serde_json::Value,
+        snapshot: serde_json::Value,
+    ) -> u64 {
+        let text = |seq| {
+            encode(&ServerMessage::Update {
+                topic: topic.clone(),
+                seq,
+                data,
+            })
+        };
+        self.deliver(&topic, None, Some(snapshot), text, None)
+    }
+
+    /// Publishes a run topic's frame at an explicit seq (the run's document count after it).
+    pub fn publish_run(
+        &self,
+        topic: &Topic,
+        seq: u64,
+        name: &str,
+        doc: serde_json::Value,
+        first: Option<u64>,
+    ) {
+        let text = |seq| encode_update(topic, seq, name, &doc);
+        let page = first.map(|first| {
+            Arc::new(PageFrame {
+                first,
+                doc: doc.clone(),
+            })
+        });
+        self.deliver(topic, Some(seq), None, text, page);
+    }
+
+    /// Drops a run topic's state once nobody listens (the run is closed or idle).
+    pub fn forget_if_idle(&self, topic: &Topic) {
+        let mut inner = self.lock();
+        if inner
+            .topics
+            .get(topic)
+            .is_some_and(|t| t.subscribers.is_empty())
+        {
+            inner.topics.remove(topic);
+        }
+    }
+
     fn send(&self, topic: Topic, data: serde_json::Value, keep_as_snapshot: bool) -> u64 {
+        let snapshot = keep_as_snapshot.then(|| data.clone());
+        let text = |seq| {
+            encode(&ServerMessage::Update {
+                topic: topic.clone(),
+                seq,
+                data,
+            })
+        };
+        self.deliver(&topic, None, snapshot, text, None)
+    }
+
+    fn deliver(
+        &self,
+        topic: &Topic,
+        seq: Option<u64>,
+        snapshot: Option<serde_json::Value>,
+        text: impl FnOnce(u64) -> Arc<str>,
+        page: Option<Arc<PageFrame>>,
+    ) -> u64 {
         let mut inner = self.lock();
         let state = inner.topics.entry(topic.clone()).or_default();
-        state.seq += 1;
+        state.seq = seq.unwrap_or(state.seq + 1);
         let seq = state.seq;
-        let snapshot = keep_as_snapshot.then(|| data.clone());
-        let text = encode(&ServerMessage::Update {
-            topic: topic.clone(),
-            seq,
-            data,
-        });
         if let Some(snapshot) = snapshot {
             state.snapshot = Some(Arc::new(snapshot));
         }
-        let frame = Frame { topic, seq, text };
+        let frame = Frame {
+            topic: topic.clone(),
+            seq,
+            text: text(seq),
+            page,
+        };
         state
             .subscribers
             .retain(|_, sub| match sub.tx.try_send(frame.clone()) {
@@ -135,6 +228,29 @@ fn encode(msg: &ServerMessage) -> Arc<str> {
     serde_json::to_string(msg).unwrap_or_default().into()
 }
 
+/// An `update` frame of a run topic, `data: {name, doc}`, serialised without copying `doc`.
+pub fn encode_update(topic: &Topic, seq: u64, name: &str, doc: &serde_json::Value) -> Arc<str> {
+    #[derive(serde::Serialize)]
+    struct Data<'a> {
+        name: &'a str,
+        doc: &'a serde_json::Value,
+    }
+    #[derive(serde::Serialize)]
+    struct Update<'a> {
+        r#type: &'static str,
+        topic: &'a Topic,
+        seq: u64,
+        data: Data<'a>,
+    }
+    let msg = Update {
+        r#type: "update",
+        topic,
+        seq,
+        data: Data { name, doc },
+    };
+    serde_json::to_string(&msg).unwrap_or_default().into()
+}
+
 /// One connected client: its queue and its subscriptions.
 pub struct Client {
     id: ClientId,
@@ -176,13 +292,15 @@ impl Client {
     pub fn unsubscribe(&mut self, topic: &Topic) -> u64 {
         self.subscriptions.remove(topic);
         let mut inner = self.hub.lock();
-        match inner.topics.get_mut(topic) {
+        let seq = match inner.topics.get_mut(topic) {
             Some(state) => {
                 state.subscribers.remove(&self.id);
                 state.seq
             }
             None => 0,
-        }
+        };
+        inner.drop_idle_run(topic);
+        seq
     }
 
     pub fn topics(&self) -> impl Iterator<Item = &Topic> {
@@ -214,6 +332,7 @@ impl Drop for Client {
             if let Some(state) = inner.topics.get_mut(topic) {
                 state.subscribers.remove(&self.id);
             }
+            inner.drop_idle_run(topic);
         }
         inner.clients -= 1;
     }

@@ -164,11 +164,20 @@ async fn a_bad_batch_stores_nothing_and_says_which_document_failed() {
     let err = server
         .state
         .docs
-        .store(vec![docs[2].clone()], None)
+        .store(vec![docs[0].clone()], None)
         .await
         .unwrap_err()
         .to_string();
     assert!(err.contains("already stored"), "{err}");
+    // An event of the finished run is refused too (before its uid is even looked at).
+    let err = server
+        .state
+        .docs
+        .store(vec![docs[2].clone()], None)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("already stopped"), "{err}");
 }
 
 #[tokio::test]

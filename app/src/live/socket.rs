@@ -80,6 +80,7 @@ fn connect(ctx: Rc<Ctx>) {
             let subscribe = ClientMessage::Subscribe {
                 topics: vec![Topic::Status],
                 since: Default::default(),
+                options: Default::default(),
             };
             if let Ok(text) = serde_json::to_string(&subscribe) {
                 let _ = ws.send_with_str(&text);

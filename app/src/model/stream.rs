@@ -5,6 +5,11 @@
 //! `snapshot` of the topic's current state, then `update`s. Every topic frame carries the topic
 //! name and that topic's `seq`, which grows by one with every change, so a client can tell whether
 //! it missed something. A client that fell too far behind gets a `gap` and then a fresh snapshot.
+//!
+//! Run topics (`run:<uid>`) differ in one way: their `seq` counts the run's *documents*, so an
+//! `update` carrying an `event_page` of 40 events advances it by 40. A client subscribes with
+//! `since: {"run:<uid>": n}` to receive the run from its document `n` on (0, the default, is the
+//! whole run); the server replays what is stored and continues live without a hole or a repeat.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -26,26 +31,57 @@ pub enum Topic {
     History,
     /// Console lines `{time, msg}` as they are written (no snapshot; `/api/console_output` has the past).
     Console,
+    /// Runs opening and closing: a snapshot `{open: [run]}`, then `{op: "opened"|"closed", run}`.
+    Runs,
+    /// One run's documents as `{name, doc}` (events batched into `event_page`s), from its start.
+    Run(String),
+    /// Dataset changes.
+    Datasets,
+    /// Applet changes.
+    Applets,
 }
 
 impl Topic {
     /// Every topic this server version offers, for the hello frame and error messages.
-    pub const ALL: &'static [Topic] =
-        &[Topic::Status, Topic::Queue, Topic::History, Topic::Console];
+    /// (`run:<uid>` is offered for every run and so is not listed.)
+    pub const ALL: &'static [Topic] = &[
+        Topic::Status,
+        Topic::Queue,
+        Topic::History,
+        Topic::Console,
+        Topic::Runs,
+        Topic::Datasets,
+        Topic::Applets,
+    ];
 
+    /// The name of a fixed topic; `run` for run topics (see [`Topic::run_uid`]).
     pub fn as_str(&self) -> &str {
         match self {
             Topic::Status => "status",
             Topic::Queue => "queue",
             Topic::History => "history",
             Topic::Console => "console",
+            Topic::Runs => "runs",
+            Topic::Run(_) => "run",
+            Topic::Datasets => "datasets",
+            Topic::Applets => "applets",
+        }
+    }
+
+    pub fn run_uid(&self) -> Option<&str> {
+        match self {
+            Topic::Run(uid) => Some(uid),
+            _ => None,
         }
     }
 }
 
 impl fmt::Display for Topic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        match self {
+            Topic::Run(uid) => write!(f, "run:{uid}"),
+            other => f.write_str(other.as_str()),
+        }
     }
 }
 
@@ -58,7 +94,7 @@ impl fmt::Display for UnknownTopic {
         let known: Vec<&str> = Topic::ALL.iter().map(Topic::as_str).collect();
         write!(
             f,
-            "unknown topic '{}'; known topics: {}",
+            "unknown topic '{}'; known topics: {}, run:<uid>",
             self.0,
             known.join(", ")
         )
@@ -75,14 +111,20 @@ impl FromStr for Topic {
             "queue" => Ok(Topic::Queue),
             "history" => Ok(Topic::History),
             "console" => Ok(Topic::Console),
-            other => Err(UnknownTopic(other.to_string())),
+            "runs" => Ok(Topic::Runs),
+            "datasets" => Ok(Topic::Datasets),
+            "applets" => Ok(Topic::Applets),
+            other => match other.strip_prefix("run:") {
+                Some(uid) if !uid.is_empty() && uid.len() <= 128 => Ok(Topic::Run(uid.to_string())),
+                _ => Err(UnknownTopic(other.to_string())),
+            },
         }
     }
 }
 
 impl Serialize for Topic {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.as_str())
+        s.collect_str(self)
     }
 }
 
@@ -136,15 +178,33 @@ pub enum HistoryDelta {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum ClientMessage {
-    /// Start receiving these topics. `since` (topic → last seq seen) is accepted for forward
-    /// compatibility; for state topics such as `status` the snapshot already resyncs the client.
+    /// Start receiving these topics. `since` (topic → last seq seen) resumes run topics where
+    /// the client left off; state topics (`status`, `queue`, …) resync with a snapshot instead.
+    /// `options` tunes a topic, e.g. `{"run:<uid>": {"max_points": 2000}}` (see [`TopicOptions`]).
     Subscribe {
         topics: Vec<Topic>,
         #[serde(default)]
         since: BTreeMap<String, u64>,
+        #[serde(default)]
+        options: BTreeMap<String, TopicOptions>,
     },
     /// Stop receiving these topics.
     Unsubscribe { topics: Vec<Topic> },
+}
+
+/// How a run topic is delivered to a plot.
+///
+/// With `max_points`, events are not sent one by one: the server folds them into at most
+/// `max_points / 2` buckets per stream, each with the minimum and maximum of every numeric scalar
+/// field, and sends `{name: "decimated", doc: {...}}` updates at most `max_rate` times a second
+/// (default 10). Other documents (start, descriptor, stop, …) are sent as usual.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TopicOptions {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_points: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_rate: Option<f64>,
 }
 
 /// Frames the server sends. `data` is JSON whose shape depends on the topic
@@ -209,7 +269,8 @@ mod tests {
             m,
             ClientMessage::Subscribe {
                 topics: vec![Topic::Status],
-                since: BTreeMap::new()
+                since: BTreeMap::new(),
+                options: BTreeMap::new(),
             }
         );
     }
@@ -222,6 +283,15 @@ mod tests {
                 .to_string();
         assert!(err.contains("unknown topic 'nope'"), "{err}");
         assert!(err.contains("status"), "{err}");
+    }
+
+    #[test]
+    fn run_topics_carry_their_uid() {
+        let t: Topic = serde_json::from_str(r#""run:abc-1""#).unwrap();
+        assert_eq!(t, Topic::Run("abc-1".into()));
+        assert_eq!(serde_json::to_string(&t).unwrap(), r#""run:abc-1""#);
+        assert!("run:".parse::<Topic>().is_err());
+        assert_eq!("runs".parse::<Topic>().unwrap(), Topic::Runs);
     }
 
     #[test]

@@ -207,6 +207,50 @@ pub async fn documents(pool: &SqlitePool, uid: &str) -> Result<Option<String>, s
     Ok(Some(out))
 }
 
+/// The run's documents with seq in `[from, to)`, in emission order, as `(seq, name, doc)` —
+/// what a subscriber that opens mid-run (or comes back after a gap) is replayed.
+pub async fn documents_between(
+    pool: &SqlitePool,
+    uid: &str,
+    from: u64,
+    to: u64,
+) -> Result<Vec<(u64, String, Value)>, sqlx::Error> {
+    let (from, to) = (from as i64, to as i64);
+    let docs: Vec<(i64, String, String)> = sqlx::query_as(
+        "SELECT seq, name, doc FROM run_documents WHERE run_uid = ? AND seq >= ? AND seq < ? ORDER BY seq",
+    )
+    .bind(uid)
+    .bind(from)
+    .bind(to)
+    .fetch_all(pool)
+    .await?;
+    let events: Vec<EventRow> = sqlx::query_as(
+        "SELECT e.run_seq, e.descriptor_uid, e.seq_num, e.uid, e.time, e.data, e.arrays, e.timestamps, e.filled \
+         FROM events e JOIN descriptors d ON d.uid = e.descriptor_uid \
+         WHERE d.run_uid = ? AND e.run_seq >= ? AND e.run_seq < ? ORDER BY e.run_seq",
+    )
+    .bind(uid)
+    .bind(from)
+    .bind(to)
+    .fetch_all(pool)
+    .await?;
+    let parse = |s: &str| serde_json::from_str::<Value>(s).unwrap_or(Value::Null);
+    let mut out: Vec<(u64, String, Value)> = Vec::with_capacity(docs.len() + events.len());
+    out.extend(
+        docs.iter()
+            .map(|(seq, name, doc)| (*seq as u64, name.clone(), parse(doc))),
+    );
+    out.extend(events.into_iter().map(|(seq, descriptor, seq_num, uid, time, data, arrays, timestamps, filled)| {
+        let mut data = parse(&data);
+        super::arrays::unpack(&mut data, arrays.as_deref());
+        let doc = json!({"uid": uid, "time": time, "data": data, "timestamps": parse(&timestamps),
+                         "seq_num": seq_num, "filled": parse(&filled), "descriptor": descriptor});
+        (seq as u64, "event".to_string(), doc)
+    }));
+    out.sort_by_key(|(seq, _, _)| *seq);
+    Ok(out)
+}
+
 /// Why stream data could not be given.
 #[derive(Debug, thiserror::Error)]
 pub enum DataError {

@@ -1,11 +1,14 @@
 //! The storage path for documents. One writer task owns the write side: producers send batches
 //! over a bounded channel (so a slow disk slows producers down instead of dropping data), the
 //! task coalesces what is waiting into one transaction and acknowledges each batch once its
-//! transaction committed.
+//! transaction committed. Committed documents then go, in order, to the live feed that fans
+//! them out to `/api/stream` (see [`crate::stream::feed`]).
 
 use std::collections::HashMap;
 
 use serde_json::{json, Value};
+
+use crate::stream::feed::Stored;
 use sqlx::{Sqlite, SqlitePool, Transaction};
 use tokio::sync::{mpsc, oneshot};
 
@@ -63,6 +66,24 @@ impl DocWriter {
         rx.await.map_err(|_| StoreError::Gone)?
     }
 
+    /// Queues documents in order and returns at once with the receiver of their outcome, so a
+    /// publisher can have several batches in flight (the WebSocket ingest does).
+    pub async fn submit(
+        &self,
+        docs: Vec<(String, Value)>,
+    ) -> Result<oneshot::Receiver<Result<usize, StoreError>>, StoreError> {
+        let (ack, rx) = oneshot::channel();
+        self.tx
+            .send(Batch {
+                docs,
+                dispatch_uid: None,
+                ack: Some(ack),
+            })
+            .await
+            .map_err(|_| StoreError::Gone)?;
+        Ok(rx)
+    }
+
     /// Waits until everything sent before is committed.
     pub async fn flush(&self) -> Result<(), StoreError> {
         self.store(Vec::new(), None).await.map(|_| ())
@@ -90,9 +111,12 @@ impl DocWriter {
 struct RunCursor {
     next_seq: i64,
     num_events: HashMap<String, i64>,
+    /// The stop document is stored; nothing more may join the run.
+    closed: bool,
 }
 
-pub fn start(pool: SqlitePool) -> DocWriter {
+/// Starts the writer task; committed documents are sent to `feed` (if any), in commit order.
+pub fn start(pool: SqlitePool, feed: Option<mpsc::Sender<Vec<Stored>>>) -> DocWriter {
     let (tx, rx) = mpsc::channel(QUEUE);
     tokio::spawn(
         Writer {
@@ -102,6 +126,7 @@ pub fn start(pool: SqlitePool) -> DocWriter {
             resources: HashMap::new(),
             pending: Vec::new(),
             careful: false,
+            feed,
         }
         .run(rx),
     );
@@ -120,6 +145,7 @@ struct Writer {
     pending: Vec<EventRow>,
     /// Write each event on its own, to find which document a failing batch trips on.
     careful: bool,
+    feed: Option<mpsc::Sender<Vec<Stored>>>,
 }
 
 fn str_field<'a>(doc: &'a Value, key: &str) -> Option<&'a str> {
@@ -153,17 +179,32 @@ impl Writer {
             self.resources.clone(),
         );
         match self.write(&batches).await {
-            Ok(()) => {
+            Ok(placed) => {
                 // The caches reload lazily from the database; keep them small.
                 if self.runs.len() + self.descriptors.len() + self.resources.len() > 10_000 {
                     self.runs.clear();
                     self.descriptors.clear();
                     self.resources.clear();
                 }
+                let mut stored = Vec::with_capacity(placed.len());
+                let mut placed = placed.into_iter();
                 for b in batches {
                     if let Some(ack) = b.ack {
                         let _ = ack.send(Ok(b.docs.len()));
                     }
+                    for ((name, doc), (run, seq)) in b.docs.into_iter().zip(placed.by_ref()) {
+                        stored.push(Stored {
+                            run,
+                            seq: seq as u64,
+                            name,
+                            doc,
+                        });
+                    }
+                }
+                if let (Some(feed), false) = (&self.feed, stored.is_empty()) {
+                    // The feed only touches memory, so this waits briefly at most; if it has
+                    // stopped, the documents are still stored and replayable.
+                    let _ = feed.send(stored).await;
                 }
             }
             Err(_) if batches.len() > 1 => {
@@ -190,11 +231,13 @@ impl Writer {
         }
     }
 
-    async fn write(&mut self, batches: &[Batch]) -> Result<(), StoreError> {
+    /// Writes the batches in one transaction; returns each document's run and its first seq there.
+    async fn write(&mut self, batches: &[Batch]) -> Result<Vec<(String, i64)>, StoreError> {
         let db = |e: sqlx::Error| StoreError::Database(e.to_string());
         self.pending.clear();
         let mut tx = self.pool.begin().await.map_err(db)?;
         let mut touched: Vec<String> = Vec::new();
+        let mut placed = Vec::new();
         for batch in batches {
             for (index, (name, doc)) in batch.docs.iter().enumerate() {
                 let invalid = |reason: String| StoreError::Invalid {
@@ -202,7 +245,8 @@ impl Writer {
                     name: name.clone(),
                     reason,
                 };
-                let run = self
+                super::validate::check(name, doc).map_err(invalid)?;
+                let (run, seq) = self
                     .put(&mut tx, name, doc, batch.dispatch_uid.as_deref())
                     .await
                     .map_err(|e| match e {
@@ -215,8 +259,9 @@ impl Writer {
                         },
                     })?;
                 if !touched.contains(&run) {
-                    touched.push(run);
+                    touched.push(run.clone());
                 }
+                placed.push((run, seq));
             }
         }
         self.flush_events(&mut tx).await.map_err(|e| match e {
@@ -236,7 +281,8 @@ impl Writer {
                 .await
                 .map_err(db)?;
         }
-        tx.commit().await.map_err(db)
+        tx.commit().await.map_err(db)?;
+        Ok(placed)
     }
 
     async fn flush_events(&mut self, tx: &mut Transaction<'_, Sqlite>) -> Result<(), PutError> {
@@ -269,12 +315,13 @@ impl Writer {
         run: &str,
     ) -> Result<&mut RunCursor, PutError> {
         if !self.runs.contains_key(run) {
-            let row: Option<(i64, String)> =
-                sqlx::query_as("SELECT doc_count, num_events FROM runs WHERE uid = ?")
-                    .bind(run)
-                    .fetch_optional(&mut **tx)
-                    .await?;
-            let Some((next_seq, num_events)) = row else {
+            let row: Option<(i64, String, bool)> = sqlx::query_as(
+                "SELECT doc_count, num_events, time_stop IS NOT NULL FROM runs WHERE uid = ?",
+            )
+            .bind(run)
+            .fetch_optional(&mut **tx)
+            .await?;
+            let Some((next_seq, num_events, closed)) = row else {
                 return Err(PutError::Invalid(format!(
                     "run '{run}' has no start document"
                 )));
@@ -285,6 +332,7 @@ impl Writer {
                 RunCursor {
                     next_seq,
                     num_events,
+                    closed,
                 },
             );
         }
@@ -333,6 +381,11 @@ impl Writer {
         run: &str,
     ) -> Result<i64, PutError> {
         let c = self.cursor(tx, run).await?;
+        if c.closed {
+            return Err(PutError::Invalid(format!(
+                "run '{run}' is already stopped; documents cannot be added after its stop document"
+            )));
+        }
         let seq = c.next_seq;
         c.next_seq += 1;
         Ok(seq)
@@ -360,8 +413,24 @@ impl Writer {
         Ok(())
     }
 
-    /// Stores one document; returns its run.
+    /// Stores one document; returns its run and its (first) seq there.
     async fn put(
+        &mut self,
+        tx: &mut Transaction<'_, Sqlite>,
+        name: &str,
+        doc: &Value,
+        dispatch: Option<&str>,
+    ) -> Result<(String, i64), PutError> {
+        let run = self.put_doc(tx, name, doc, dispatch).await?;
+        let next = self.runs.get(&run).map_or(0, |c| c.next_seq);
+        let count = match name {
+            "event_page" => doc["uid"].as_array().map_or(0, Vec::len) as i64,
+            _ => 1,
+        };
+        Ok((run, next - count))
+    }
+
+    async fn put_doc(
         &mut self,
         tx: &mut Transaction<'_, Sqlite>,
         name: &str,
@@ -386,7 +455,7 @@ impl Writer {
                 .bind(time)
                 .execute(&mut **tx)
                 .await?;
-                self.runs.insert(uid.to_string(), RunCursor { next_seq: 0, num_events: HashMap::new() });
+                self.runs.insert(uid.to_string(), RunCursor { next_seq: 0, num_events: HashMap::new(), closed: false });
                 self.keep(tx, uid, name, Some(uid), doc).await?;
                 Ok(uid.to_string())
             }
@@ -442,6 +511,9 @@ impl Writer {
                     .execute(&mut **tx)
                     .await?;
                 self.keep(tx, run, name, Some(uid), doc).await?;
+                if let Some(c) = self.runs.get_mut(run) {
+                    c.closed = true;
+                }
                 Ok(run.to_string())
             }
             other => Err(PutError::Invalid(format!(

@@ -1,6 +1,9 @@
 //! One task per `/api/stream` connection: it owns the socket and `select!`s over the client's
 //! frames, the client's requests, the heartbeat and server shutdown. Every send has a timeout, so
-//! a dead peer is dropped instead of holding resources.
+//! a dead peer is dropped instead of holding resources. Run topics (replay, page merging,
+//! decimation) are in [`runs`].
+
+mod runs;
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -9,7 +12,9 @@ use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgr
 use axum::extract::State;
 use axum::response::Response;
 use axum::Extension;
-use hutch_app::model::stream::{ClientMessage, ServerMessage, Topic, PROTOCOL_VERSION};
+use hutch_app::model::stream::{
+    ClientMessage, ServerMessage, Topic, TopicOptions, PROTOCOL_VERSION,
+};
 
 use super::Client;
 use serde_json::json;
@@ -61,6 +66,10 @@ struct Conn {
     /// The seq last sent per topic; older frames still queued after a resync are skipped.
     sent: HashMap<Topic, u64>,
     state: AppState,
+    /// A frame taken from the queue while merging pages, to be forwarded next.
+    held: Option<super::Frame>,
+    /// Run topics subscribed with `max_points`: their decimated plots.
+    plots: HashMap<Topic, runs::Plot>,
 }
 
 /// The queue or history as of its current seq, from inside the manager (so no change can slip
@@ -102,6 +111,8 @@ async fn serve(socket: WebSocket, state: AppState) {
         _count,
         sent: HashMap::new(),
         state: state.clone(),
+        held: None,
+        plots: HashMap::new(),
     };
     let stopping = crate::stopping(state.shutdown.clone());
     tokio::pin!(stopping);
@@ -115,7 +126,14 @@ async fn serve(socket: WebSocket, state: AppState) {
     if conn.send_msg(&hello).await.is_err() {
         return;
     }
+    let mut plot_tick = tokio::time::interval(runs::PLOT_TICK);
     loop {
+        if let Some(frame) = conn.held.take() {
+            if conn.forward(frame).await.is_err() {
+                break;
+            }
+            continue;
+        }
         let step = tokio::select! {
             () = &mut stopping => {
                 let _ = conn.close_going_away().await;
@@ -131,6 +149,7 @@ async fn serve(socket: WebSocket, state: AppState) {
             },
             Some(frame) = conn.client.rx.recv() => conn.forward(frame).await,
             _ = heartbeat.tick() => conn.heartbeat().await,
+            _ = plot_tick.tick(), if !conn.plots.is_empty() => conn.emit_plots(false).await,
         };
         if step.is_err() {
             break;
@@ -181,15 +200,37 @@ impl Conn {
             }
         };
         match msg {
-            ClientMessage::Subscribe { topics, .. } => {
+            ClientMessage::Subscribe {
+                topics,
+                since,
+                options,
+            } => {
                 for topic in topics {
-                    self.start_topic(topic).await?;
+                    let key = topic.to_string();
+                    let opts = options.get(&key).cloned().unwrap_or_default();
+                    if topic.run_uid().is_none() && opts != TopicOptions::default() {
+                        let msg = format!("options are for run topics (run:<uid>), not '{key}'");
+                        self.send_error(&msg).await?;
+                        continue;
+                    }
+                    self.plots.remove(&topic);
+                    if let Some(max_points) = opts.max_points {
+                        if max_points < 2 {
+                            self.send_error("max_points must be at least 2").await?;
+                            continue;
+                        }
+                        let plot = runs::Plot::new(max_points, opts.max_rate);
+                        self.plots.insert(topic.clone(), plot);
+                    }
+                    let since = since.get(&key).copied().unwrap_or(0);
+                    self.start_topic(topic, since).await?;
                 }
             }
             ClientMessage::Unsubscribe { topics } => {
                 for topic in topics {
                     let seq = self.client.unsubscribe(&topic);
                     self.sent.remove(&topic);
+                    self.plots.remove(&topic);
                     self.send_msg(&ServerMessage::Unsubscribed { topic, seq })
                         .await?;
                 }
@@ -198,8 +239,12 @@ impl Conn {
         Ok(())
     }
 
-    /// Registers the subscription and sends `subscribed` and the snapshot.
-    async fn start_topic(&mut self, topic: Topic) -> Result<(), Closed> {
+    /// Registers the subscription and sends `subscribed` and the snapshot (for a run topic: the
+    /// run's documents from `since` on).
+    async fn start_topic(&mut self, topic: Topic, since: u64) -> Result<(), Closed> {
+        if topic.run_uid().is_some() {
+            return self.start_run(topic, since).await;
+        }
         let start = self.client.subscribe(&topic);
         let (seq, snapshot) = match topic {
             // Their state lives in the queue manager, which answers with a consistent seq.
@@ -227,7 +272,9 @@ impl Conn {
             .sent
             .get(&frame.topic)
             .is_some_and(|&last| frame.seq > last);
-        if fresh {
+        if fresh && frame.topic.run_uid().is_some() {
+            self.forward_run(frame).await?;
+        } else if fresh {
             self.sent.insert(frame.topic.clone(), frame.seq);
             self.send_text(Utf8Bytes::from(&*frame.text)).await?;
         }
@@ -240,16 +287,25 @@ impl Conn {
     /// After frames were dropped for this client: say so, then start the topic afresh.
     async fn resync_lagged(&mut self) -> Result<(), Closed> {
         for topic in self.client.take_lagged() {
-            let seq = self.client.hub().seq(&topic);
-            let msg = "this client read too slowly and missed updates; a fresh snapshot follows"
-                .to_string();
+            let (seq, since, msg) = match self.sent.get(&topic) {
+                Some(&sent) if topic.run_uid().is_some() => (
+                    sent,
+                    sent,
+                    "this client read too slowly and missed updates; they follow from the database",
+                ),
+                _ => (
+                    self.client.hub().seq(&topic),
+                    0,
+                    "this client read too slowly and missed updates; a fresh snapshot follows",
+                ),
+            };
             self.send_msg(&ServerMessage::Gap {
                 topic: topic.clone(),
                 seq,
-                msg,
+                msg: msg.to_string(),
             })
             .await?;
-            self.start_topic(topic).await?;
+            self.start_topic(topic, since).await?;
         }
         Ok(())
     }

@@ -105,6 +105,11 @@ impl TestServer {
 
 /// The next text frame as JSON, failing the test if none arrives before the deadline.
 pub async fn next_json(ws: &mut Ws) -> Value {
+    serde_json::from_str(&next_text(ws).await).expect("frame is JSON")
+}
+
+/// The next text frame, failing the test if none arrives before the deadline.
+pub async fn next_text(ws: &mut Ws) -> String {
     loop {
         let msg = tokio::time::timeout(DEADLINE, ws.next())
             .await
@@ -112,7 +117,7 @@ pub async fn next_json(ws: &mut Ws) -> Value {
             .expect("the socket is open")
             .expect("the frame is readable");
         match msg {
-            Message::Text(text) => return serde_json::from_str(&text).expect("frame is JSON"),
+            Message::Text(text) => return text.to_string(),
             Message::Ping(_) | Message::Pong(_) => continue,
             other => panic!("expected a text frame, got {other:?}"),
         }
@@ -301,5 +306,221 @@ pub async fn wait_process_status(addr: SocketAddr, pred: impl Fn(&Value) -> bool
             "status never matched; last: {status}"
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// A synthetic run: start, a `primary` descriptor with `x` and `det`, `events` events, stop.
+pub fn synthetic_run(uid: &str, events: usize) -> Vec<(String, Value)> {
+    use serde_json::json;
+    let descriptor = format!("{uid}-d");
+    let mut docs = vec![
+        (
+            "start".to_string(),
+            json!({"uid": uid, "time": 1.0, "plan_name": "synthetic", "scan_id": 1}),
+        ),
+        (
+            "descriptor".to_string(),
+            json!({"uid": descriptor, "run_start": uid, "time": 1.0, "name": "primary",
+            "data_keys": {"x": {"source": "sim", "dtype": "number", "shape": []},
+                          "det": {"source": "sim", "dtype": "number", "shape": []}}}),
+        ),
+    ];
+    for i in 1..=events {
+        docs.push(("event".to_string(), json!({"uid": format!("{uid}-e{i}"), "time": 1.0 + i as f64,
+            "data": {"x": i as f64, "det": (i as f64 / 100.0).sin()},
+            "timestamps": {"x": 1.0, "det": 1.0}, "seq_num": i, "filled": {}, "descriptor": descriptor})));
+    }
+    docs.push((
+        "stop".to_string(),
+        json!({"uid": format!("{uid}-stop"), "run_start": uid, "time": 2.0,
+        "exit_status": "success", "num_events": {"primary": events}}),
+    ));
+    docs
+}
+
+/// Stores documents through the server's writer in batches of `batch`, waiting for each commit.
+pub async fn store(server: &TestServer, docs: &[(String, Value)], batch: usize) {
+    for chunk in docs.chunks(batch.max(1)) {
+        server
+            .state
+            .docs
+            .store(chunk.to_vec(), None)
+            .await
+            .expect("documents are stored");
+    }
+}
+
+/// Subscribes `ws` (past its hello) to `topic` with extra subscribe fields; returns `subscribed`.
+pub async fn subscribe_topic(ws: &mut Ws, topic: &str, extra: Value) -> Value {
+    let mut msg = serde_json::json!({"type": "subscribe", "topics": [topic]});
+    if let (Some(m), Some(e)) = (msg.as_object_mut(), extra.as_object()) {
+        m.extend(e.clone());
+    }
+    send_json(ws, msg).await;
+    next_matching(ws, |f| f["type"] == "subscribed" || f["type"] == "error").await
+}
+
+/// What a client saw of a run topic: every document (pages opened into events) in order, and
+/// any `gap` frames. Panics if a frame's seq does not continue the previous one.
+#[derive(Default, Debug)]
+pub struct RunLog {
+    pub seq: u64,
+    pub docs: Vec<(String, Value)>,
+    pub gaps: usize,
+}
+
+impl RunLog {
+    /// Reads frames of `topic` until the stop document; checks seq continuity on the way.
+    pub async fn read_until_stop(ws: &mut Ws, topic: &str, start_seq: u64) -> RunLog {
+        let mut log = RunLog {
+            seq: start_seq,
+            ..RunLog::default()
+        };
+        loop {
+            let f = next_json(ws).await;
+            if f["topic"] != topic {
+                continue;
+            }
+            match f["type"].as_str() {
+                Some("gap") => {
+                    log.gaps += 1;
+                    assert_eq!(f["seq"], log.seq, "a gap names the last seq delivered: {f}");
+                }
+                Some("subscribed") => {
+                    assert_eq!(f["seq"], log.seq, "resubscribed where it left off")
+                }
+                Some("update") => {
+                    let name = f["data"]["name"].as_str().unwrap().to_string();
+                    let doc = f["data"]["doc"].clone();
+                    let n = if name == "event_page" {
+                        doc["uid"].as_array().unwrap().len() as u64
+                    } else {
+                        1
+                    };
+                    assert_eq!(
+                        f["seq"].as_u64().unwrap(),
+                        log.seq + n,
+                        "seq continues without a hole: {name}"
+                    );
+                    log.seq += n;
+                    if name == "event_page" {
+                        log.docs
+                            .extend(unpage(&doc).into_iter().map(|e| ("event".to_string(), e)));
+                    } else {
+                        let stop = name == "stop";
+                        log.docs.push((name, doc));
+                        if stop {
+                            return log;
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+/// The events of an event_page, as single events.
+pub fn unpage(page: &Value) -> Vec<Value> {
+    use serde_json::{json, Map};
+    let n = page["uid"].as_array().map_or(0, Vec::len);
+    let cell = |part: &str, i: usize| -> Value {
+        let cols = page[part].as_object().cloned().unwrap_or_default();
+        Value::Object(
+            cols.iter()
+                .map(|(k, c)| (k.clone(), c[i].clone()))
+                .collect::<Map<_, _>>(),
+        )
+    };
+    (0..n)
+        .map(|i| {
+            json!({"uid": page["uid"][i], "time": page["time"][i], "data": cell("data", i),
+                        "timestamps": cell("timestamps", i), "seq_num": page["seq_num"][i],
+                        "filled": cell("filled", i), "descriptor": page["descriptor"]})
+        })
+        .collect()
+}
+
+/// Asserts two document lists are equal, showing only the first difference (they can be long).
+#[track_caller]
+pub fn assert_same_docs(got: &[(String, Value)], want: &[(String, Value)]) {
+    if let Some(i) = (0..got.len().min(want.len())).find(|&i| got[i] != want[i]) {
+        panic!(
+            "document {i} differs:\n got: {:?}\nwant: {:?}",
+            got[i], want[i]
+        );
+    }
+    assert_eq!(got.len(), want.len(), "document counts differ");
+}
+
+/// A cheap reading of a run topic for high-volume tests: only frame kinds, seqs and event
+/// `seq_num`s are decoded (no JSON tree per event). Checks seq continuity like [`RunLog`].
+#[derive(Default, Debug)]
+pub struct SeqLog {
+    pub seq: u64,
+    pub names: Vec<String>,
+    pub seq_nums: Vec<i64>,
+    pub gaps: usize,
+}
+
+impl SeqLog {
+    pub async fn read_until_stop(ws: &mut Ws, start_seq: u64) -> SeqLog {
+        #[derive(serde::Deserialize)]
+        struct Doc {
+            #[serde(default)]
+            seq_num: Option<serde_json::Value>,
+        }
+        #[derive(serde::Deserialize)]
+        struct Data {
+            name: String,
+            doc: Doc,
+        }
+        #[derive(serde::Deserialize)]
+        struct Frame {
+            r#type: String,
+            #[serde(default)]
+            seq: u64,
+            data: Option<Data>,
+        }
+        let mut log = SeqLog {
+            seq: start_seq,
+            ..SeqLog::default()
+        };
+        loop {
+            let text = next_text(ws).await;
+            let f: Frame = serde_json::from_str(&text).expect("a frame");
+            match (f.r#type.as_str(), f.data) {
+                ("gap", _) => log.gaps += 1,
+                ("update", Some(d)) => {
+                    let before = log.seq_nums.len();
+                    match d.doc.seq_num {
+                        Some(Value::Array(list)) => {
+                            log.seq_nums.extend(list.iter().filter_map(Value::as_i64))
+                        }
+                        Some(Value::Number(n)) => log.seq_nums.extend(n.as_i64()),
+                        _ => {}
+                    }
+                    let n = if d.name == "event_page" {
+                        (log.seq_nums.len() - before) as u64
+                    } else {
+                        1
+                    };
+                    assert_eq!(
+                        f.seq,
+                        log.seq + n,
+                        "seq continues without a hole ({})",
+                        d.name
+                    );
+                    log.seq = f.seq;
+                    if log.names.last() != Some(&d.name) {
+                        log.names.push(d.name.clone());
+                    }
+                    if d.name == "stop" {
+                        return log;
+                    }
+                }
+                _ => {}
+            }
+        }
     }
 }

@@ -1,0 +1,150 @@
+//! Document ingest: `POST /api/documents` and the WebSocket `/api/documents/ws` for publishers
+//! that send many batches a second. Both store through the one writer (validation by the
+//! event-model rules, references and uniqueness checked in the storing transaction) and
+//! acknowledge only what is committed; a rejected batch stores nothing.
+
+use axum::body::Body;
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use futures_util::stream::{FuturesOrdered, StreamExt};
+use serde_json::{json, Value};
+
+use super::ApiError;
+use crate::runs::store::StoreError;
+use crate::runs::validate;
+use crate::AppState;
+
+/// The largest batch accepted, in bytes (a request body or a WebSocket message).
+pub const MAX_BATCH_BYTES: usize = 32 * 1024 * 1024;
+/// Batches a WebSocket publisher may have waiting for their acknowledgement.
+const IN_FLIGHT: usize = 32;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/documents", post(ingest))
+        .route("/api/documents/ws", get(ingest_ws))
+}
+
+fn too_large() -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        format!(
+            "the body is larger than the {} MiB a batch may be; send the documents in smaller batches",
+            MAX_BATCH_BYTES / (1024 * 1024)
+        ),
+    )
+}
+
+fn store_error(e: StoreError) -> ApiError {
+    match e {
+        StoreError::Invalid { .. } | StoreError::Unplaced(_) => {
+            ApiError::unprocessable(format!("{e}; nothing of this batch was stored"))
+        }
+        StoreError::Database(msg) => {
+            tracing::error!("storing documents failed: {msg}");
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the database could not store the documents; see the server log",
+            )
+        }
+        StoreError::Gone => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
+    }
+}
+
+/// Parses a batch; errors say what to fix.
+fn parse(bytes: &[u8]) -> Result<Vec<(String, Value)>, ApiError> {
+    let body: Value = serde_json::from_slice(bytes)
+        .map_err(|e| ApiError::bad_param(format!("the body is not valid JSON: {e}")))?;
+    validate::parse_batch(body).map_err(ApiError::unprocessable)
+}
+
+async fn ingest(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<Value>, ApiError> {
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > MAX_BATCH_BYTES) {
+        return Err(too_large());
+    }
+    let bytes = axum::body::to_bytes(body, MAX_BATCH_BYTES)
+        .await
+        .map_err(|_| too_large())?;
+    let docs = parse(&bytes)?;
+    let stored = state.docs.store(docs, None).await.map_err(store_error)?;
+    Ok(Json(json!({"success": true, "stored": stored})))
+}
+
+async fn ingest_ws(ws: WebSocketUpgrade, State(state): State<AppState>) -> Response {
+    ws.max_message_size(MAX_BATCH_BYTES)
+        .on_upgrade(move |socket| serve(socket, state))
+}
+
+fn reply(frame: u64, outcome: Result<usize, ApiError>) -> Message {
+    let v = match outcome {
+        Ok(stored) => json!({"type": "ack", "frame": frame, "stored": stored}),
+        Err(e) => {
+            json!({"type": "error", "frame": frame, "status": e.status.as_u16(), "msg": e.msg})
+        }
+    };
+    Message::Text(v.to_string().into())
+}
+
+/// Frames are numbered from 1 in arrival order; each gets an `ack` or an `error` with its
+/// number, in order, once its documents are committed (or refused).
+async fn serve(mut socket: WebSocket, state: AppState) {
+    let mut frame: u64 = 0;
+    let mut waiting = FuturesOrdered::new();
+    let stopping = crate::stopping(state.shutdown.clone());
+    tokio::pin!(stopping);
+    loop {
+        tokio::select! {
+            () = &mut stopping, if waiting.is_empty() => break,
+            Some((n, outcome)) = waiting.next(), if !waiting.is_empty() => {
+                if socket.send(reply(n, outcome)).await.is_err() {
+                    break;
+                }
+            }
+            msg = socket.recv(), if waiting.len() < IN_FLIGHT => {
+                let bytes = match msg {
+                    Some(Ok(Message::Text(t))) => t.as_bytes().to_vec(),
+                    Some(Ok(Message::Binary(b))) => b.to_vec(),
+                    Some(Ok(_)) => continue,
+                    Some(Err(_)) | None => break,
+                };
+                frame += 1;
+                let n = frame;
+                let docs = match parse(&bytes) {
+                    Ok(d) => d,
+                    Err(e) => {
+                        waiting.push_back(Box::pin(async move { (n, Err(e)) }) as Pending);
+                        continue;
+                    }
+                };
+                match state.docs.submit(docs).await {
+                    Ok(rx) => waiting.push_back(Box::pin(async move {
+                        let outcome = rx.await.unwrap_or(Err(StoreError::Gone));
+                        (n, outcome.map_err(store_error))
+                    }) as Pending),
+                    Err(e) => waiting.push_back(Box::pin(async move { (n, Err(store_error(e))) }) as Pending),
+                }
+            }
+        }
+    }
+    // Whatever is still waiting was accepted by the writer; say so before closing.
+    while let Some((n, outcome)) = waiting.next().await {
+        if socket.send(reply(n, outcome)).await.is_err() {
+            return;
+        }
+    }
+    let _ = socket.send(Message::Close(None)).await;
+}
+
+type Pending =
+    std::pin::Pin<Box<dyn std::future::Future<Output = (u64, Result<usize, ApiError>)> + Send>>;

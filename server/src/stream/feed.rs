@@ -1,0 +1,248 @@
+//! The live feed of runs: documents committed by the writer go out on `run:<uid>` topics, events
+//! batched into `event_page`s at most every [`PAGE_INTERVAL`], and runs opening and closing go out
+//! on the `runs` topic.
+//!
+//! One task owns this, so it is the single authority on what has been published for each run.
+//! A run topic's seq is the number of the run's documents published so far (an event page of 40
+//! events advances it by 40). A subscriber asks [`Feed::bound`] for that number after
+//! registering: everything below it is replayed from the database, everything from it on arrives
+//! live — exactly once, because the feed answers between two publications.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+
+use hutch_app::model::stream::Topic;
+use serde_json::{json, Value};
+use sqlx::SqlitePool;
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
+
+use super::Hub;
+use crate::runs::pages::{self, Pager, MAX_PAGE};
+
+/// Events wait at most this long to be sent as a page.
+pub const PAGE_INTERVAL: Duration = Duration::from_millis(50);
+
+/// A document as committed: its run, its seq there (the first event's for a page), and itself.
+#[derive(Debug)]
+pub struct Stored {
+    pub run: String,
+    pub seq: u64,
+    pub name: String,
+    pub doc: Value,
+}
+
+/// Asks the feed for a run's published document count.
+struct BoundRequest {
+    run: String,
+    reply: oneshot::Sender<Result<u64, String>>,
+}
+
+/// Cheap to clone.
+#[derive(Clone)]
+pub struct Feed {
+    requests: mpsc::Sender<BoundRequest>,
+}
+
+impl Feed {
+    /// How many of `run`'s documents have been published; later ones arrive live.
+    pub async fn bound(&self, run: &str) -> Result<u64, String> {
+        let (reply, rx) = oneshot::channel();
+        self.requests
+            .send(BoundRequest {
+                run: run.to_string(),
+                reply,
+            })
+            .await
+            .map_err(|_| "the live feed has stopped; restart hutch".to_string())?;
+        rx.await
+            .map_err(|_| "the live feed has stopped; restart hutch".to_string())?
+    }
+}
+
+/// Starts the feed; the returned sender is the writer's (see [`crate::runs::store::start`]).
+pub fn start(hub: Hub, pool: SqlitePool) -> (Feed, mpsc::Sender<Vec<Stored>>) {
+    let (stored_tx, stored) = mpsc::channel(256);
+    let (requests, requests_rx) = mpsc::channel(64);
+    let task = Task {
+        hub,
+        pool,
+        runs: HashMap::new(),
+        open: BTreeMap::new(),
+        deadline: None,
+    };
+    tokio::spawn(task.run(stored, requests_rx));
+    (Feed { requests }, stored_tx)
+}
+
+struct Live {
+    published: u64,
+    pager: Pager,
+}
+
+struct Task {
+    hub: Hub,
+    pool: SqlitePool,
+    runs: HashMap<String, Live>,
+    /// Open runs, for the `runs` topic's snapshot.
+    open: BTreeMap<String, Value>,
+    /// When the waiting events must be sent.
+    deadline: Option<Instant>,
+}
+
+impl Task {
+    async fn run(
+        mut self,
+        mut stored: mpsc::Receiver<Vec<Stored>>,
+        mut requests: mpsc::Receiver<BoundRequest>,
+    ) {
+        self.hub
+            .publish_with_snapshot(Topic::Runs, json!({"op": "reset"}), json!({"open": []}));
+        loop {
+            let deadline = self.deadline;
+            tokio::select! {
+                batch = stored.recv() => match batch {
+                    Some(docs) => docs.into_iter().for_each(|d| self.on_stored(d)),
+                    None => break,
+                },
+                Some(req) = requests.recv() => {
+                    let bound = self.bound(&req.run).await;
+                    let _ = req.reply.send(bound);
+                }
+                () = sleep_until(deadline), if deadline.is_some() => self.flush_all(),
+            }
+        }
+        self.flush_all();
+    }
+
+    async fn bound(&mut self, run: &str) -> Result<u64, String> {
+        if let Some(live) = self.runs.get(run) {
+            return Ok(live.published);
+        }
+        let row: Option<(i64, bool)> =
+            sqlx::query_as("SELECT doc_count, time_stop IS NULL FROM runs WHERE uid = ?")
+                .bind(run)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(|e| format!("cannot read run '{run}' from the database: {e}"))?;
+        let Some((count, open)) = row else {
+            // Not started yet: it will be published from its first document.
+            return Ok(0);
+        };
+        let count = count as u64;
+        if open {
+            // Documents committed but not yet seen here are below `count`; skip them when they come.
+            self.runs.insert(
+                run.to_string(),
+                Live {
+                    published: count,
+                    pager: Pager::default(),
+                },
+            );
+        }
+        Ok(count)
+    }
+
+    fn on_stored(&mut self, d: Stored) {
+        let live = self.runs.entry(d.run.clone()).or_insert_with(|| Live {
+            published: d.seq,
+            pager: Pager::default(),
+        });
+        match d.name.as_str() {
+            "event" => {
+                if d.seq >= live.published {
+                    live.pager.push(d.seq, &d.doc);
+                }
+            }
+            "event_page" => {
+                for (i, e) in pages::unpage(&d.doc).iter().enumerate() {
+                    let seq = d.seq + i as u64;
+                    if seq >= live.published {
+                        live.pager.push(seq, e);
+                    }
+                }
+            }
+            _ => {
+                if d.seq < live.published {
+                    return;
+                }
+                self.flush(&d.run);
+                self.publish_doc(d);
+                return;
+            }
+        }
+        if live.pager.len() >= MAX_PAGE {
+            self.flush(&d.run);
+        } else if self.deadline.is_none() {
+            self.deadline = Some(Instant::now() + PAGE_INTERVAL);
+        }
+    }
+
+    fn publish_doc(&mut self, d: Stored) {
+        let topic = Topic::Run(d.run.clone());
+        self.hub
+            .publish_run(&topic, d.seq + 1, &d.name, d.doc.clone(), None);
+        if let Some(live) = self.runs.get_mut(&d.run) {
+            live.published = d.seq + 1;
+        }
+        match d.name.as_str() {
+            "start" => {
+                let run = json!({
+                    "uid": d.run, "plan_name": d.doc["plan_name"], "scan_id": d.doc["scan_id"],
+                    "time_start": d.doc["time"],
+                });
+                self.open.insert(d.run.clone(), run.clone());
+                self.publish_runs(json!({"op": "opened", "run": run}));
+            }
+            "stop" => {
+                let run = json!({
+                    "uid": d.run, "exit_status": d.doc["exit_status"], "time_stop": d.doc["time"],
+                    "num_events": d.doc["num_events"], "reason": d.doc["reason"],
+                });
+                self.open.remove(&d.run);
+                self.runs.remove(&d.run);
+                self.hub.forget_if_idle(&topic);
+                self.publish_runs(json!({"op": "closed", "run": run}));
+            }
+            _ => {}
+        }
+    }
+
+    fn publish_runs(&self, delta: Value) {
+        let open: Vec<&Value> = self.open.values().collect();
+        self.hub
+            .publish_with_snapshot(Topic::Runs, delta, json!({ "open": open }));
+    }
+
+    fn flush(&mut self, run: &str) {
+        let Some(live) = self.runs.get_mut(run) else {
+            return;
+        };
+        let topic = Topic::Run(run.to_string());
+        for page in live.pager.take() {
+            self.hub
+                .publish_run(&topic, page.end, "event_page", page.doc, Some(page.first));
+            live.published = page.end;
+        }
+    }
+
+    fn flush_all(&mut self) {
+        self.deadline = None;
+        let waiting: Vec<String> = self
+            .runs
+            .iter()
+            .filter(|(_, l)| !l.pager.is_empty())
+            .map(|(r, _)| r.clone())
+            .collect();
+        for run in waiting {
+            self.flush(&run);
+        }
+    }
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(t) => tokio::time::sleep_until(t).await,
+        None => std::future::pending().await,
+    }
+}

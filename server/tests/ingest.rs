@@ -1,0 +1,225 @@
+//! Document ingest over HTTP and WebSocket: what is stored, what is refused, and that a refused
+//! batch leaves everything as it was.
+
+mod common;
+
+use common::*;
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use tokio_tungstenite::tungstenite::Message;
+
+fn fixture(name: &str) -> Vec<Value> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/fixtures/bluesky-docs")
+        .join(name);
+    let text = std::fs::read_to_string(&path).expect("the shared fixtures sit beside the checkout");
+    text.lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+async fn documents(server: &TestServer, run: &str) -> Vec<Value> {
+    let (code, body) = api_raw(server, "GET", &format!("/api/runs/{run}/documents"), "").await;
+    assert_eq!(code, 200);
+    String::from_utf8(body)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn posted_fixtures_are_stored_unchanged() {
+    let server = TestServer::start().await;
+    for file in ["scan_with_baseline.jsonl", "count_img_external.jsonl"] {
+        let docs = fixture(file);
+        let reply = api_ok(
+            &server,
+            "POST",
+            "/api/documents",
+            Value::Array(docs.clone()),
+        )
+        .await;
+        assert_eq!(reply["stored"], docs.len());
+        let run = docs[0][1]["uid"].as_str().unwrap();
+        assert_eq!(documents(&server, run).await, docs, "{file}");
+    }
+    // One pair on its own is a batch too.
+    let single = json!(["start", {"uid": "lonely", "time": 5.0}]);
+    assert_eq!(
+        api_ok(&server, "POST", "/api/documents", single).await["stored"],
+        1
+    );
+}
+
+#[tokio::test]
+async fn event_pages_are_accepted_and_read_back_as_events() {
+    let server = TestServer::start().await;
+    let docs = synthetic_run("paged", 3);
+    api_ok(&server, "POST", "/api/documents", json!([docs[0], docs[1]])).await;
+    let page = json!({"descriptor": "paged-d", "uid": ["p1", "p2"], "time": [1.5, 1.6], "seq_num": [1, 2],
+                      "data": {"x": [1.0, 2.0], "det": [0.1, 0.2]}, "timestamps": {"x": [1, 1], "det": [1, 1]},
+                      "filled": {}});
+    api_ok(
+        &server,
+        "POST",
+        "/api/documents",
+        json!([["event_page", page]]),
+    )
+    .await;
+    let stored = documents(&server, "paged").await;
+    assert_eq!(stored.len(), 4);
+    assert_eq!(stored[3][0], "event");
+    assert_eq!(stored[3][1]["uid"], "p2");
+    assert_eq!(stored[3][1]["data"]["x"], 2.0);
+}
+
+#[tokio::test]
+async fn malformed_batches_are_refused_whole_and_nothing_changes() {
+    let server = TestServer::start().await;
+    let run = synthetic_run("kept", 3);
+    let (head, stop) = (&run[..run.len() - 1], &run[run.len() - 1]);
+    api_ok(&server, "POST", "/api/documents", json!(head)).await;
+    let before = documents(&server, "kept").await;
+    let event = |uid: &str, descriptor: &str, seq: Value| {
+        json!(["event", {"uid": uid, "time": 1.0, "data": {"x": 1.0}, "timestamps": {"x": 1.0},
+                          "seq_num": seq, "descriptor": descriptor}])
+    };
+    let new_start = json!(["start", {"uid": "fresh", "time": 1.0}]);
+    let cases: Vec<(String, u16, &str)> = vec![
+        ("{not json".into(), 400, "not valid JSON"),
+        (
+            json!({"name": "start"}).to_string(),
+            422,
+            "must be a JSON array",
+        ),
+        (json!([["start"]]).to_string(), 422, "two-element array"),
+        (
+            json!([["start", {"uid": "no-time"}]]).to_string(),
+            422,
+            "document 0 (start): 'time' is missing",
+        ),
+        (
+            json!([new_start, event("e-x", "nowhere", json!(1))]).to_string(),
+            422,
+            "document 1 (event): unknown descriptor 'nowhere'",
+        ),
+        (
+            json!([new_start, run[0]]).to_string(),
+            422,
+            "document 1 (start): a document with this uid is already stored",
+        ),
+        (
+            json!([event("kept-e1", "kept-d", json!(9))]).to_string(),
+            422,
+            "already stored",
+        ),
+        (
+            json!([event("e-y", "kept-d", json!("1"))]).to_string(),
+            422,
+            "'seq_num' must be an integer",
+        ),
+        (
+            json!([["stop", {"uid": "s", "run_start": "kept", "time": 1, "exit_status": "maybe"}]])
+                .to_string(),
+            422,
+            "success, abort or fail",
+        ),
+        (
+            json!([["datum", {"datum_id": "d/1", "resource": "nope", "datum_kwargs": {}}]])
+                .to_string(),
+            422,
+            "unknown resource 'nope'",
+        ),
+        (
+            json!([["movie", {}]]).to_string(),
+            422,
+            "unknown document type 'movie'",
+        ),
+        (
+            format!(
+                "[[\"start\", {{\"uid\": \"big\", \"time\": 1, \"pad\": \"{}\"}}]]",
+                "x".repeat(40 << 20)
+            ),
+            413,
+            "larger than the 32 MiB",
+        ),
+    ];
+    for (body, status, want) in &cases {
+        let (code, reply) = api_raw(&server, "POST", "/api/documents", body).await;
+        let reply: Value = serde_json::from_slice(&reply).unwrap();
+        let shown = &body[..body.len().min(80)];
+        assert_eq!(code, *status, "{shown}: {reply}");
+        assert_eq!(reply["success"], false);
+        assert!(
+            reply["msg"].as_str().unwrap().contains(want),
+            "{shown}: {reply}"
+        );
+    }
+    // Nothing of any refused batch was stored, not even its valid first document.
+    assert_eq!(documents(&server, "kept").await, before);
+    let (code, _) = api(&server, "GET", "/api/runs/fresh", json!({})).await;
+    assert_eq!(code, 404, "the start of a refused batch is not stored");
+    // The server is healthy and the run can still be finished; nothing joins it after its stop.
+    api_ok(&server, "POST", "/api/documents", json!([stop])).await;
+    let (code, reply) = api(
+        &server,
+        "POST",
+        "/api/documents",
+        json!([event("late", "kept-d", json!(4))]),
+    )
+    .await;
+    assert_eq!(code, 422);
+    assert!(
+        reply["msg"].as_str().unwrap().contains("already stopped"),
+        "{reply}"
+    );
+    assert_eq!(documents(&server, "kept").await.len(), run.len());
+}
+
+#[tokio::test]
+async fn websocket_publishers_get_one_answer_per_frame_in_order() {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let server = TestServer::start().await;
+    let mut req = format!("ws://{}/api/documents/ws", server.addr)
+        .into_client_request()
+        .unwrap();
+    req.headers_mut()
+        .insert("authorization", format!("ApiKey {KEY}").parse().unwrap());
+    let (mut ws, _) = tokio_tungstenite::connect_async(req)
+        .await
+        .expect("connects");
+    let run = synthetic_run("ws-run", 2000);
+    let mut frames: Vec<String> = vec![json!(run[..2]).to_string(), "oops".to_string()];
+    frames.extend(run[2..].chunks(100).map(|c| json!(c).to_string()));
+    // Sent without waiting: acknowledgements come back in frame order.
+    for f in &frames {
+        ws.send(Message::Text(f.clone().into())).await.unwrap();
+    }
+    for n in 1..=frames.len() {
+        let reply: Value = loop {
+            match tokio::time::timeout(DEADLINE, ws.next())
+                .await
+                .unwrap()
+                .unwrap()
+                .unwrap()
+            {
+                Message::Text(t) => break serde_json::from_str(&t).unwrap(),
+                _ => continue,
+            }
+        };
+        assert_eq!(reply["frame"], n, "{reply}");
+        if n == 2 {
+            assert_eq!(reply["type"], "error");
+            assert_eq!(reply["status"], 400);
+            assert!(reply["msg"].as_str().unwrap().contains("not valid JSON"));
+        } else {
+            assert_eq!(reply["type"], "ack", "{reply}");
+        }
+    }
+    assert_eq!(documents(&server, "ws-run").await.len(), run.len());
+    // Without the key the socket is refused before it opens.
+    let anonymous =
+        tokio_tungstenite::connect_async(format!("ws://{}/api/documents/ws", server.addr)).await;
+    assert!(anonymous.is_err());
+}
