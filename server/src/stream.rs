@@ -129,14 +129,25 @@ impl Hub {
         doc: serde_json::Value,
         first: Option<u64>,
     ) {
-        let text = |seq| encode_update(topic, seq, name, &doc);
-        let page = first.map(|first| {
-            Arc::new(PageFrame {
-                first,
-                doc: doc.clone(),
-            })
-        });
-        self.deliver(topic, Some(seq), None, text, page);
+        match first {
+            Some(first) => {
+                let page = Arc::new(PageFrame { first, doc });
+                let text = |seq| encode_update(topic, seq, name, &page.doc);
+                self.deliver(topic, Some(seq), None, text, Some(page.clone()));
+            }
+            None => {
+                let text = |seq| encode_update(topic, seq, name, &doc);
+                self.deliver(topic, Some(seq), None, text, None);
+            }
+        }
+    }
+
+    /// Whether anyone listens to `topic` right now.
+    pub fn has_subscribers(&self, topic: &Topic) -> bool {
+        self.lock()
+            .topics
+            .get(topic)
+            .is_some_and(|t| !t.subscribers.is_empty())
     }
 
     /// Drops a run topic's state once nobody listens (the run is closed or idle).

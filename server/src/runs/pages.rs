@@ -6,6 +6,18 @@ use serde_json::{Map, Value};
 
 /// Events per page at most, so one frame stays a few hundred kilobytes for scalar streams.
 pub const MAX_PAGE: usize = 2000;
+/// Values (numbers, strings, …) in the data of one page at most: about 1 MB of JSON, so a
+/// stream of images gets one or a few per page instead of megabyte frames.
+pub const MAX_PAGE_VALUES: usize = 100_000;
+
+/// How many plain values an event's data holds (an image of 512×512 holds 262 144).
+pub fn weight(data: &Value) -> usize {
+    match data {
+        Value::Array(a) => a.iter().map(weight).sum(),
+        Value::Object(m) => m.values().map(weight).sum(),
+        _ => 1,
+    }
+}
 
 /// One page being filled: consecutive events of one descriptor with the same keys.
 #[derive(Debug)]
@@ -14,6 +26,8 @@ struct Page {
     keys: Vec<String>,
     /// Run seq of the first event and one past the last.
     first: u64,
+    /// Values in `data` so far (see [`weight`]).
+    values: usize,
     end: u64,
     uid: Vec<Value>,
     time: Vec<Value>,
@@ -81,8 +95,13 @@ impl Pager {
     pub fn push(&mut self, seq: u64, event: &Value) {
         let descriptor = event["descriptor"].as_str().unwrap_or_default();
         let keys = keys(event);
+        let values = weight(&event["data"]);
         let fits = self.pages.last().is_some_and(|p| {
-            p.descriptor == descriptor && p.end == seq && p.keys == keys && p.uid.len() < MAX_PAGE
+            p.descriptor == descriptor
+                && p.end == seq
+                && p.keys == keys
+                && p.uid.len() < MAX_PAGE
+                && p.values + values <= MAX_PAGE_VALUES
         });
         if !fits {
             self.pages.push(Page {
@@ -90,6 +109,7 @@ impl Pager {
                 keys,
                 first: seq,
                 end: seq,
+                values: 0,
                 uid: Vec::new(),
                 time: Vec::new(),
                 seq_num: Vec::new(),
@@ -100,6 +120,7 @@ impl Pager {
         }
         let page = self.pages.last_mut().expect("pushed above");
         page.end = seq + 1;
+        page.values += values;
         page.uid.push(event["uid"].clone());
         page.time.push(event["time"].clone());
         page.seq_num.push(event["seq_num"].clone());
@@ -199,6 +220,25 @@ mod tests {
         let pages = p.take();
         let spans: Vec<(u64, u64)> = pages.iter().map(|f| (f.first, f.end)).collect();
         assert_eq!(spans, vec![(0, 1), (1, 2), (2, 3), (4, 5)]);
+    }
+
+    #[test]
+    fn big_arrays_get_small_pages() {
+        let mut p = Pager::default();
+        let img = json!({"img": vec![vec![0u8; 200]; 200], "det": 1.0});
+        assert_eq!(weight(&img), 40_001);
+        for n in 0..5 {
+            let mut e = event("a", n, &[]);
+            e["data"] = img.clone();
+            e["timestamps"] = json!({"img": 1.0, "det": 1.0});
+            p.push(n as u64, &e);
+        }
+        let sizes: Vec<u64> = p.take().iter().map(|f| f.end - f.first).collect();
+        assert_eq!(
+            sizes,
+            vec![2, 2, 1],
+            "at most {MAX_PAGE_VALUES} values per page"
+        );
     }
 
     #[test]

@@ -20,8 +20,10 @@ use tokio::time::Instant;
 use super::Hub;
 use crate::runs::pages::{self, Pager, MAX_PAGE};
 
-/// Events wait at most this long to be sent as a page.
-pub const PAGE_INTERVAL: Duration = Duration::from_millis(50);
+/// Events wait at most this long to be sent as a page. (The issue allows 50 ms; 20 ms keeps the
+/// delivery latency's p99 near the 50 ms target — docs/benchmarks.md — for one page frame per
+/// run every 20 ms at most.)
+pub const PAGE_INTERVAL: Duration = Duration::from_millis(20);
 
 /// A document as committed: its run, its seq there (the first event's for a page), and itself.
 #[derive(Debug)]
@@ -148,6 +150,22 @@ impl Task {
             published: d.seq,
             pager: Pager::default(),
         });
+        let events = match d.name.as_str() {
+            "event" => 1,
+            "event_page" => d.doc["uid"].as_array().map_or(0, Vec::len) as u64,
+            _ => 0,
+        };
+        if events > 0
+            && live.pager.is_empty()
+            && d.seq >= live.published
+            && !self.hub.has_subscribers(&Topic::Run(d.run.clone()))
+        {
+            // Nobody follows this run: count the events as published without paging them. A
+            // subscriber arriving later asks for the bound first and replays them from the
+            // database, so nothing is skipped for anyone.
+            live.published = d.seq + events;
+            return;
+        }
         match d.name.as_str() {
             "event" => {
                 if d.seq >= live.published {

@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use tokio::time::Instant;
 
 use super::{Closed, Conn};
-use crate::runs::pages::{Finished, Pager};
+use crate::runs::pages::{weight, Finished, Pager};
 use crate::stream::decimate::Decimator;
 use crate::stream::{encode_update, Frame};
 
@@ -18,8 +18,9 @@ use crate::stream::{encode_update, Frame};
 pub const PLOT_TICK: Duration = Duration::from_millis(25);
 /// Documents read from the database per step of a replay.
 const REPLAY_STEP: u64 = 5000;
-/// Events in one merged page at most.
+/// Events in one merged page at most, and values in its data (about 4 MB of JSON).
 const MERGE_MAX: usize = 20_000;
+const MERGE_MAX_VALUES: usize = 400_000;
 
 /// A run topic subscribed with `max_points`: one decimator per descriptor.
 pub struct Plot {
@@ -225,7 +226,8 @@ impl Conn {
                 let mut merged = page.doc.clone();
                 let mut end = frame.seq;
                 let mut count = merged["uid"].as_array().map_or(0, Vec::len);
-                while count < MERGE_MAX {
+                let mut values = weight(&merged["data"]);
+                while count < MERGE_MAX && values < MERGE_MAX_VALUES {
                     let Ok(next) = self.client.rx.try_recv() else {
                         break;
                     };
@@ -241,6 +243,7 @@ impl Conn {
                     if let Some(p) = &next.page {
                         append_page(&mut merged, &p.doc);
                         count += p.doc["uid"].as_array().map_or(0, Vec::len);
+                        values += weight(&p.doc["data"]);
                     }
                     end = next.seq;
                 }
