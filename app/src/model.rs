@@ -3,6 +3,9 @@
 //! Everything here is plain data with serde derives: no IO, no server crates, so it compiles for
 //! wasm32 and can be unit-tested alone. Database rows live in the server and convert into these.
 
+pub mod applets;
+pub mod dashboard;
+pub mod datasets;
 pub mod queue;
 pub mod status;
 pub mod stream;

@@ -88,7 +88,7 @@ pub struct WorkerArgs {
 /// Settings of `hutch serve`.
 #[derive(Debug, Clone, Default, Args)]
 pub struct ServeArgs {
-    /// Config file in TOML with any of the keys bind, data_dir, database, site_dir, api_key,
+    /// Config file in TOML with any of the keys bind, data_dir, database, site_dir, mirror_dir, api_key,
     /// emergency_lock_key.
     /// [default: $XDG_CONFIG_HOME/hutch/hutch.toml (~/.config/hutch/hutch.toml) if it exists]
     #[arg(long, env = "HUTCH_CONFIG", value_name = "FILE")]
@@ -113,6 +113,12 @@ pub struct ServeArgs {
     /// [file key: site_dir] [default: target/site of the source checkout this binary was built from]
     #[arg(long, env = "HUTCH_SITE_DIR", value_name = "DIR")]
     pub site_dir: Option<PathBuf>,
+
+    /// Directory for the git-trackable mirrors applets.json and datasets.json (e.g. inside a git
+    /// repository); created if missing. Edits there (or a `git checkout`) are imported.
+    /// [file key: mirror_dir] [default: DATA_DIR]
+    #[arg(long, env = "HUTCH_MIRROR_DIR", value_name = "DIR")]
+    pub mirror_dir: Option<PathBuf>,
 }
 
 /// The `hutch.toml` file. Unknown keys are refused so that a typo does not go unnoticed.
@@ -123,6 +129,7 @@ struct FileConfig {
     data_dir: Option<PathBuf>,
     database: Option<PathBuf>,
     site_dir: Option<PathBuf>,
+    mirror_dir: Option<PathBuf>,
     api_key: Option<String>,
     emergency_lock_key: Option<String>,
 }
@@ -134,6 +141,10 @@ pub struct Config {
     pub data_dir: PathBuf,
     pub database: PathBuf,
     pub site_dir: PathBuf,
+    /// Where applets.json and datasets.json are mirrored.
+    pub mirror_dir: PathBuf,
+    /// How often the mirror files are checked for outside changes.
+    pub mirror_poll: std::time::Duration,
     /// How often `/api/stream` sends a heartbeat on quiet topics.
     pub heartbeat: std::time::Duration,
     /// The single-user API key (`HUTCH_API_KEY` or file key `api_key`); when unset, hutch uses
@@ -154,6 +165,7 @@ impl fmt::Debug for Config {
             .field("data_dir", &self.data_dir)
             .field("database", &self.database)
             .field("site_dir", &self.site_dir)
+            .field("mirror_dir", &self.mirror_dir)
             .field("api_key", &self.api_key.as_ref().map(|_| "<set>"))
             .field(
                 "emergency_lock_key",
@@ -184,6 +196,8 @@ impl Config {
         Config {
             bind: "127.0.0.1:0".parse().expect("literal address"),
             database: data_dir.join("hutch.db"),
+            mirror_dir: data_dir.clone(),
+            mirror_poll: std::time::Duration::from_millis(50),
             data_dir,
             site_dir: default_site_dir(),
             heartbeat: std::time::Duration::from_secs(10),
@@ -222,6 +236,11 @@ impl Config {
                 .site_dir
                 .or(file.site_dir)
                 .unwrap_or_else(default_site_dir),
+            mirror_dir: args
+                .mirror_dir
+                .or(file.mirror_dir)
+                .unwrap_or_else(|| data_dir.clone()),
+            mirror_poll: std::time::Duration::from_secs(1),
             data_dir,
             heartbeat: std::time::Duration::from_secs(10),
             api_key: env("HUTCH_API_KEY")
@@ -240,11 +259,12 @@ impl Config {
     pub fn to_toml(&self) -> String {
         let q = |p: &Path| format!("{:?}", p.display().to_string());
         format!(
-            "bind = \"{}\"\ndata_dir = {}\ndatabase = {}\nsite_dir = {}\n",
+            "bind = \"{}\"\ndata_dir = {}\ndatabase = {}\nsite_dir = {}\nmirror_dir = {}\n",
             self.bind,
             q(&self.data_dir),
             q(&self.database),
-            q(&self.site_dir)
+            q(&self.site_dir),
+            q(&self.mirror_dir)
         )
     }
 }

@@ -3,6 +3,8 @@
 //! `/api/*` answers JSON only, including for unknown routes; every other path is a dashboard page
 //! or a static file of the browser bundle.
 
+mod applets;
+mod datasets;
 mod dispatches;
 mod documents;
 mod error;
@@ -39,6 +41,8 @@ pub fn router(state: AppState) -> Router {
         .merge(runs::routes())
         .merge(dispatches::routes())
         .merge(documents::routes())
+        .merge(datasets::routes())
+        .merge(applets::routes())
         .route("/api/stream", get(stream_handler))
         .route("/api/status/ws", get(crate::stream::status_ws))
         .route("/api/info/ws", get(crate::stream::status_ws))

@@ -217,19 +217,7 @@ async fn paging_by_cursor_visits_every_run_once() {
 #[tokio::test]
 async fn a_queue_run_is_stored_with_its_dispatch() {
     let server = TestServer::start().await;
-    let (mut ws, _) = subscribed_to_status(&server).await;
-    api_ok(&server, "POST", "/api/environment/open", json!({})).await;
-    wait_status(&mut ws, |s| {
-        s["worker_environment_exists"] == true && s["manager_state"] == "idle"
-    })
-    .await;
-    let scan = json!({"item": {"name": "scan", "args": [["det"], "motor", -1, 1, 11], "kwargs": {}, "item_type": "plan"}});
-    api_ok(&server, "POST", "/api/queue/item/add", scan).await;
-    api_ok(&server, "POST", "/api/queue/start", json!({})).await;
-    wait_status(&mut ws, |s| {
-        s["manager_state"] == "idle" && s["items_in_history"] == 1
-    })
-    .await;
+    let _ws = run_plan(&server, json!({"name": "scan", "args": [["det"], "motor", -1, 1, 11], "kwargs": {}, "item_type": "plan"})).await;
     let history = api_ok(&server, "GET", "/api/history/get", json!({})).await;
     let run_uid = history["items"][0]["result"]["run_uids"][0]
         .as_str()

@@ -131,6 +131,8 @@ pub struct Manager {
     assets: PathBuf,
     worker_exe: PathBuf,
     events_tx: mpsc::Sender<WorkerEvent>,
+    datasets: crate::datasets::Datasets,
+    applets: crate::applets::Applets,
 }
 
 /// Where the manager finds what it needs besides the database.
@@ -147,6 +149,9 @@ pub struct Setup {
     /// The program started as worker.
     pub worker_exe: PathBuf,
     pub emergency_key: Option<String>,
+    /// Where plans' datasets and applets go.
+    pub datasets: crate::datasets::Datasets,
+    pub applets: crate::applets::Applets,
 }
 
 /// Loads the persisted state and starts the manager task.
@@ -164,6 +169,8 @@ pub async fn start(
         assets,
         worker_exe,
         emergency_key,
+        datasets,
+        applets,
     } = setup;
     let (store, loaded) = Store::load(pool, unix_now()).await?;
     for uid in &loaded.interrupted {
@@ -205,6 +212,8 @@ pub async fn start(
         assets,
         worker_exe,
         events_tx,
+        datasets,
+        applets,
     };
     manager.publish_status();
     tokio::spawn(manager.run(rx, events_rx, shutdown));
@@ -559,6 +568,56 @@ impl Manager {
                     is_open: false,
                     exit_status: Some(exit_status),
                 });
+            }
+            FromWorker::Dataset {
+                key,
+                value,
+                persist,
+                unit,
+            } => {
+                let by = self
+                    .store
+                    .running_dispatch()
+                    .map_or_else(|| "worker".to_string(), |d| format!("dispatch:{d}"));
+                let meta = unit.map(|unit| hutch_app::model::datasets::DatasetMeta {
+                    unit: Some(unit),
+                    ..Default::default()
+                });
+                let req = crate::datasets::SetRequest {
+                    value,
+                    meta,
+                    persist: Some(persist),
+                };
+                if let Err(e) = self.datasets.set(&key, req, &by).await {
+                    self.console
+                        .push(now, &format!("the plan could not set dataset '{key}': {e}"));
+                }
+            }
+            FromWorker::Applet {
+                group,
+                name,
+                kind,
+                spec,
+                plan,
+            } => {
+                use crate::applets::ExperimentOutcome as O;
+                match self
+                    .applets
+                    .from_experiment(&group, &name, kind, spec, &format!("plan:{plan}"))
+                    .await
+                {
+                    Ok(O::Kept { msg, .. } | O::Ignored { msg }) => {
+                        self.console
+                            .push(now, &format!("applet not changed: {msg}"));
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        self.console.push(
+                            now,
+                            &format!("the plan could not save applet '{name}': {e}"),
+                        );
+                    }
+                }
             }
             FromWorker::Paused => {
                 self.state.paused();

@@ -54,6 +54,25 @@ pub enum FromWorker {
         scan_id: i64,
         exit_status: String,
     },
+    /// Set a dataset (named value) on behalf of the running plan.
+    Dataset {
+        key: String,
+        value: serde_json::Value,
+        /// Survives a restart and goes to the datasets.json mirror.
+        #[serde(default)]
+        persist: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        unit: Option<String>,
+    },
+    /// Create or update the applet `name` of `group` on behalf of the plan `plan`; the group's
+    /// policy decides, and a person's newer edit is never overwritten.
+    Applet {
+        group: String,
+        name: String,
+        kind: hutch_app::model::applets::AppletKind,
+        spec: serde_json::Value,
+        plan: String,
+    },
     /// The plan is paused at a checkpoint.
     Paused,
     /// The plan ended; the worker is ready for the next `run`.

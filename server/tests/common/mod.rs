@@ -35,7 +35,11 @@ impl TestServer {
     }
 
     pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> Self {
-        let dir = tempfile::tempdir().expect("temp dir");
+        Self::start_in(tempfile::tempdir().expect("temp dir"), adjust).await
+    }
+
+    /// A server on an existing data directory (e.g. the one of a server that was shut down).
+    pub async fn start_in(dir: tempfile::TempDir, adjust: impl FnOnce(&mut Config)) -> Self {
         let mut config = Config::for_data_dir(dir.path());
         config.worker_exe = Some(env!("CARGO_BIN_EXE_hutch").into());
         adjust(&mut config);
@@ -523,4 +527,76 @@ impl SeqLog {
             }
         }
     }
+}
+
+/// A signed-in client subscribed to `topic`, past its `subscribed` and `snapshot` frames;
+/// returns the socket and the snapshot's data.
+pub async fn watching(server: &TestServer, topic: &str) -> (Ws, Value) {
+    let mut ws = server.ws().await;
+    next_json(&mut ws).await; // hello
+    let sub = subscribe_topic(&mut ws, topic, serde_json::json!({})).await;
+    assert_eq!(sub["type"], "subscribed", "{sub}");
+    if topic == "console" {
+        return (ws, Value::Null); // the console has no snapshot
+    }
+    let snap = next_matching(&mut ws, |f| f["type"] == "snapshot").await;
+    (ws, snap["data"].clone())
+}
+
+/// The next `update` of `topic` whose data satisfies `pred`.
+pub async fn next_update(ws: &mut Ws, topic: &str, pred: impl Fn(&Value) -> bool) -> Value {
+    next_matching(ws, |f| {
+        f["type"] == "update" && f["topic"] == topic && pred(&f["data"])
+    })
+    .await["data"]
+        .clone()
+}
+
+/// Waits until `path` exists and its text satisfies `pred` (files are written by a task, with
+/// no event to await); fails at the deadline.
+pub async fn wait_file(path: &std::path::Path, pred: impl Fn(&str) -> bool) -> String {
+    let until = tokio::time::Instant::now() + DEADLINE;
+    loop {
+        if let Ok(text) = std::fs::read_to_string(path) {
+            if pred(&text) {
+                return text;
+            }
+        }
+        assert!(
+            tokio::time::Instant::now() < until,
+            "{} never got the expected content",
+            path.display()
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// Opens the simulated environment, queues `item` (a queue item as JSON), starts the queue and
+/// waits until it has finished; returns the status socket for more waiting.
+pub async fn run_plan(server: &TestServer, item: Value) -> Ws {
+    let (mut ws, _) = subscribed_to_status(server).await;
+    api_ok(
+        server,
+        "POST",
+        "/api/environment/open",
+        serde_json::json!({}),
+    )
+    .await;
+    wait_status(&mut ws, |s| {
+        s["worker_environment_exists"] == true && s["manager_state"] == "idle"
+    })
+    .await;
+    api_ok(
+        server,
+        "POST",
+        "/api/queue/item/add",
+        serde_json::json!({ "item": item }),
+    )
+    .await;
+    api_ok(server, "POST", "/api/queue/start", serde_json::json!({})).await;
+    wait_status(&mut ws, |s| {
+        s["manager_state"] == "idle" && s["items_in_history"] == 1
+    })
+    .await;
+    ws
 }

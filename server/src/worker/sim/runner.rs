@@ -126,6 +126,74 @@ impl Emit<'_> {
     fn log(&mut self, msg: String) {
         (self.out)(FromWorker::Log { msg });
     }
+    fn dataset(&mut self, key: String, value: Value, persist: bool) {
+        (self.out)(FromWorker::Dataset {
+            key,
+            value,
+            persist,
+            unit: None,
+        });
+    }
+}
+
+/// How often a run sets the `<detector>.last` datasets while it goes.
+const LAST_READING_EVERY: Duration = Duration::from_millis(100);
+
+/// What a run has read so far, for the datasets it sets: each scalar detector's last reading
+/// and its maximum with the motor positions there.
+#[derive(Default)]
+struct Readings {
+    last: Map<String, Value>,
+    peaks: Map<String, Value>,
+    sent: Option<std::time::Instant>,
+}
+
+impl Readings {
+    fn add(&mut self, t: &Trajectory, data: &Map<String, Value>) {
+        for det in &t.detectors {
+            let Some(v) = data.get(det).and_then(Value::as_f64) else {
+                continue;
+            };
+            self.last.insert(det.clone(), json!(v));
+            let higher = self
+                .peaks
+                .get(det)
+                .and_then(|p| p["value"].as_f64())
+                .is_none_or(|best| v > best);
+            if higher && !t.motors.is_empty() {
+                let at: Map<String, Value> = t
+                    .motors
+                    .iter()
+                    .map(|m| (m.clone(), data.get(m).cloned().unwrap_or(Value::Null)))
+                    .collect();
+                self.peaks
+                    .insert(det.clone(), json!({"value": v, "at": at}));
+            }
+        }
+    }
+
+    /// Sends `<det>.last` if due (or `now`).
+    fn send_last(&mut self, emit: &mut Emit, now: bool) {
+        if !now && self.sent.is_some_and(|t| t.elapsed() < LAST_READING_EVERY) {
+            return;
+        }
+        self.sent = Some(std::time::Instant::now());
+        for (det, v) in &self.last {
+            emit.dataset(format!("{det}.last"), v.clone(), false);
+        }
+    }
+
+    /// Sends `peak.<det>.value` and `peak.<det>.<motor>` (persistent: a scan's result).
+    fn send_peaks(&self, emit: &mut Emit) {
+        for (det, p) in &self.peaks {
+            emit.dataset(format!("peak.{det}.value"), p["value"].clone(), true);
+            if let Some(at) = p["at"].as_object() {
+                for (m, pos) in at {
+                    emit.dataset(format!("peak.{det}.{m}"), pos.clone(), true);
+                }
+            }
+        }
+    }
 }
 
 impl Sim {
@@ -258,6 +326,7 @@ impl Sim {
         let descriptor_uid = uid();
         let uses_img = t.detectors.iter().any(|d| d == "img");
         let resource_uid = uid();
+        let mut readings = Readings::default();
         let mut described = false;
         let mut end = None;
         let mut i = 0;
@@ -282,7 +351,9 @@ impl Sim {
                 }
                 described = true;
             }
-            self.event(t, i, &descriptor_uid, &resource_uid, &run_uid, emit);
+            let data = self.event(t, i, &descriptor_uid, &resource_uid, &run_uid, emit);
+            readings.add(t, &data);
+            readings.send_last(emit, false);
             i += 1;
             let delay = t.delays.get(i - 1).copied().unwrap_or(0.0);
             if delay > 0.0 {
@@ -298,6 +369,11 @@ impl Sim {
             }
         }
         let events = if described { i } else { 0 };
+        readings.send_last(emit, true);
+        if status == ExitStatus::Completed {
+            readings.send_peaks(emit);
+            self.plot_applet(t, emit);
+        }
         emit.doc(
             "stop",
             json!({"uid": uid(), "time": now(), "run_start": run_uid, "exit_status": run_exit,
@@ -310,6 +386,40 @@ impl Sim {
             exit_status: run_exit.into(),
         });
         (status, run_uid)
+    }
+
+    /// A scan with motors asks for a live plot of its detectors against its first motor (group
+    /// `experiment`; that group's policy decides whether it is created).
+    fn plot_applet(&self, t: &Trajectory, emit: &mut Emit) {
+        let Some(motor) = t.motors.first() else {
+            return;
+        };
+        let dets: Vec<&String> = t
+            .detectors
+            .iter()
+            .filter(|d| {
+                self.devices
+                    .detector(d)
+                    .is_some_and(|d| d.kind != DetectorKind::Image)
+            })
+            .collect();
+        if dets.is_empty() {
+            return;
+        }
+        (emit.out)(FromWorker::Applet {
+            group: "experiment".into(),
+            name: format!(
+                "{}: {} vs {motor}",
+                t.plan_name,
+                dets.iter()
+                    .map(|d| d.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            kind: hutch_app::model::applets::AppletKind::Line,
+            spec: json!({"latest_of_plan": t.plan_name, "x": motor, "y": dets}),
+            plan: t.plan_name.clone(),
+        });
     }
 
     fn describe(&self, t: &Trajectory, run_uid: &str, descriptor_uid: &str, emit: &mut Emit) {
@@ -350,7 +460,7 @@ impl Sim {
         resource: &str,
         run_uid: &str,
         emit: &mut Emit,
-    ) {
+    ) -> Map<String, Value> {
         let mut data = Map::new();
         let mut filled = Map::new();
         for name in &t.detectors {
@@ -385,6 +495,7 @@ impl Sim {
             json!({"uid": uid(), "time": ts, "descriptor": descriptor, "seq_num": i + 1,
                    "data": data, "timestamps": timestamps, "filled": filled}),
         );
+        data
     }
 
     fn write_frame(&self, run_uid: &str, i: usize, frame: &[u16]) -> std::io::Result<()> {

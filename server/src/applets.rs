@@ -1,0 +1,552 @@
+//! Applets in the master's database: every version kept, optimistic concurrency (a stale
+//! update is refused with the current version), experiment-created applets under a per-group
+//! policy, live sync on the `applets` topic, and the `applets.json` mirror (see [`import`]).
+//!
+//! One async lock serialises changes, so the database, the mirror and the topic agree on order.
+
+pub mod import;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use hutch_app::model::applets::{validate, validate_name, Applet, AppletKind, GroupPolicy};
+use hutch_app::model::stream::Topic;
+use serde::Serialize;
+use serde_json::{json, Value};
+use sqlx::{Sqlite, SqlitePool, Transaction};
+use tokio::sync::Mutex;
+
+use crate::mirror::Mirror;
+use crate::stream::Hub;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppletError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("there is no applet '{0}'")]
+    NotFound(String),
+    #[error("applet '{}' was changed meanwhile: you edited version {expected}, the current one is version {} (by {}); reload it and apply your change again", current.uid, current.version, current.updated_by)]
+    Stale { expected: i64, current: Box<Applet> },
+    #[error("{0}")]
+    Conflict(String),
+    #[error("the database refused the change: {0}")]
+    Db(#[from] sqlx::Error),
+}
+
+/// The editable part of an applet.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Content {
+    pub name: String,
+    pub group: String,
+    pub kind: AppletKind,
+    pub spec: Value,
+    pub auto_enable: bool,
+}
+
+impl Content {
+    pub fn validate(&self) -> Result<(), AppletError> {
+        validate_name("name", &self.name).map_err(AppletError::Invalid)?;
+        validate_name("group", &self.group).map_err(AppletError::Invalid)?;
+        validate(self.kind, &self.spec).map_err(|e| AppletError::Invalid(e.to_string()))
+    }
+
+    fn of(a: &Applet) -> Content {
+        Content {
+            name: a.name.clone(),
+            group: a.group.clone(),
+            kind: a.kind,
+            spec: a.spec.clone(),
+            auto_enable: a.auto_enable,
+        }
+    }
+}
+
+/// One saved version, for `/versions`.
+#[derive(Clone, Debug, Serialize)]
+pub struct Version {
+    #[serde(flatten)]
+    pub applet: Applet,
+    /// This version is the applet's deletion (its content is the last one before).
+    pub deleted: bool,
+}
+
+/// What an experiment's create-or-update did.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "snake_case", tag = "outcome")]
+pub enum ExperimentOutcome {
+    Created {
+        applet: Box<Applet>,
+    },
+    Updated {
+        applet: Box<Applet>,
+    },
+    Unchanged {
+        applet: Box<Applet>,
+    },
+    /// The group's policy is `ignore`.
+    Ignored {
+        msg: String,
+    },
+    /// A person edited it since the experiment last did; their edit stays.
+    Kept {
+        msg: String,
+        applet: Box<Applet>,
+    },
+}
+
+#[derive(Clone)]
+pub struct Applets {
+    lock: Arc<Mutex<()>>,
+    db: SqlitePool,
+    hub: Hub,
+    mirror: Option<Mirror>,
+}
+
+fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+type Row = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    i64,
+    String,
+    String,
+    bool,
+);
+/// A [`Row`] of `applet_versions`, with its `deleted` flag.
+type VersionRow = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    i64,
+    String,
+    String,
+    bool,
+    bool,
+);
+const COLUMNS: &str = "uid, name, grp, kind, spec, version, updated_by, updated_at, auto_enable";
+
+fn applet(r: Row) -> Applet {
+    Applet {
+        uid: r.0,
+        name: r.1,
+        group: r.2,
+        kind: serde_json::from_value(json!(r.3)).unwrap_or(AppletKind::Markdown),
+        spec: serde_json::from_str(&r.4).unwrap_or(Value::Null),
+        version: r.5,
+        updated_by: r.6,
+        updated_at: r.7,
+        auto_enable: r.8,
+    }
+}
+
+/// Whether a version was made by an experiment (a plan or a publisher) rather than a person.
+fn by_experiment(who: &str) -> bool {
+    who.starts_with("plan:") || who.starts_with("publisher:")
+}
+
+impl Applets {
+    /// Opens the applet store and publishes the `applets` snapshot.
+    pub async fn load(
+        db: SqlitePool,
+        hub: Hub,
+        mirror: Option<Mirror>,
+    ) -> Result<Self, sqlx::Error> {
+        let this = Applets {
+            lock: Arc::new(Mutex::new(())),
+            db,
+            hub,
+            mirror,
+        };
+        this.publish(json!({"op": "reset"})).await?;
+        Ok(this)
+    }
+
+    pub fn mirror(&self) -> Option<&Mirror> {
+        self.mirror.as_ref()
+    }
+
+    pub async fn list(&self) -> Result<Vec<Applet>, sqlx::Error> {
+        let rows: Vec<Row> = sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM applets ORDER BY grp, name, uid"
+        ))
+        .fetch_all(&self.db)
+        .await?;
+        Ok(rows.into_iter().map(applet).collect())
+    }
+
+    pub async fn get(&self, uid: &str) -> Result<Option<Applet>, sqlx::Error> {
+        let row: Option<Row> =
+            sqlx::query_as(&format!("SELECT {COLUMNS} FROM applets WHERE uid = ?"))
+                .bind(uid)
+                .fetch_optional(&self.db)
+                .await?;
+        Ok(row.map(applet))
+    }
+
+    pub async fn groups(&self) -> Result<BTreeMap<String, GroupPolicy>, sqlx::Error> {
+        let rows: Vec<(String, String)> = sqlx::query_as("SELECT name, policy FROM applet_groups")
+            .fetch_all(&self.db)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(n, p)| (n, serde_json::from_value(json!(p)).unwrap_or_default()))
+            .collect())
+    }
+
+    pub async fn set_group_policy(
+        &self,
+        group: &str,
+        policy: GroupPolicy,
+    ) -> Result<(), AppletError> {
+        validate_name("group", group).map_err(AppletError::Invalid)?;
+        let _guard = self.lock.lock().await;
+        sqlx::query("INSERT INTO applet_groups (name, policy) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET policy = excluded.policy")
+            .bind(group)
+            .bind(json!(policy).as_str().unwrap_or("create"))
+            .execute(&self.db)
+            .await?;
+        self.publish(json!({"op": "group", "group": group, "policy": policy}))
+            .await?;
+        Ok(())
+    }
+
+    pub async fn create(&self, content: Content, by: &str) -> Result<Applet, AppletError> {
+        content.validate()?;
+        let _guard = self.lock.lock().await;
+        let a = self
+            .insert(content, uuid::Uuid::new_v4().to_string(), 1, by)
+            .await?;
+        self.publish(json!({"op": "upsert", "applet": a})).await?;
+        Ok(a)
+    }
+
+    /// Saves a new version if `expected` is the current version; otherwise [`AppletError::Stale`].
+    pub async fn update(
+        &self,
+        uid: &str,
+        expected: i64,
+        content: Content,
+        by: &str,
+    ) -> Result<Applet, AppletError> {
+        content.validate()?;
+        let _guard = self.lock.lock().await;
+        let current = self
+            .get(uid)
+            .await?
+            .ok_or_else(|| AppletError::NotFound(uid.to_string()))?;
+        if current.version != expected {
+            return Err(AppletError::Stale {
+                expected,
+                current: Box::new(current),
+            });
+        }
+        let a = self.save(&current, content, by).await?;
+        self.publish(json!({"op": "upsert", "applet": a})).await?;
+        Ok(a)
+    }
+
+    /// Deletes the applet (its versions stay and it can be restored); `expected` as for update.
+    pub async fn delete(
+        &self,
+        uid: &str,
+        expected: Option<i64>,
+        by: &str,
+    ) -> Result<Applet, AppletError> {
+        let _guard = self.lock.lock().await;
+        let current = self
+            .get(uid)
+            .await?
+            .ok_or_else(|| AppletError::NotFound(uid.to_string()))?;
+        if let Some(expected) = expected.filter(|e| *e != current.version) {
+            return Err(AppletError::Stale {
+                expected,
+                current: Box::new(current),
+            });
+        }
+        self.remove(&current, by).await?;
+        self.publish(json!({"op": "delete", "uid": uid})).await?;
+        Ok(current)
+    }
+
+    pub async fn versions(&self, uid: &str) -> Result<Vec<Version>, AppletError> {
+        let rows: Vec<VersionRow> = sqlx::query_as(
+            "SELECT uid, name, grp, kind, spec, version, updated_by, updated_at, auto_enable, deleted \
+             FROM applet_versions WHERE uid = ? ORDER BY version DESC",
+        )
+        .bind(uid)
+        .fetch_all(&self.db)
+        .await?;
+        if rows.is_empty() {
+            return Err(AppletError::NotFound(uid.to_string()));
+        }
+        Ok(rows
+            .into_iter()
+            .map(|r| Version {
+                applet: applet((r.0, r.1, r.2, r.3, r.4, r.5, r.6, r.7, r.8)),
+                deleted: r.9,
+            })
+            .collect())
+    }
+
+    /// Makes an old version current again, as a new version (a deleted applet comes back).
+    pub async fn restore(&self, uid: &str, version: i64, by: &str) -> Result<Applet, AppletError> {
+        let old = self
+            .versions(uid)
+            .await?
+            .into_iter()
+            .find(|v| v.applet.version == version && !v.deleted)
+            .ok_or_else(|| AppletError::Invalid(format!("applet '{uid}' has no version {version} to restore; GET /api/applets/{uid}/versions lists them")))?;
+        let _guard = self.lock.lock().await;
+        let a = self.put_content(uid, Content::of(&old.applet), by).await?;
+        self.publish(json!({"op": "upsert", "applet": a})).await?;
+        Ok(a)
+    }
+
+    /// Creates or updates the applet `name` of `group` for an experiment (`by` is `plan:<name>`
+    /// or `publisher:<user>`), following the group's policy and never overwriting a person's edit.
+    pub async fn from_experiment(
+        &self,
+        group: &str,
+        name: &str,
+        kind: AppletKind,
+        spec: Value,
+        by: &str,
+    ) -> Result<ExperimentOutcome, AppletError> {
+        let policy = self.groups().await?.get(group).copied().unwrap_or_default();
+        let content = Content {
+            name: name.to_string(),
+            group: group.to_string(),
+            kind,
+            spec,
+            auto_enable: policy == GroupPolicy::CreateEnable,
+        };
+        content.validate()?;
+        if policy == GroupPolicy::Ignore {
+            return Ok(ExperimentOutcome::Ignored {
+                msg: format!(
+                    "group '{group}' ignores applets from experiments (its policy is 'ignore')"
+                ),
+            });
+        }
+        let _guard = self.lock.lock().await;
+        let row: Option<Row> = sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM applets WHERE grp = ? AND name = ?"
+        ))
+        .bind(group)
+        .bind(name)
+        .fetch_optional(&self.db)
+        .await?;
+        let outcome = match row.map(applet) {
+            None => {
+                let a = self
+                    .insert(content, uuid::Uuid::new_v4().to_string(), 1, by)
+                    .await?;
+                ExperimentOutcome::Created {
+                    applet: Box::new(a),
+                }
+            }
+            Some(current) if !by_experiment(&current.updated_by) => ExperimentOutcome::Kept {
+                msg: format!(
+                    "applet '{name}' of group '{group}' was last edited by {}; their edit is kept",
+                    current.updated_by
+                ),
+                applet: Box::new(current),
+            },
+            Some(current) if Content::of(&current) == content => ExperimentOutcome::Unchanged {
+                applet: Box::new(current),
+            },
+            Some(current) => ExperimentOutcome::Updated {
+                applet: Box::new(self.save(&current, content, by).await?),
+            },
+        };
+        if let ExperimentOutcome::Created { applet } | ExperimentOutcome::Updated { applet } =
+            &outcome
+        {
+            self.publish(json!({"op": "upsert", "applet": applet}))
+                .await?;
+        }
+        Ok(outcome)
+    }
+
+    async fn insert(
+        &self,
+        content: Content,
+        uid: String,
+        version: i64,
+        by: &str,
+    ) -> Result<Applet, AppletError> {
+        let a = Applet {
+            uid,
+            name: content.name,
+            group: content.group,
+            kind: content.kind,
+            spec: content.spec,
+            version,
+            updated_by: by.to_string(),
+            updated_at: now(),
+            auto_enable: content.auto_enable,
+        };
+        let mut tx = self.db.begin().await?;
+        let taken: Option<(String,)> =
+            sqlx::query_as("SELECT uid FROM applets WHERE grp = ? AND name = ?")
+                .bind(&a.group)
+                .bind(&a.name)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if let Some((other,)) = taken {
+            return Err(AppletError::Conflict(format!(
+                "group '{}' already has an applet named '{}' ({other}); choose another name or edit that one",
+                a.group, a.name
+            )));
+        }
+        write(&mut tx, &a, false).await?;
+        tx.commit().await?;
+        Ok(a)
+    }
+
+    /// A new version of `current` with `content`.
+    async fn save(
+        &self,
+        current: &Applet,
+        content: Content,
+        by: &str,
+    ) -> Result<Applet, AppletError> {
+        if content.group != current.group || content.name != current.name {
+            let taken: Option<(String,)> =
+                sqlx::query_as("SELECT uid FROM applets WHERE grp = ? AND name = ? AND uid != ?")
+                    .bind(&content.group)
+                    .bind(&content.name)
+                    .bind(&current.uid)
+                    .fetch_optional(&self.db)
+                    .await?;
+            if let Some((other,)) = taken {
+                return Err(AppletError::Conflict(format!(
+                    "group '{}' already has an applet named '{}' ({other})",
+                    content.group, content.name
+                )));
+            }
+        }
+        let a = Applet {
+            uid: current.uid.clone(),
+            name: content.name,
+            group: content.group,
+            kind: content.kind,
+            spec: content.spec,
+            version: current.version + 1,
+            updated_by: by.to_string(),
+            updated_at: now(),
+            auto_enable: content.auto_enable,
+        };
+        let mut tx = self.db.begin().await?;
+        write(&mut tx, &a, false).await?;
+        tx.commit().await?;
+        Ok(a)
+    }
+
+    /// Sets `uid`'s content as a new version, whether it exists now or was deleted.
+    async fn put_content(
+        &self,
+        uid: &str,
+        content: Content,
+        by: &str,
+    ) -> Result<Applet, AppletError> {
+        match self.get(uid).await? {
+            Some(current) => self.save(&current, content, by).await,
+            None => {
+                let last: (i64,) = sqlx::query_as(
+                    "SELECT COALESCE(MAX(version), 0) FROM applet_versions WHERE uid = ?",
+                )
+                .bind(uid)
+                .fetch_one(&self.db)
+                .await?;
+                self.insert(content, uid.to_string(), last.0 + 1, by).await
+            }
+        }
+    }
+
+    async fn remove(&self, current: &Applet, by: &str) -> Result<(), AppletError> {
+        let gone = Applet {
+            version: current.version + 1,
+            updated_by: by.to_string(),
+            updated_at: now(),
+            ..current.clone()
+        };
+        let mut tx = self.db.begin().await?;
+        write(&mut tx, &gone, true).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Publishes a change on the `applets` topic (snapshot: every applet and the group policies)
+    /// and rewrites the mirror.
+    async fn publish(&self, delta: Value) -> Result<(), sqlx::Error> {
+        let applets = self.list().await?;
+        let groups = self.groups().await?;
+        if let Some(m) = &self.mirror {
+            m.write(import::mirror_text(&applets, &groups));
+        }
+        self.hub.publish_with_snapshot(
+            Topic::Applets,
+            delta,
+            json!({"applets": applets, "groups": groups}),
+        );
+        Ok(())
+    }
+}
+
+/// Writes a version row and makes it current (or, for a deletion, removes the current row).
+async fn write(
+    tx: &mut Transaction<'_, Sqlite>,
+    a: &Applet,
+    deleted: bool,
+) -> Result<(), sqlx::Error> {
+    let kind = json!(a.kind);
+    sqlx::query(
+        "INSERT INTO applet_versions (uid, version, name, grp, kind, spec, updated_by, updated_at, auto_enable, deleted) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(&a.uid)
+    .bind(a.version)
+    .bind(&a.name)
+    .bind(&a.group)
+    .bind(kind.as_str())
+    .bind(a.spec.to_string())
+    .bind(&a.updated_by)
+    .bind(&a.updated_at)
+    .bind(a.auto_enable)
+    .bind(deleted)
+    .execute(&mut **tx)
+    .await?;
+    if deleted {
+        sqlx::query("DELETE FROM applets WHERE uid = ?")
+            .bind(&a.uid)
+            .execute(&mut **tx)
+            .await?;
+    } else {
+        sqlx::query(
+            "INSERT INTO applets (uid, name, grp, kind, spec, version, updated_by, updated_at, auto_enable) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (uid) DO UPDATE SET name = excluded.name, grp = excluded.grp, \
+             kind = excluded.kind, spec = excluded.spec, version = excluded.version, updated_by = excluded.updated_by, \
+             updated_at = excluded.updated_at, auto_enable = excluded.auto_enable",
+        )
+        .bind(&a.uid)
+        .bind(&a.name)
+        .bind(&a.group)
+        .bind(kind.as_str())
+        .bind(a.spec.to_string())
+        .bind(a.version)
+        .bind(&a.updated_by)
+        .bind(&a.updated_at)
+        .bind(a.auto_enable)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
