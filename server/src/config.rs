@@ -24,7 +24,9 @@ pub const DEFAULT_BIND: &str = "127.0.0.1:60610";
         Every setting comes from, in this order: a flag, its HUTCH_* environment variable, \
         the config file (hutch.toml), the built-in default. Logging follows RUST_LOG \
         (e.g. RUST_LOG=debug or RUST_LOG=hutch_server=trace).",
-    args_conflicts_with_subcommands = true
+    args_conflicts_with_subcommands = true,
+    after_help = "Run `hutch help COMMAND` (or `hutch COMMAND --help`) for each command's manual; `hutch --help` adds examples.",
+    after_long_help = MANUAL
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -32,6 +34,37 @@ pub struct Cli {
     #[command(flatten)]
     pub serve: ServeArgs,
 }
+
+/// The end of `hutch --help`: how the client commands are used.
+const MANUAL: &str = "\
+Running hutch:
+  hutch                       serve the dashboard and API (same as `hutch serve`)
+  hutch serve --bind 0.0.0.0:60610 --data-dir /srv/hutch
+  hutch db backup /backups/hutch-$(date +%F).db
+
+Driving a running hutch from a terminal (like bluesky's qserver):
+  hutch status                                  states, queue and history sizes, lock
+  hutch environment open                        start the worker (simulated devices by default)
+  hutch allowed plans                           what can be queued, with parameters
+  hutch queue add plan '{\"name\": \"scan\", \"args\": [[\"det\"], \"motor\", -1, 1, 11]}'
+  hutch queue add plan front '{\"name\": \"count\", \"args\": [[\"det1\"]], \"kwargs\": {\"num\": 5}}'
+  hutch queue add instruction queue_stop
+  hutch queue get                               the queue, with item uids
+  hutch queue item move 2 front                 also: before UID, after UID, an index
+  hutch upload spreadsheet plans.csv            one plan per row, all or nothing
+  hutch queue start && hutch wait idle          run it, with a progress bar
+  hutch re pause immediate / re resume / re abort
+  hutch monitor                                 live status and console until Ctrl-C
+  hutch history get ; hutch runs list ; hutch runs export UID > run.jsonl
+  hutch datasets list peak. ; hutch datasets set sample.name '\"Si 111\"' --persist
+  hutch applets export applets.json ; hutch applets import applets.json
+
+Where hutch is: --url / HUTCH_URL (default http://127.0.0.1:60610, from the local settings).
+The key: HUTCH_API_KEY (or --api-key); on hutch's own machine it is read from DATA_DIR/api_key.
+Every client command takes --json to print hutch's JSON for scripts.
+
+Exit codes: 0 done; 1 hutch refused (the message says why); 2 bad usage or input;
+3 hutch not reachable; 4 the API key was refused; 5 `wait` timed out.";
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -41,6 +74,8 @@ pub enum Command {
     Config(ServeArgs),
     /// Database operations: backup, check, trim.
     Db(DbArgs),
+    #[command(flatten)]
+    Client(crate::cli::ClientCommand),
     /// Run as a worker process (started by `hutch serve` when an environment opens; not for
     /// interactive use). Speaks the protocol of docs/worker-protocol.md on stdin/stdout.
     #[command(hide = true)]

@@ -17,6 +17,7 @@
 
 pub mod applets;
 pub mod auth;
+pub mod cli;
 pub mod config;
 pub mod console;
 pub mod datasets;

@@ -47,6 +47,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Db(args) => db_command(args).await,
+        Command::Client(cmd) => match hutch_server::cli::run(cmd, &env_var).await {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                eprintln!("hutch: {e}");
+                std::process::exit(i32::from(e.code()));
+            }
+        },
         Command::Worker(args) => {
             std::process::exit(hutch_server::worker::main_loop::run(args.assets))
         }

@@ -1,0 +1,116 @@
+//! Plain-text tables and short descriptions of items for the terminal.
+
+use serde_json::Value;
+
+/// Columns padded to their widest cell; cells longer than 70 characters are cut with `…`.
+pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
+    const MAX: usize = 70;
+    let cut = |s: &str| -> String {
+        let one_line = s.replace('\n', " ");
+        if one_line.chars().count() > MAX {
+            one_line.chars().take(MAX - 1).chain(['…']).collect()
+        } else {
+            one_line
+        }
+    };
+    let rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| r.iter().map(|c| cut(c)).collect())
+        .collect();
+    let widths: Vec<usize> = (0..headers.len())
+        .map(|i| {
+            rows.iter()
+                .filter_map(|r| r.get(i))
+                .map(|c| c.chars().count())
+                .chain([headers[i].len()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let line = |cells: &[String]| -> String {
+        let mut out: String = cells
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect::<Vec<_>>()
+            .join("  ");
+        out.truncate(out.trim_end().len());
+        out
+    };
+    let head: Vec<String> = headers.iter().map(|h| h.to_uppercase()).collect();
+    let mut out = line(&head);
+    for r in &rows {
+        out.push('\n');
+        out.push_str(&line(r));
+    }
+    out
+}
+
+/// A JSON value as a person would write it in Python-ish call syntax.
+pub fn short(v: &Value) -> String {
+    match v {
+        Value::String(s) => format!("'{s}'"),
+        Value::Array(a) => format!("[{}]", a.iter().map(short).collect::<Vec<_>>().join(", ")),
+        Value::Object(m) => format!(
+            "{{{}}}",
+            m.iter()
+                .map(|(k, v)| format!("{k}: {}", short(v)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        other => other.to_string(),
+    }
+}
+
+/// `count(['det1'], num=3)` for a plan; `queue_stop` for an instruction.
+pub fn call(item: &Value) -> String {
+    let name = item["name"].as_str().unwrap_or("?");
+    if item["item_type"] == "instruction" {
+        return format!("{name} (instruction)");
+    }
+    let mut parts: Vec<String> = item["args"]
+        .as_array()
+        .map_or_else(Vec::new, |a| a.iter().map(short).collect());
+    if let Some(kw) = item["kwargs"].as_object() {
+        parts.extend(kw.iter().map(|(k, v)| format!("{k}={}", short(v))));
+    }
+    format!("{name}({})", parts.join(", "))
+}
+
+/// The first 8 characters of a uid, enough to tell items apart on screen.
+pub fn uid8(v: &Value) -> String {
+    v.as_str()
+        .map_or_else(String::new, |s| s.chars().take(8).collect())
+}
+
+/// A Unix time as local-independent UTC `YYYY-MM-DD HH:MM:SS`.
+pub fn time(v: &Value) -> String {
+    v.as_f64()
+        .and_then(|t| chrono::DateTime::from_timestamp(t as i64, 0))
+        .map_or_else(String::new, |d| d.format("%Y-%m-%d %H:%M:%S").to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn tables_line_up_and_calls_read_like_python() {
+        let t = table(
+            &["a", "name"],
+            &[
+                vec!["1".into(), "x".into()],
+                vec!["22".into(), "long name".into()],
+            ],
+        );
+        assert_eq!(t, "A   NAME\n1   x\n22  long name");
+        let item = json!({"name": "scan", "args": [["det"], "motor", -1, 1], "kwargs": {"num": 5}, "item_type": "plan"});
+        assert_eq!(call(&item), "scan(['det'], 'motor', -1, 1, num=5)");
+        assert_eq!(
+            call(&json!({"name": "queue_stop", "item_type": "instruction"})),
+            "queue_stop (instruction)"
+        );
+        assert_eq!(time(&json!(0.0)), "1970-01-01 00:00:00");
+    }
+}
