@@ -541,8 +541,12 @@ impl Manager {
             FromWorker::Document { name, doc } => {
                 // Queued for the storage path, in order; a full queue makes the worker wait.
                 let dispatch = self.store.running_dispatch().map(String::from);
-                if self.docs.send(vec![(name, doc)], dispatch).await.is_err() {
-                    tracing::error!("the document store has stopped; documents are being lost");
+                if let Err(e) = self.docs.send(vec![(name, doc)], dispatch).await {
+                    tracing::error!("a document from the worker was not stored: {e}");
+                    self.console.push(
+                        now,
+                        &format!("a document from the worker was not stored: {e}"),
+                    );
                 }
             }
             FromWorker::RunOpened { uid, scan_id } => {

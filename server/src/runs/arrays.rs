@@ -44,7 +44,8 @@ fn collect<'a>(v: &'a Value, shape: &[u32], out: &mut Vec<&'a Number>) -> Option
 
 /// `data` with big arrays taken out, and the blob that holds them (None if there were none).
 pub fn pack(data: &Value) -> (String, Option<Vec<u8>>) {
-    let Some(obj) = data.as_object() else {
+    let Some(obj) = data.as_object().filter(|o| o.values().any(Value::is_array)) else {
+        // Scalars only (the common case): nothing to take out.
         return (data.to_string(), None);
     };
     let mut blob = Vec::new();

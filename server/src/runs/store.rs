@@ -36,6 +36,8 @@ pub enum StoreError {
 
 struct Batch {
     docs: Vec<(String, Value)>,
+    /// Per document, its events' columns, made by the sender (see [`prepare`]).
+    events: Vec<Vec<EventCols>>,
     /// The dispatch the runs of this batch belong to (documents from the worker).
     dispatch_uid: Option<String>,
     ack: Option<oneshot::Sender<Result<usize, StoreError>>>,
@@ -54,10 +56,12 @@ impl DocWriter {
         docs: Vec<(String, Value)>,
         dispatch_uid: Option<String>,
     ) -> Result<usize, StoreError> {
+        let events = prepare(&docs)?;
         let (ack, rx) = oneshot::channel();
         self.tx
             .send(Batch {
                 docs,
+                events,
                 dispatch_uid,
                 ack: Some(ack),
             })
@@ -72,10 +76,12 @@ impl DocWriter {
         &self,
         docs: Vec<(String, Value)>,
     ) -> Result<oneshot::Receiver<Result<usize, StoreError>>, StoreError> {
+        let events = prepare(&docs)?;
         let (ack, rx) = oneshot::channel();
         self.tx
             .send(Batch {
                 docs,
+                events,
                 dispatch_uid: None,
                 ack: Some(ack),
             })
@@ -95,9 +101,11 @@ impl DocWriter {
         docs: Vec<(String, Value)>,
         dispatch_uid: Option<String>,
     ) -> Result<(), StoreError> {
+        let events = prepare(&docs)?;
         self.tx
             .send(Batch {
                 docs,
+                events,
                 dispatch_uid,
                 ack: None,
             })
@@ -239,15 +247,14 @@ impl Writer {
         let mut touched: Vec<String> = Vec::new();
         let mut placed = Vec::new();
         for batch in batches {
-            for (index, (name, doc)) in batch.docs.iter().enumerate() {
+            for (index, ((name, doc), events)) in batch.docs.iter().zip(&batch.events).enumerate() {
                 let invalid = |reason: String| StoreError::Invalid {
                     index,
                     name: name.clone(),
                     reason,
                 };
-                super::validate::check(name, doc).map_err(invalid)?;
                 let (run, seq) = self
-                    .put(&mut tx, name, doc, batch.dispatch_uid.as_deref())
+                    .put(&mut tx, name, doc, events, batch.dispatch_uid.as_deref())
                     .await
                     .map_err(|e| match e {
                         PutError::Invalid(r) => invalid(r),
@@ -419,9 +426,10 @@ impl Writer {
         tx: &mut Transaction<'_, Sqlite>,
         name: &str,
         doc: &Value,
+        events: &[EventCols],
         dispatch: Option<&str>,
     ) -> Result<(String, i64), PutError> {
-        let run = self.put_doc(tx, name, doc, dispatch).await?;
+        let run = self.put_doc(tx, name, doc, events, dispatch).await?;
         let next = self.runs.get(&run).map_or(0, |c| c.next_seq);
         let count = match name {
             "event_page" => doc["uid"].as_array().map_or(0, Vec::len) as i64,
@@ -435,6 +443,7 @@ impl Writer {
         tx: &mut Transaction<'_, Sqlite>,
         name: &str,
         doc: &Value,
+        events: &[EventCols],
         dispatch: Option<&str>,
     ) -> Result<String, PutError> {
         let need = |key: &str| {
@@ -473,15 +482,11 @@ impl Writer {
                 self.keep(tx, run, name, Some(uid), doc).await?;
                 Ok(run.to_string())
             }
-            "event" => {
-                let (run, stream) = self.descriptor(tx, need("descriptor")?).await?;
-                self.event(tx, &run, &stream, doc).await?;
-                Ok(run)
-            }
-            "event_page" => {
-                let (run, stream) = self.descriptor(tx, need("descriptor")?).await?;
-                for event in unpage(doc)? {
-                    self.event(tx, &run, &stream, &event).await?;
+            "event" | "event_page" => {
+                let descriptor = need("descriptor")?;
+                let (run, stream) = self.descriptor(tx, descriptor).await?;
+                for cols in events {
+                    self.event(tx, &run, &stream, descriptor, cols).await?;
                 }
                 Ok(run)
             }
@@ -527,35 +532,20 @@ impl Writer {
         tx: &mut Transaction<'_, Sqlite>,
         run: &str,
         stream: &str,
-        doc: &Value,
+        descriptor: &str,
+        cols: &EventCols,
     ) -> Result<(), PutError> {
-        let get = |k: &str| {
-            doc.get(k)
-                .ok_or_else(|| PutError::Invalid(format!("event '{k}' is missing")))
-        };
-        let seq_num = get("seq_num")?
-            .as_i64()
-            .ok_or_else(|| PutError::Invalid("event 'seq_num' must be an integer".into()))?;
-        let time = get("time")?
-            .as_f64()
-            .ok_or_else(|| PutError::Invalid("event 'time' must be a number".into()))?;
-        let uid = get("uid")?
-            .as_str()
-            .ok_or_else(|| PutError::Invalid("event 'uid' must be a string".into()))?;
         let seq = self.next_seq(tx, run).await?;
-        let (data, arrays) = super::arrays::pack(get("data")?);
         self.pending.push(EventRow {
-            descriptor: str_field(doc, "descriptor").unwrap_or_default().to_string(),
-            seq_num,
+            descriptor: descriptor.to_string(),
+            seq_num: cols.seq_num,
             run_seq: seq,
-            uid: uid.to_string(),
-            time,
-            data,
-            arrays,
-            timestamps: get("timestamps")?.to_string(),
-            filled: doc
-                .get("filled")
-                .map_or_else(|| "{}".to_string(), Value::to_string),
+            uid: cols.uid.clone(),
+            time: cols.time,
+            data: cols.data.clone(),
+            arrays: cols.arrays.clone(),
+            timestamps: cols.timestamps.clone(),
+            filled: cols.filled.clone(),
         });
         if self.careful || self.pending.len() >= EVENTS_PER_INSERT {
             self.flush_events(tx).await?;
@@ -564,6 +554,53 @@ impl Writer {
         *c.num_events.entry(stream.to_string()).or_default() += 1;
         Ok(())
     }
+}
+
+/// An event's columns, serialised before the batch reaches the writer: the writer is one task,
+/// the senders are many (and run on the other core), so the writer only writes.
+#[derive(Debug)]
+struct EventCols {
+    uid: String,
+    time: f64,
+    seq_num: i64,
+    data: String,
+    arrays: Option<Vec<u8>>,
+    timestamps: String,
+    filled: String,
+}
+
+fn event_cols(e: &Value) -> EventCols {
+    let (data, arrays) = super::arrays::pack(&e["data"]);
+    EventCols {
+        uid: e["uid"].as_str().unwrap_or_default().to_string(),
+        time: e["time"].as_f64().unwrap_or_default(),
+        seq_num: e["seq_num"].as_i64().unwrap_or_default(),
+        data,
+        arrays,
+        timestamps: e["timestamps"].to_string(),
+        filled: e
+            .get("filled")
+            .map_or_else(|| "{}".to_string(), Value::to_string),
+    }
+}
+
+/// Validates a batch by the event-model rules and serialises its events' columns.
+fn prepare(docs: &[(String, Value)]) -> Result<Vec<Vec<EventCols>>, StoreError> {
+    docs.iter()
+        .enumerate()
+        .map(|(index, (name, doc))| {
+            super::validate::check(name, doc).map_err(|reason| StoreError::Invalid {
+                index,
+                name: name.clone(),
+                reason,
+            })?;
+            Ok(match name.as_str() {
+                "event" => vec![event_cols(doc)],
+                "event_page" => super::pages::unpage(doc).iter().map(event_cols).collect(),
+                _ => Vec::new(),
+            })
+        })
+        .collect()
 }
 
 /// Events are written many rows per INSERT; this many at most (9 parameters each).
@@ -590,41 +627,4 @@ impl From<sqlx::Error> for PutError {
     fn from(e: sqlx::Error) -> Self {
         PutError::Db(e)
     }
-}
-
-/// The events of an `event_page` (columns → rows).
-fn unpage(page: &Value) -> Result<Vec<Value>, PutError> {
-    let bad = |what: &str| PutError::Invalid(format!("event_page: {what}"));
-    let list = |k: &str| {
-        page.get(k)
-            .and_then(Value::as_array)
-            .ok_or_else(|| bad(&format!("'{k}' must be a list")))
-    };
-    let (uids, times, seqs) = (list("uid")?, list("time")?, list("seq_num")?);
-    let n = uids.len();
-    if times.len() != n || seqs.len() != n {
-        return Err(bad("uid, time and seq_num must have the same length"));
-    }
-    let columns = |k: &str| {
-        page.get(k)
-            .and_then(Value::as_object)
-            .cloned()
-            .unwrap_or_default()
-    };
-    let (data, timestamps, filled) = (columns("data"), columns("timestamps"), columns("filled"));
-    (0..n)
-        .map(|i| {
-            let row = |cols: &serde_json::Map<String, Value>| -> Result<Value, PutError> {
-                let mut out = serde_json::Map::new();
-                for (k, v) in cols {
-                    let col = v.as_array().ok_or_else(|| bad(&format!("column '{k}' must be a list")))?;
-                    let cell = col.get(i).ok_or_else(|| bad(&format!("column '{k}' is shorter than uid")))?;
-                    out.insert(k.clone(), cell.clone());
-                }
-                Ok(Value::Object(out))
-            };
-            Ok(json!({"uid": uids[i], "time": times[i], "seq_num": seqs[i], "descriptor": page["descriptor"],
-                      "data": row(&data)?, "timestamps": row(&timestamps)?, "filled": row(&filled)?}))
-        })
-        .collect()
 }
