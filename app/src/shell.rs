@@ -66,6 +66,9 @@ pub fn App() -> impl IntoView {
                     </ul>
                 </nav>
                 <ConnectionIndicator/>
+                <form class="signout" method="post" action="/api/auth/logout">
+                    <button type="submit">"Sign out"</button>
+                </form>
             </header>
             <main id="main">
                 <Routes fallback=|| view! { <NotFound/> }>

@@ -393,7 +393,7 @@ impl Applets {
             updated_at: now(),
             auto_enable: content.auto_enable,
         };
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.db.begin_with("BEGIN IMMEDIATE").await?;
         let taken: Option<(String,)> =
             sqlx::query_as("SELECT uid FROM applets WHERE grp = ? AND name = ?")
                 .bind(&a.group)
@@ -444,7 +444,7 @@ impl Applets {
             updated_at: now(),
             auto_enable: content.auto_enable,
         };
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.db.begin_with("BEGIN IMMEDIATE").await?;
         write(&mut tx, &a, false).await?;
         tx.commit().await?;
         Ok(a)
@@ -478,7 +478,7 @@ impl Applets {
             updated_at: now(),
             ..current.clone()
         };
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.db.begin_with("BEGIN IMMEDIATE").await?;
         write(&mut tx, &gone, true).await?;
         tx.commit().await?;
         Ok(())

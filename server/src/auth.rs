@@ -1,52 +1,319 @@
-//! Single-user API-key authentication, as bluesky-httpserver does it without auth providers.
+//! Who is asking, and may they: authentication of every request, and the per-route check.
 //!
-//! A request is authenticated by `Authorization: ApiKey <key>` (or `Bearer <key>`), by
-//! `?api_key=<key>` (which also sets the `hutch_api_key` cookie, so a browser opened with the link
-//! hutch prints at start stays signed in), or by that cookie. `/api/*` routes refuse anything else
-//! with 401; pages are served to everyone. The principal is stamped into queued items.
+//! Credentials, in this order: `Authorization: ApiKey <key>` (or `Bearer <key>`), `?api_key=`,
+//! the `hutch_session` cookie (multi-user mode, set by login), the `hutch_api_key` cookie (set by
+//! opening the link hutch prints at start). The outer layer ([`layer`]) turns them into an
+//! [`Authn`] for every request and keeps pages behind the login page; each API route then checks
+//! its own [`scopes::Need`] ([`require`], applied by `http::api::Api` where the route is declared).
+//!
+//! Modes: single-user (the default) — one key with every scope, the principal
+//! `UNAUTHENTICATED_SINGLE_USER` of group `primary`, as bluesky-httpserver; multi-user — users with
+//! roles, sessions and per-user API keys. In both, API keys made with `hutch apikey create`
+//! (kiosk tokens included) work, and in multi-user mode the machine's own key
+//! (DATA_DIR/api_key or HUTCH_API_KEY) stays valid as the local administrator.
 
-use axum::extract::{Request, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+pub mod audit;
+pub mod scopes;
+pub mod store;
+pub mod throttle;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Json;
 use serde_json::json;
 
 use crate::queue::manager::Principal;
-use crate::AppState;
+use scopes::{Need, Role};
+use store::Store;
 
 pub const COOKIE: &str = "hutch_api_key";
+pub const SESSION_COOKIE: &str = "hutch_session";
+pub const CSRF_COOKIE: &str = "hutch_csrf";
+pub const CSRF_HEADER: &str = "x-csrf";
 pub const SINGLE_USER: &str = "UNAUTHENTICATED_SINGLE_USER";
 pub const SINGLE_USER_GROUP: &str = "primary";
+/// Who the machine's own key is in multi-user mode.
+pub const LOCAL_ADMIN: &str = "local-admin";
+/// HTTP ingest requests a caller may make per second (with twice that as a burst).
+pub const INGEST_RATE: f64 = 200.0;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    Single,
+    Multi,
+}
+
+impl Mode {
+    pub fn parse(s: &str) -> Result<Mode, String> {
+        match s {
+            "single" | "single-user" => Ok(Mode::Single),
+            "multi" | "multi-user" => Ok(Mode::Multi),
+            other => Err(format!("unknown auth mode '{other}': use single or multi")),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Single => "single",
+            Mode::Multi => "multi",
+        }
+    }
+}
+
+/// The authentication side of the server state. Cheap to clone.
+#[derive(Clone)]
+pub struct Auth {
+    pub mode: Mode,
+    single_key: Arc<str>,
+    pub store: Store,
+    pub audit: audit::AuditLog,
+    login: Arc<Mutex<throttle::LoginThrottle>>,
+    ingest: Arc<Mutex<throttle::Buckets>>,
+    /// Cookies get `Secure` (under TLS, or behind an HTTPS proxy when configured).
+    pub secure_cookies: bool,
+}
+
+impl Auth {
+    pub fn new(
+        mode: Mode,
+        single_key: Arc<str>,
+        db: sqlx::SqlitePool,
+        secure_cookies: bool,
+    ) -> Self {
+        Auth {
+            mode,
+            single_key,
+            store: Store::new(db.clone()),
+            audit: audit::AuditLog::start(db),
+            login: Default::default(),
+            ingest: Arc::new(Mutex::new(throttle::Buckets::new(
+                INGEST_RATE,
+                2.0 * INGEST_RATE,
+            ))),
+            secure_cookies,
+        }
+    }
+
+    pub fn single_key(&self) -> &str {
+        &self.single_key
+    }
+
+    pub fn login_throttle(&self) -> std::sync::MutexGuard<'_, throttle::LoginThrottle> {
+        self.login.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Takes an ingest token for `who`, or says how many seconds to wait.
+    pub fn ingest_allowed(&self, who: &str) -> Result<(), std::time::Duration> {
+        self.ingest
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take(who, Instant::now())
+    }
+
+    /// Resolves what the request presented.
+    pub async fn authenticate(&self, creds: &Credentials) -> Authn {
+        match creds {
+            Credentials::None => Authn::Anonymous,
+            Credentials::BadScheme(s) => Authn::Denied {
+                status: StatusCode::BAD_REQUEST,
+                msg: format!("Authorization scheme '{s}' is not supported; use 'ApiKey <key>'"),
+            },
+            Credentials::Key { key, cookie } => self.by_key(key, *cookie).await,
+            Credentials::Session(id) => self.by_session(id).await,
+        }
+    }
+
+    async fn by_key(&self, key: &str, cookie: bool) -> Authn {
+        let csrf = cookie.then(|| csrf_for_key(key));
+        if key_matches(key, &self.single_key) {
+            let (user, group, role) = match self.mode {
+                Mode::Single => (SINGLE_USER, SINGLE_USER_GROUP, Role::SingleUser),
+                Mode::Multi => (LOCAL_ADMIN, "admin", Role::Admin),
+            };
+            return Authn::Ok(Identity::new(user, group, role, role.scopes(), csrf));
+        }
+        let denied = |msg: &str| Authn::Denied {
+            status: StatusCode::UNAUTHORIZED,
+            msg: msg.into(),
+        };
+        let record = match self.store.lookup_key(key).await {
+            Ok(Some(r)) => r,
+            Ok(None) => return denied("Invalid API key"),
+            Err(e) => {
+                tracing::error!("cannot look up an API key: {e}");
+                return Authn::Denied {
+                    status: StatusCode::SERVICE_UNAVAILABLE,
+                    msg: "the key could not be checked (database); see the server log".into(),
+                };
+            }
+        };
+        if record.revoked {
+            return denied("This API key was revoked; ask for a new one");
+        }
+        if record.expired {
+            return denied("This API key has expired; ask for a new one");
+        }
+        if record.kind == "kiosk" {
+            let scopes = store::kiosk_scopes(&record);
+            return Authn::Ok(Identity::new(
+                &record.owner,
+                "kiosk",
+                Role::Kiosk,
+                scopes,
+                csrf,
+            ));
+        }
+        match self.mode {
+            Mode::Single => {
+                let scopes = store::effective(&record, &Role::SingleUser.scopes());
+                Authn::Ok(Identity::new(
+                    SINGLE_USER,
+                    SINGLE_USER_GROUP,
+                    Role::SingleUser,
+                    scopes,
+                    csrf,
+                ))
+            }
+            Mode::Multi => match self.store.user(&record.owner).await {
+                Ok(u) if !u.disabled => {
+                    let scopes = store::effective(&record, &u.role.scopes());
+                    Authn::Ok(Identity::new(&u.name, &u.user_group, u.role, scopes, csrf))
+                }
+                _ => denied("The owner of this API key is disabled or no longer exists"),
+            },
+        }
+    }
+
+    async fn by_session(&self, id: &str) -> Authn {
+        if self.mode != Mode::Multi {
+            return Authn::Anonymous;
+        }
+        match self.store.session(id).await {
+            Ok(Some((u, csrf))) => Authn::Ok(Identity::new(
+                &u.name,
+                &u.user_group,
+                u.role,
+                u.role.scopes(),
+                Some(csrf),
+            )),
+            Ok(None) => Authn::Denied {
+                status: StatusCode::UNAUTHORIZED,
+                msg: "Your session has ended; sign in again at /login".into(),
+            },
+            Err(e) => {
+                tracing::error!("cannot look up a session: {e}");
+                Authn::Denied {
+                    status: StatusCode::SERVICE_UNAVAILABLE,
+                    msg: "the session could not be checked (database); see the server log".into(),
+                }
+            }
+        }
+    }
+
+    /// `Set-Cookie` values: an HttpOnly credential cookie and the CSRF cookie scripts read.
+    pub fn cookies(&self, name: &str, value: &str, csrf: &str, max_age: i64) -> [String; 2] {
+        let secure = if self.secure_cookies { "; Secure" } else { "" };
+        [
+            format!("{name}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}"),
+            format!("{CSRF_COOKIE}={csrf}; Path=/; SameSite=Strict; Max-Age={max_age}{secure}"),
+        ]
+    }
+}
+
+/// The CSRF token that goes with a key held in a cookie (derived, so nothing is stored).
+pub fn csrf_for_key(key: &str) -> String {
+    store::digest(&format!("csrf:{key}"))[..32].to_string()
+}
+
+/// Someone known.
+#[derive(Clone, Debug)]
+pub struct Identity {
+    pub user: String,
+    pub user_group: String,
+    pub role: Role,
+    pub scopes: Vec<&'static str>,
+    /// Set when the credential came in a cookie: writes must echo this token.
+    pub csrf: Option<String>,
+}
+
+impl Identity {
+    pub fn new(
+        user: &str,
+        group: &str,
+        role: Role,
+        scopes: Vec<&'static str>,
+        csrf: Option<String>,
+    ) -> Self {
+        Identity {
+            user: user.into(),
+            user_group: group.into(),
+            role,
+            scopes,
+            csrf,
+        }
+    }
+
+    pub fn has(&self, scope: &str) -> bool {
+        self.scopes.contains(&scope)
+    }
+
+    pub fn principal(&self) -> Principal {
+        Principal {
+            user: self.user.clone(),
+            user_group: self.user_group.clone(),
+        }
+    }
+}
+
+/// The outcome of authentication, put into every request's extensions.
+#[derive(Clone, Debug)]
+pub enum Authn {
+    Anonymous,
+    Denied { status: StatusCode, msg: String },
+    Ok(Identity),
+}
 
 /// What the request presented.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Credentials {
     None,
-    Key(String),
+    Key {
+        key: String,
+        cookie: bool,
+    },
+    Session(String),
     /// An `Authorization` scheme hutch does not know.
     BadScheme(String),
 }
 
-fn query_key(query: Option<&str>) -> Option<String> {
-    query?
-        .split('&')
-        .find_map(|kv| kv.strip_prefix("api_key="))
-        .map(String::from)
+fn query_param(query: Option<&str>, name: &str) -> Option<String> {
+    query?.split('&').find_map(|kv| {
+        kv.strip_prefix(name)
+            .and_then(|rest| rest.strip_prefix('='))
+            .map(String::from)
+    })
 }
 
-fn cookie_key(headers: &HeaderMap) -> Option<String> {
+pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .find_map(|cookies| {
-            cookies.split(';').find_map(|c| {
-                c.trim()
-                    .strip_prefix(&format!("{COOKIE}="))
-                    .map(String::from)
-            })
+        .flat_map(|cookies| cookies.split(';'))
+        .find_map(|c| {
+            c.trim()
+                .strip_prefix(name)
+                .and_then(|rest| rest.strip_prefix('='))
+                .map(String::from)
         })
+        .filter(|v| !v.is_empty())
 }
 
 pub fn credentials(headers: &HeaderMap, query: Option<&str>) -> Credentials {
@@ -56,12 +323,21 @@ pub fn credentials(headers: &HeaderMap, query: Option<&str>) -> Credentials {
     {
         let (scheme, key) = auth.split_once(' ').unwrap_or((auth, ""));
         return match scheme.to_ascii_lowercase().as_str() {
-            "apikey" | "bearer" => Credentials::Key(key.trim().to_string()),
+            "apikey" | "bearer" => Credentials::Key {
+                key: key.trim().to_string(),
+                cookie: false,
+            },
             _ => Credentials::BadScheme(scheme.to_string()),
         };
     }
-    match query_key(query).or_else(|| cookie_key(headers)) {
-        Some(k) => Credentials::Key(k),
+    if let Some(key) = query_param(query, "api_key") {
+        return Credentials::Key { key, cookie: false };
+    }
+    if let Some(id) = cookie(headers, SESSION_COOKIE) {
+        return Credentials::Session(id);
+    }
+    match cookie(headers, COOKIE) {
+        Some(key) => Credentials::Key { key, cookie: true },
         None => Credentials::None,
     }
 }
@@ -76,7 +352,7 @@ pub fn key_matches(given: &str, expected: &str) -> bool {
             == 0
 }
 
-fn deny(status: StatusCode, detail: &str) -> Response {
+pub fn deny(status: StatusCode, detail: &str) -> Response {
     (
         status,
         Json(json!({"success": false, "msg": detail, "detail": detail})),
@@ -84,52 +360,263 @@ fn deny(status: StatusCode, detail: &str) -> Response {
         .into_response()
 }
 
-/// Checks the key on `/api/*` and stamps the principal; turns `?api_key=` on a page into a cookie.
-pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+/// Pages anyone may load: the login page and the static files of the browser bundle.
+fn public_page(path: &str) -> bool {
+    path == "/login" || path.starts_with("/pkg/") || path.starts_with("/favicon")
+}
+
+/// Where a request came from, for the audit log and login throttling.
+pub fn source(req: &Request) -> String {
+    let peer = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip().to_string())
+        .unwrap_or_else(|| "unknown".into());
+    match req
+        .headers()
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok())
+    {
+        Some(fwd) => format!("{peer} (forwarded for {fwd})"),
+        None => peer,
+    }
+}
+
+/// Authenticates every request. API routes check their scope themselves ([`require`]); pages
+/// other than the login page need a signed-in browser; `?api_key=` on a page becomes a cookie.
+pub async fn layer(State(auth): State<Auth>, mut req: Request, next: Next) -> Response {
     let path = req.uri().path().to_string();
     let creds = credentials(req.headers(), req.uri().query());
-    let expected: &str = &state.api_key;
-    let valid = matches!(&creds, Credentials::Key(k) if key_matches(k, expected));
-    if !path.starts_with("/api/") && path != "/api" {
-        // A page: remember a valid key from the link in a cookie and drop it from the address bar.
-        if valid && query_key(req.uri().query()).is_some() {
-            let mut resp = Redirect::to(&path).into_response();
-            let cookie =
-                format!("{COOKIE}={expected}; Path=/; HttpOnly; SameSite=Strict; Max-Age=31536000");
-            if let Ok(v) = HeaderValue::from_str(&cookie) {
-                resp.headers_mut().insert(header::SET_COOKIE, v);
+    let authn = auth.authenticate(&creds).await;
+    req.extensions_mut().insert(auth.clone());
+    if path.starts_with("/api/") || path == "/api" {
+        req.extensions_mut().insert(authn);
+        return next.run(req).await;
+    }
+    let query = req.uri().query().unwrap_or("").to_string();
+    let link_key = query_param(Some(&query), "api_key");
+    match (&authn, link_key) {
+        // The link hutch prints (or a kiosk link): remember the key in a cookie, and drop it from
+        // the address bar so that it is not bookmarked or shown on a wall screen.
+        (Authn::Ok(_), Some(key)) => {
+            let rest: Vec<&str> = query
+                .split('&')
+                .filter(|kv| !kv.starts_with("api_key=") && !kv.is_empty())
+                .collect();
+            let target = if rest.is_empty() {
+                path
+            } else {
+                format!("{path}?{}", rest.join("&"))
+            };
+            let mut resp = Redirect::to(&target).into_response();
+            for c in auth.cookies(COOKIE, &key, &csrf_for_key(&key), 31_536_000) {
+                if let Ok(v) = HeaderValue::from_str(&c) {
+                    resp.headers_mut().append(header::SET_COOKIE, v);
+                }
             }
-            return resp;
+            resp
         }
-        return next.run(req).await;
-    }
-    if path == "/api/stream" {
-        // The socket checks for itself so that it can tell the browser why (close code 4001).
-        req.extensions_mut().insert(Authorized(valid));
-        return next.run(req).await;
-    }
-    match creds {
-        Credentials::None => deny(
-            StatusCode::UNAUTHORIZED,
-            "Not enough permissions. Requires an API key: send 'Authorization: ApiKey <key>' (hutch prints its key at start)",
-        ),
-        Credentials::BadScheme(s) => deny(
-            StatusCode::BAD_REQUEST,
-            &format!("Authorization scheme '{s}' is not supported; use 'ApiKey <key>'"),
-        ),
-        Credentials::Key(_) if !valid => deny(StatusCode::UNAUTHORIZED, "Invalid API key"),
-        Credentials::Key(_) => {
-            req.extensions_mut().insert(Principal { user: SINGLE_USER.into(), user_group: SINGLE_USER_GROUP.into() });
+        (Authn::Ok(id), None) => {
+            let id = id.clone();
+            req.extensions_mut().insert(id.principal());
+            req.extensions_mut().insert(id);
             next.run(req).await
+        }
+        _ if public_page(&path) => next.run(req).await,
+        (authn, _) => {
+            let why = match authn {
+                Authn::Denied { msg, .. } => msg.clone(),
+                _ => String::new(),
+            };
+            let here = if query.is_empty() {
+                path
+            } else {
+                format!("{path}?{query}")
+            };
+            let mut to = format!("/login?next={}", urlencode(&here));
+            if !why.is_empty() {
+                to.push_str(&format!("&error={}", urlencode(&why)));
+            }
+            Redirect::to(&to).into_response()
         }
     }
 }
 
-/// Whether the `/api/stream` request carried a valid key.
-#[derive(Clone, Copy, Debug)]
-pub struct Authorized(pub bool);
+pub fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
 
-/// A new random key: 32 alphanumeric characters.
+fn is_upgrade(req: &Request) -> bool {
+    req.headers()
+        .get(header::UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"))
+}
+
+/// Whether the page that sent a cookie-authenticated WebSocket request is ours.
+fn same_origin(headers: &HeaderMap) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
+        return true; // not a browser
+    };
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    origin
+        .split_once("://")
+        .is_some_and(|(_, rest)| rest == host)
+}
+
+fn not_enough(need: &str, id: Option<&Identity>) -> String {
+    match id {
+        None => format!(
+            "Not enough permissions. Requires scopes ['{need}']. Request had scopes []. Send your API key as 'Authorization: ApiKey <key>' (hutch prints its key at start) or sign in at /login"
+        ),
+        Some(id) => format!(
+            "Not enough permissions. Requires scopes ['{need}']. Request had scopes [{}] (user '{}', role {})",
+            id.scopes.iter().map(|s| format!("'{s}'")).collect::<Vec<_>>().join(", "),
+            id.user,
+            id.role.as_str()
+        ),
+    }
+}
+
+/// Bodies up to this size are copied into the audit log.
+const AUDIT_BODY: u64 = 64 * 1024;
+
+/// The per-route check: scope, CSRF for cookie-authenticated writes, the origin of
+/// cookie-authenticated sockets, the ingest rate; then it stamps the principal and audits writes.
+pub async fn require(State(need): State<Need>, mut req: Request, next: Next) -> Response {
+    let authn = req
+        .extensions()
+        .get::<Authn>()
+        .cloned()
+        .unwrap_or(Authn::Anonymous);
+    let Some(auth) = req.extensions().get::<Auth>().cloned() else {
+        return deny(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "authentication is not set up",
+        );
+    };
+    if need == Need::Public {
+        if let Authn::Ok(id) = &authn {
+            let id = id.clone();
+            req.extensions_mut().insert(id.principal());
+            req.extensions_mut().insert(id);
+        }
+        return next.run(req).await;
+    }
+    let id = match authn {
+        Authn::Ok(id) => id,
+        // The stream socket tells a browser why it is refused (close code 4001).
+        _ if need == Need::Stream && is_upgrade(&req) => return next.run(req).await,
+        Authn::Denied { status, msg } => return deny(status, &msg),
+        Authn::Anonymous => {
+            let scope = match need {
+                Need::Scope(s) => s,
+                _ => scopes::READ_STATUS,
+            };
+            return deny(StatusCode::UNAUTHORIZED, &not_enough(scope, None));
+        }
+    };
+    if let Need::Scope(s) = need {
+        if !id.has(s) {
+            return deny(StatusCode::FORBIDDEN, &not_enough(s, Some(&id)));
+        }
+    }
+    if let Some(expected) = &id.csrf {
+        let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+        if !safe {
+            let given = req
+                .headers()
+                .get(CSRF_HEADER)
+                .and_then(|v| v.to_str().ok())
+                .map(String::from)
+                .or_else(|| query_param(req.uri().query(), "csrf"));
+            if !given.is_some_and(|g| key_matches(&g, expected)) {
+                return deny(
+                    StatusCode::FORBIDDEN,
+                    "Missing or wrong CSRF token: a request signed in by cookie must send the x-csrf header with the value of the hutch_csrf cookie",
+                );
+            }
+        }
+        if is_upgrade(&req) && !same_origin(req.headers()) {
+            return deny(
+                StatusCode::FORBIDDEN,
+                "This WebSocket was opened from another site's page; open hutch's own page",
+            );
+        }
+    }
+    if need == Need::Scope(scopes::PUBLISH_DOCUMENTS) && req.method() == Method::POST {
+        if let Err(wait) = auth.ingest_allowed(&id.user) {
+            let secs = wait.as_secs().max(1);
+            let mut resp = deny(
+                StatusCode::TOO_MANY_REQUESTS,
+                &format!(
+                    "Too many ingest requests (more than {INGEST_RATE} a second): send larger batches, or use /api/documents/ws; retry in {secs} s"
+                ),
+            );
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+            return resp;
+        }
+    }
+    req.extensions_mut().insert(id.principal());
+    req.extensions_mut().insert(id.clone());
+    let changes = !matches!(*req.method(), Method::GET | Method::HEAD)
+        || need == Need::Scope(scopes::PUBLISH_DOCUMENTS);
+    if !changes {
+        return next.run(req).await;
+    }
+    // A change: record who, what, when and from where.
+    let action = format!("{} {}", req.method(), req.uri().path());
+    let from = source(&req);
+    let small = {
+        use axum::body::HttpBody;
+        req.body()
+            .size_hint()
+            .upper()
+            .is_some_and(|n| n <= AUDIT_BODY)
+    };
+    let (req, detail) = if small && need != Need::Scope(scopes::PUBLISH_DOCUMENTS) {
+        let (parts, body) = req.into_parts();
+        let bytes = axum::body::to_bytes(body, AUDIT_BODY as usize)
+            .await
+            .unwrap_or_default();
+        let detail = audit::redact(&bytes);
+        (Request::from_parts(parts, Body::from(bytes)), detail)
+    } else {
+        let len = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("streamed")
+            .to_string();
+        (req, format!("({len} bytes, not copied)"))
+    };
+    let resp = next.run(req).await;
+    auth.audit
+        .record(audit::Entry {
+            at: chrono::Utc::now().to_rfc3339(),
+            user: id.user,
+            role: id.role.as_str().into(),
+            action,
+            status: resp.status().as_u16(),
+            source: from,
+            detail,
+        })
+        .await;
+    resp
+}
+
+/// A new random key: 32 hexadecimal digits (alphanumeric, as bluesky requires).
 pub fn generate_key() -> String {
     uuid::Uuid::new_v4().simple().to_string()
 }
@@ -149,19 +636,26 @@ mod tests {
         h
     }
 
+    fn key(k: &str, cookie: bool) -> Credentials {
+        Credentials::Key {
+            key: k.into(),
+            cookie,
+        }
+    }
+
     #[test]
-    fn keys_come_from_header_query_or_cookie() {
+    fn credentials_come_from_header_query_session_or_cookie() {
         assert_eq!(
             credentials(&headers(&[("authorization", "ApiKey abc")]), None),
-            Credentials::Key("abc".into())
+            key("abc", false)
         );
         assert_eq!(
             credentials(&headers(&[("authorization", "apikey abc")]), None),
-            Credentials::Key("abc".into())
+            key("abc", false)
         );
         assert_eq!(
             credentials(&headers(&[("authorization", "Bearer abc")]), None),
-            Credentials::Key("abc".into())
+            key("abc", false)
         );
         assert_eq!(
             credentials(&headers(&[("authorization", "Token abc")]), None),
@@ -169,11 +663,23 @@ mod tests {
         );
         assert_eq!(
             credentials(&headers(&[]), Some("x=1&api_key=q1")),
-            Credentials::Key("q1".into())
+            key("q1", false)
+        );
+        assert_eq!(
+            credentials(&headers(&[]), Some("my_api_key=q1")),
+            Credentials::None
         );
         assert_eq!(
             credentials(&headers(&[("cookie", "a=b; hutch_api_key=c1")]), None),
-            Credentials::Key("c1".into())
+            key("c1", true)
+        );
+        assert_eq!(
+            credentials(
+                &headers(&[("cookie", "hutch_api_key=c1; hutch_session=s1")]),
+                None
+            ),
+            Credentials::Session("s1".into()),
+            "a session wins over a key cookie"
         );
         assert_eq!(credentials(&headers(&[]), None), Credentials::None);
     }
@@ -183,5 +689,33 @@ mod tests {
         assert!(key_matches("abc", "abc"));
         assert!(!key_matches("abd", "abc"));
         assert!(!key_matches("ab", "abc"));
+    }
+
+    #[test]
+    fn websocket_origin_must_be_this_host() {
+        assert!(same_origin(&headers(&[
+            ("host", "h:1"),
+            ("origin", "http://h:1")
+        ])));
+        assert!(same_origin(&headers(&[
+            ("host", "h:1"),
+            ("origin", "https://h:1")
+        ])));
+        assert!(!same_origin(&headers(&[
+            ("host", "h:1"),
+            ("origin", "https://evil.example")
+        ])));
+        assert!(
+            same_origin(&headers(&[("host", "h:1")])),
+            "no Origin: not a browser"
+        );
+    }
+
+    #[test]
+    fn urlencode_keeps_paths_readable() {
+        assert_eq!(
+            urlencode("/history?status=failed&x=a b"),
+            "/history%3Fstatus%3Dfailed%26x%3Da%20b"
+        );
     }
 }

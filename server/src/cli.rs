@@ -6,6 +6,7 @@
 //! that runs hutch no flag is needed. Exit codes: 0 done, 1 refused by hutch, 2 bad usage,
 //! 3 hutch not reachable, 4 not signed in, 5 timed out.
 
+pub mod accounts;
 pub mod args;
 mod client;
 mod commands;

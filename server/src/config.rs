@@ -41,6 +41,8 @@ Running hutch:
   hutch                       serve the dashboard and API (same as `hutch serve`)
   hutch serve --bind 0.0.0.0:60610 --data-dir /srv/hutch
   hutch db backup /backups/hutch-$(date +%F).db
+  hutch user add ann --role operator            multi-user mode (--auth multi): accounts
+  hutch apikey create --kiosk --note hall-a     a read-only token for a wall screen
 
 Driving a running hutch from a terminal (like bluesky's qserver):
   hutch status                                  states, queue and history sizes, lock
@@ -74,6 +76,10 @@ pub enum Command {
     Config(ServeArgs),
     /// Database operations: backup, check, trim.
     Db(DbArgs),
+    /// User accounts of multi-user mode: add, passwd, set, list (on the database; hutch may run).
+    User(crate::cli::accounts::UserArgs),
+    /// API keys and read-only kiosk tokens: create, revoke, list (on the database; hutch may run).
+    Apikey(crate::cli::accounts::ApikeyArgs),
     #[command(flatten)]
     Client(crate::cli::ClientCommand),
     /// Run as a worker process (started by `hutch serve` when an environment opens; not for
@@ -124,7 +130,7 @@ pub struct WorkerArgs {
 #[derive(Debug, Clone, Default, Args)]
 pub struct ServeArgs {
     /// Config file in TOML with any of the keys bind, data_dir, database, site_dir, mirror_dir, api_key,
-    /// emergency_lock_key.
+    /// emergency_lock_key, auth, tls_cert, tls_key, secure_cookies.
     /// [default: $XDG_CONFIG_HOME/hutch/hutch.toml (~/.config/hutch/hutch.toml) if it exists]
     #[arg(long, env = "HUTCH_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
@@ -154,6 +160,28 @@ pub struct ServeArgs {
     /// [file key: mirror_dir] [default: DATA_DIR]
     #[arg(long, env = "HUTCH_MIRROR_DIR", value_name = "DIR")]
     pub mirror_dir: Option<PathBuf>,
+
+    /// Who may use hutch: `single` (one API key with every right, as bluesky-httpserver) or
+    /// `multi` (user accounts with roles, sign-in, per-user API keys; see docs/security.md).
+    /// [file key: auth] [default: single]
+    #[arg(long, env = "HUTCH_AUTH", value_name = "MODE")]
+    pub auth: Option<String>,
+
+    /// PEM certificate chain: serve HTTPS and WSS (with --tls-key).
+    /// [file key: tls_cert]
+    #[arg(long, env = "HUTCH_TLS_CERT", value_name = "PEM")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// PEM private key of --tls-cert.
+    /// [file key: tls_key]
+    #[arg(long, env = "HUTCH_TLS_KEY", value_name = "PEM")]
+    pub tls_key: Option<PathBuf>,
+
+    /// Mark cookies Secure although hutch itself serves plain HTTP: set this behind a reverse
+    /// proxy that terminates HTTPS. (Under --tls-cert they are always Secure.)
+    /// [file key: secure_cookies] [default: false]
+    #[arg(long, env = "HUTCH_SECURE_COOKIES", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub secure_cookies: Option<bool>,
 }
 
 /// The `hutch.toml` file. Unknown keys are refused so that a typo does not go unnoticed.
@@ -167,6 +195,10 @@ struct FileConfig {
     mirror_dir: Option<PathBuf>,
     api_key: Option<String>,
     emergency_lock_key: Option<String>,
+    auth: Option<String>,
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
+    secure_cookies: Option<bool>,
 }
 
 /// The resolved configuration the server runs with.
@@ -190,6 +222,12 @@ pub struct Config {
     pub emergency_lock_key: Option<String>,
     /// The program started as the worker (`<it> worker --assets DIR`); this binary when unset.
     pub worker_exe: Option<PathBuf>,
+    /// Single-user or multi-user.
+    pub auth: crate::auth::Mode,
+    /// Certificate chain and key (PEM) when hutch serves HTTPS itself.
+    pub tls: Option<(PathBuf, PathBuf)>,
+    /// Cookies carry `Secure` (always under TLS).
+    pub secure_cookies: bool,
 }
 
 impl fmt::Debug for Config {
@@ -201,6 +239,8 @@ impl fmt::Debug for Config {
             .field("database", &self.database)
             .field("site_dir", &self.site_dir)
             .field("mirror_dir", &self.mirror_dir)
+            .field("auth", &self.auth)
+            .field("tls", &self.tls)
             .field("api_key", &self.api_key.as_ref().map(|_| "<set>"))
             .field(
                 "emergency_lock_key",
@@ -221,6 +261,8 @@ pub enum ConfigError {
     Parse { path: PathBuf, message: String },
     #[error("no data directory given and neither XDG_DATA_HOME nor HOME is set; pass --data-dir DIR or set HUTCH_DATA_DIR")]
     NoDataDir,
+    #[error("{0}")]
+    Invalid(String),
 }
 
 impl Config {
@@ -239,6 +281,9 @@ impl Config {
             api_key: Some("test-key".into()),
             emergency_lock_key: None,
             worker_exe: None,
+            auth: crate::auth::Mode::Single,
+            tls: None,
+            secure_cookies: false,
         }
     }
 
@@ -258,7 +303,27 @@ impl Config {
             Some(dir) => dir,
             None => default_data_dir(env).ok_or(ConfigError::NoDataDir)?,
         };
+        let auth = match args.auth.or(file.auth) {
+            Some(m) => crate::auth::Mode::parse(&m).map_err(ConfigError::Invalid)?,
+            None => crate::auth::Mode::Single,
+        };
+        let tls = match (
+            args.tls_cert.or(file.tls_cert),
+            args.tls_key.or(file.tls_key),
+        ) {
+            (Some(c), Some(k)) => Some((c, k)),
+            (None, None) => None,
+            _ => {
+                return Err(ConfigError::Invalid(
+                    "HTTPS needs both --tls-cert and --tls-key (or neither for plain HTTP)".into(),
+                ))
+            }
+        };
+        let secure_cookies = args.secure_cookies.or(file.secure_cookies).unwrap_or(false);
         Ok(Config {
+            auth,
+            tls,
+            secure_cookies,
             bind: args
                 .bind
                 .or(file.bind)
@@ -294,12 +359,18 @@ impl Config {
     pub fn to_toml(&self) -> String {
         let q = |p: &Path| format!("{:?}", p.display().to_string());
         format!(
-            "bind = \"{}\"\ndata_dir = {}\ndatabase = {}\nsite_dir = {}\nmirror_dir = {}\n",
+            "bind = \"{}\"\ndata_dir = {}\ndatabase = {}\nsite_dir = {}\nmirror_dir = {}\nauth = \"{}\"\nsecure_cookies = {}\n{}",
             self.bind,
             q(&self.data_dir),
             q(&self.database),
             q(&self.site_dir),
-            q(&self.mirror_dir)
+            q(&self.mirror_dir),
+            self.auth.as_str(),
+            self.secure_cookies,
+            match &self.tls {
+                Some((c, k)) => format!("tls_cert = {}\ntls_key = {}\n", q(c), q(k)),
+                None => String::new(),
+            }
         )
     }
 }

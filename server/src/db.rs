@@ -154,7 +154,7 @@ pub async fn trim(
     keep: Option<u64>,
     before: Option<f64>,
 ) -> Result<u64, sqlx::Error> {
-    let mut tx = pool.begin().await?;
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
     sqlx::query("CREATE TEMP TABLE IF NOT EXISTS doomed (uid TEXT PRIMARY KEY)")
         .execute(&mut *tx)
         .await?;

@@ -29,6 +29,7 @@ pub mod queue;
 pub mod runs;
 pub mod status;
 pub mod stream;
+pub mod tls;
 pub mod worker;
 
 use std::future::Future;
@@ -63,8 +64,8 @@ pub struct AppState {
     pub feed: stream::feed::Feed,
     pub datasets: datasets::Datasets,
     pub applets: applets::Applets,
-    /// The single-user API key in force.
-    pub api_key: Arc<str>,
+    /// Authentication: the mode, the single-user key, users, keys, sessions, the audit log.
+    pub auth: auth::Auth,
     /// Turns `true` once shutdown begins; long-lived connections watch it and close.
     pub shutdown: watch::Receiver<bool>,
 }
@@ -93,6 +94,8 @@ pub enum StartError {
     },
     #[error("cannot load datasets or applets from the database: {0}")]
     Load(sqlx::Error),
+    #[error("{0}; give PEM files to --tls-cert and --tls-key")]
+    Tls(String),
     #[error("cannot read or save the API key in {path}: {error}; set HUTCH_API_KEY instead")]
     ApiKey {
         path: PathBuf,
@@ -135,6 +138,9 @@ pub async fn prepare(config: Config) -> Result<Prepared, StartError> {
         .await
         .map_err(StartError::Record)?;
     warn_if_bundle_missing(&config.site_dir);
+    if let Some((cert, key)) = &config.tls {
+        tls::server_config(cert, key).map_err(StartError::Tls)?;
+    }
 
     let leptos = LeptosOptions::builder()
         .output_name("hutch")
@@ -145,6 +151,18 @@ pub async fn prepare(config: Config) -> Result<Prepared, StartError> {
         Some(k) => k.as_str().into(),
         None => saved_api_key(&config.data_dir)?.into(),
     };
+    let secure_cookies = config.secure_cookies || config.tls.is_some();
+    let auth = auth::Auth::new(config.auth, api_key, db.clone(), secure_cookies);
+    if config.auth == auth::Mode::Multi {
+        match auth.store.user_count().await {
+            Ok(0) => tracing::warn!(
+                "multi-user mode and no users yet: add an admin with `hutch user add NAME --role admin` \
+                 (the machine's own key, DATA_DIR/api_key, works meanwhile as local-admin)"
+            ),
+            Ok(n) => tracing::info!("multi-user mode: {n} user accounts"),
+            Err(e) => tracing::error!("cannot count the users: {e}"),
+        }
+    }
     let hub = Hub::default();
     let status = StatusBoard::new(hub.clone());
     let console = Console::with_hub(hub.clone());
@@ -183,7 +201,7 @@ pub async fn prepare(config: Config) -> Result<Prepared, StartError> {
         feed,
         datasets,
         applets,
-        api_key,
+        auth,
         shutdown,
     };
     Ok(Prepared { state, stop })
@@ -201,18 +219,33 @@ impl Prepared {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         use axum::serve::ListenerExt;
-        let router = http::router(self.state.clone());
+        use std::net::SocketAddr;
+        let app =
+            http::router(self.state.clone()).into_make_service_with_connect_info::<SocketAddr>();
         let stop = self.stop;
-        // Small JSON replies must leave at once, not wait for Nagle's algorithm.
-        let listener = listener.tap_io(|tcp| {
-            let _ = tcp.set_nodelay(true);
-        });
-        let result = axum::serve(listener, router)
-            .with_graceful_shutdown(async move {
-                shutdown.await;
-                let _ = stop.send(true);
-            })
-            .await;
+        let graceful = async move {
+            shutdown.await;
+            let _ = stop.send(true);
+        };
+        let result = match &self.state.config.tls {
+            Some((cert, key)) => {
+                let tls = tls::server_config(cert, key)
+                    .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+                let listener = tls::TlsListener::new(listener, tls)?.tap_io(|_| {});
+                axum::serve(listener, app)
+                    .with_graceful_shutdown(graceful)
+                    .await
+            }
+            None => {
+                // Small JSON replies must leave at once, not wait for Nagle's algorithm.
+                let listener = listener.tap_io(|tcp| {
+                    let _ = tcp.set_nodelay(true);
+                });
+                axum::serve(listener, app)
+                    .with_graceful_shutdown(graceful)
+                    .await
+            }
+        };
         self.state.db.close().await;
         result
     }

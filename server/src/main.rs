@@ -47,6 +47,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Db(args) => db_command(args).await,
+        Command::User(args) => {
+            let config = Config::resolve(args.settings.clone(), &env_var)?;
+            hutch_server::cli::accounts::user(args.action, &config).await
+        }
+        Command::Apikey(args) => {
+            let config = Config::resolve(args.settings.clone(), &env_var)?;
+            hutch_server::cli::accounts::apikey(args.action, &config).await
+        }
         Command::Client(cmd) => match hutch_server::cli::run(cmd, &env_var).await {
             Ok(()) => Ok(()),
             Err(e) => {
@@ -71,9 +79,22 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         .local_addr()
         .context("cannot read the bound address")?;
     let shutdown = shutdown_signal()?;
-    let key = prepared.state().api_key.clone();
-    tracing::info!("hutch is serving the dashboard and API at http://{addr}");
-    tracing::info!("API key: {key} (clients send 'Authorization: ApiKey {key}'); open http://{addr}/?api_key={key} in a browser to sign in");
+    let state = prepared.state();
+    let key = state.auth.single_key().to_string();
+    let scheme = if state.config.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    tracing::info!("hutch is serving the dashboard and API at {scheme}://{addr}");
+    match state.auth.mode {
+        hutch_server::auth::Mode::Single => tracing::info!(
+            "API key: {key} (clients send 'Authorization: ApiKey {key}'); open {scheme}://{addr}/?api_key={key} in a browser to sign in"
+        ),
+        hutch_server::auth::Mode::Multi => tracing::info!(
+            "multi-user mode: people sign in at {scheme}://{addr}/login; this machine's key (DATA_DIR/api_key) acts as local-admin"
+        ),
+    }
     prepared
         .serve(listener, shutdown)
         .await

@@ -147,7 +147,7 @@ async fn pages_are_server_rendered_with_the_status() {
 }
 
 #[tokio::test]
-async fn api_routes_need_the_key_and_pages_do_not() {
+async fn api_routes_and_pages_need_the_key_and_the_login_page_does_not() {
     let _pages = page_lock().await;
     let server = TestServer::start().await;
     let (code, body) = call_as(&server, None, "GET", "/api/status", "").await;
@@ -162,8 +162,27 @@ async fn api_routes_need_the_key_and_pages_do_not() {
     assert_eq!(code, StatusCode::OK);
     let (code, _) = call_as(&server, None, "GET", "/api/status?api_key=test-key", "").await;
     assert_eq!(code, StatusCode::OK);
-    let (code, _) = call_as(&server, None, "GET", "/", "").await;
-    assert_eq!(code, StatusCode::OK, "pages are public");
+    let router = hutch_server::http::router(server.state.clone());
+    let req = Request::builder()
+        .uri("/history?status=failed")
+        .body(Body::empty())
+        .unwrap();
+    let resp = router.oneshot(req).await.unwrap();
+    assert!(
+        resp.status().is_redirection(),
+        "pages need a signed-in browser"
+    );
+    assert_eq!(
+        resp.headers()["location"],
+        "/login?next=/history%3Fstatus%3Dfailed",
+        "and come back to where they were"
+    );
+    let (code, html) = call_as(&server, None, "GET", "/login?next=/queue", "").await;
+    assert_eq!(code, StatusCode::OK, "the login page is public");
+    assert!(
+        html.contains(r#"name="api_key""#) && html.contains(r#"value="/queue""#),
+        "{html}"
+    );
 }
 
 #[tokio::test]

@@ -7,28 +7,68 @@ use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
-use axum::{Extension, Json, Router};
+use axum::{Extension, Json};
 use hutch_app::model::applets::{AppletKind, GroupPolicy};
 use serde_json::{json, Map, Value};
 
 use super::datasets::object_body;
 use super::ApiError;
 use crate::applets::{AppletError, Content};
+use crate::auth::scopes::{self, Need};
+use crate::http::api::Api;
 use crate::queue::manager::Principal;
 use crate::AppState;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/applets", get(list).post(create))
-        .route("/api/applets/export", get(export))
-        .route("/api/applets/import", post(import))
-        .route("/api/applets/conflicts", get(conflicts))
-        .route("/api/applets/groups/{group}", put(set_group))
-        .route("/api/applets/by_name/{group}/{name}", put(from_experiment))
-        .route("/api/applets/{uid}", get(one).put(update).delete(remove))
-        .route("/api/applets/{uid}/versions", get(versions))
-        .route("/api/applets/{uid}/restore", post(restore))
+pub fn routes() -> Api {
+    Api::new()
+        .get("/api/applets", Need::Scope(scopes::READ_APPLETS), list)
+        .post("/api/applets", Need::Scope(scopes::WRITE_APPLETS), create)
+        .get(
+            "/api/applets/export",
+            Need::Scope(scopes::READ_APPLETS),
+            export,
+        )
+        .post(
+            "/api/applets/import",
+            Need::Scope(scopes::WRITE_APPLETS),
+            import,
+        )
+        .get(
+            "/api/applets/conflicts",
+            Need::Scope(scopes::READ_APPLETS),
+            conflicts,
+        )
+        .put(
+            "/api/applets/groups/{group}",
+            Need::Scope(scopes::WRITE_APPLETS),
+            set_group,
+        )
+        .put(
+            "/api/applets/by_name/{group}/{name}",
+            Need::Scope(scopes::WRITE_APPLETS),
+            from_experiment,
+        )
+        .get("/api/applets/{uid}", Need::Scope(scopes::READ_APPLETS), one)
+        .put(
+            "/api/applets/{uid}",
+            Need::Scope(scopes::WRITE_APPLETS),
+            update,
+        )
+        .delete(
+            "/api/applets/{uid}",
+            Need::Scope(scopes::WRITE_APPLETS),
+            remove,
+        )
+        .get(
+            "/api/applets/{uid}/versions",
+            Need::Scope(scopes::READ_APPLETS),
+            versions,
+        )
+        .post(
+            "/api/applets/{uid}/restore",
+            Need::Scope(scopes::WRITE_APPLETS),
+            restore,
+        )
 }
 
 /// Errors as replies; a stale update also carries the current applet.

@@ -5,22 +5,45 @@ use std::collections::HashMap;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::routing::{get, post};
-use axum::{Extension, Json, Router};
+use axum::{Extension, Json};
 use hutch_app::model::datasets::DatasetMeta;
 use serde_json::{json, Map, Value};
 
 use super::ApiError;
+use crate::auth::scopes::{self, Need};
 use crate::datasets::{DatasetError, SetRequest};
+use crate::http::api::Api;
 use crate::queue::manager::Principal;
 use crate::AppState;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/datasets", get(list))
-        .route("/api/datasets/{key}", get(one).put(set).delete(remove))
-        .route("/api/datasets/{key}/append", post(append))
-        .route("/api/datasets/{key}/set_element", post(set_element))
+pub fn routes() -> Api {
+    Api::new()
+        .get("/api/datasets", Need::Scope(scopes::READ_DATASETS), list)
+        .get(
+            "/api/datasets/{key}",
+            Need::Scope(scopes::READ_DATASETS),
+            one,
+        )
+        .put(
+            "/api/datasets/{key}",
+            Need::Scope(scopes::WRITE_DATASETS),
+            set,
+        )
+        .delete(
+            "/api/datasets/{key}",
+            Need::Scope(scopes::WRITE_DATASETS),
+            remove,
+        )
+        .post(
+            "/api/datasets/{key}/append",
+            Need::Scope(scopes::WRITE_DATASETS),
+            append,
+        )
+        .post(
+            "/api/datasets/{key}/set_element",
+            Need::Scope(scopes::WRITE_DATASETS),
+            set_element,
+        )
 }
 
 impl From<DatasetError> for ApiError {

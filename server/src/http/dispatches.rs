@@ -4,19 +4,28 @@ use std::collections::HashMap;
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use serde_json::{json, Value};
 
 use super::ApiError;
+use crate::auth::scopes::{self, Need};
 use crate::dispatches::{self, Filter, STATUSES};
+use crate::http::api::Api;
 use crate::AppState;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/dispatches", get(list))
-        .route("/api/dispatches/overview", get(overview))
-        .route("/api/dispatches/{uid}", get(one))
+pub fn routes() -> Api {
+    Api::new()
+        .get("/api/dispatches", Need::Scope(scopes::READ_HISTORY), list)
+        .get(
+            "/api/dispatches/overview",
+            Need::Scope(scopes::READ_HISTORY),
+            overview,
+        )
+        .get(
+            "/api/dispatches/{uid}",
+            Need::Scope(scopes::READ_HISTORY),
+            one,
+        )
 }
 
 fn bad(msg: String) -> ApiError {

@@ -8,12 +8,13 @@ use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::Response;
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use futures_util::stream::{FuturesOrdered, StreamExt};
 use serde_json::{json, Value};
 
 use super::ApiError;
+use crate::auth::scopes::{self, Need};
+use crate::http::api::Api;
 use crate::runs::store::StoreError;
 use crate::runs::validate;
 use crate::AppState;
@@ -23,10 +24,18 @@ pub const MAX_BATCH_BYTES: usize = 32 * 1024 * 1024;
 /// Batches a WebSocket publisher may have waiting for their acknowledgement.
 const IN_FLIGHT: usize = 32;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/documents", post(ingest))
-        .route("/api/documents/ws", get(ingest_ws))
+pub fn routes() -> Api {
+    Api::new()
+        .post(
+            "/api/documents",
+            Need::Scope(scopes::PUBLISH_DOCUMENTS),
+            ingest,
+        )
+        .ws(
+            "/api/documents/ws",
+            Need::Scope(scopes::PUBLISH_DOCUMENTS),
+            ingest_ws,
+        )
 }
 
 fn too_large() -> ApiError {

@@ -10,7 +10,7 @@ mod info;
 
 use axum::body::Bytes;
 use axum::http::StatusCode;
-use axum::{Extension, Json, Router};
+use axum::{Extension, Json};
 use serde_json::{json, Map, Value};
 
 use super::status::json_object_body;
@@ -23,9 +23,8 @@ use crate::queue::position::{Placement, Pos};
 use crate::queue::state::Guard;
 use crate::AppState;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .merge(edit::routes())
+pub fn routes() -> super::api::Api {
+    edit::routes()
         .merge(environment::routes())
         .merge(info::routes())
 }

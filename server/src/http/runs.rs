@@ -5,21 +5,34 @@ use std::collections::HashMap;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use serde_json::{json, Value};
 
 use super::ApiError;
+use crate::auth::scopes::{self, Need};
+use crate::http::api::Api;
 use crate::runs::query::{self, RunFilter};
 use crate::AppState;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/runs", get(list))
-        .route("/api/runs/{uid}", get(one))
-        .route("/api/runs/{uid}/documents", get(documents))
-        .route("/api/runs/{uid}/streams/{stream}/data", get(data))
-        .route("/api/runs/{uid}/streams/{stream}/data.csv", get(data_csv))
+pub fn routes() -> Api {
+    Api::new()
+        .get("/api/runs", Need::Scope(scopes::READ_RUNS), list)
+        .get("/api/runs/{uid}", Need::Scope(scopes::READ_RUNS), one)
+        .get(
+            "/api/runs/{uid}/documents",
+            Need::Scope(scopes::READ_RUNS),
+            documents,
+        )
+        .get(
+            "/api/runs/{uid}/streams/{stream}/data",
+            Need::Scope(scopes::READ_RUNS),
+            data,
+        )
+        .get(
+            "/api/runs/{uid}/streams/{stream}/data.csv",
+            Need::Scope(scopes::READ_RUNS),
+            data_csv,
+        )
 }
 
 fn number(q: &HashMap<String, String>, key: &str) -> Result<Option<f64>, ApiError> {

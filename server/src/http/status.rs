@@ -8,17 +8,17 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::Router;
 
 use super::ApiError;
+use crate::auth::scopes::{self, Need};
+use crate::http::api::Api;
 use crate::AppState;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/", get(status))
-        .route("/api/ping", get(status))
-        .route("/api/status", get(status))
+pub fn routes() -> Api {
+    Api::new()
+        .get("/api/", Need::Scope(scopes::READ_STATUS), status)
+        .get("/api/ping", Need::Scope(scopes::READ_STATUS), status)
+        .get("/api/status", Need::Scope(scopes::READ_STATUS), status)
 }
 
 async fn status(State(state): State<AppState>, body: Bytes) -> Result<Response, ApiError> {

@@ -303,6 +303,16 @@ impl QueueState {
         Ok(())
     }
 
+    /// Removes the lock whatever its key (staff, via `POST /api/lock/break`); says whether there
+    /// was one.
+    pub fn break_lock(&mut self) -> bool {
+        let had = self.lock.take().is_some();
+        if had {
+            self.changes.push(Change::Settings);
+        }
+        had
+    }
+
     pub fn set_mode(&mut self, mode: QueueMode) {
         if self.mode != mode {
             self.mode = mode;

@@ -132,7 +132,7 @@ impl Store {
         {
             return Ok(());
         }
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let mut pending: Vec<(String, f64, String)> = Vec::new();
         for change in changes {
             if !matches!(change, Change::QueueInsert { .. }) {
@@ -271,7 +271,7 @@ impl Store {
         let Some(uid) = &self.running_dispatch else {
             return Ok(());
         };
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         sqlx::query("UPDATE dispatches SET status = ?, updated_at = ? WHERE uid = ?")
             .bind(status)
             .bind(now)
@@ -283,7 +283,7 @@ impl Store {
     }
 
     pub async fn save_next_scan_id(&self, next: i64) -> Result<(), sqlx::Error> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         save_setting(&mut tx, "next_scan_id", &next.to_string()).await?;
         tx.commit().await
     }
@@ -434,7 +434,7 @@ async fn save_setting(
 /// Executions left `running`/`paused` by a previous process become `interrupted` history
 /// entries; a copy of a queue item goes back to the front of the queue. One transaction.
 async fn recover(pool: &SqlitePool, now: f64) -> Result<Vec<String>, sqlx::Error> {
-    let mut tx = pool.begin().await?;
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
     let rows: Vec<(String, String, String)> = sqlx::query_as(
         "SELECT uid, kind, item FROM dispatches WHERE status IN ('running', 'paused') ORDER BY id",
     )

@@ -243,7 +243,7 @@ impl Writer {
     async fn write(&mut self, batches: &[Batch]) -> Result<Vec<(String, i64)>, StoreError> {
         let db = |e: sqlx::Error| StoreError::Database(e.to_string());
         self.pending.clear();
-        let mut tx = self.pool.begin().await.map_err(db)?;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
         let mut touched: Vec<String> = Vec::new();
         let mut placed = Vec::new();
         for batch in batches {

@@ -19,7 +19,7 @@ use hutch_app::model::stream::{
 use super::Client;
 use serde_json::json;
 
-use crate::auth::Authorized;
+use crate::auth::Identity;
 use crate::queue::manager::{Principal, Reply};
 use crate::status::ClientCount;
 use crate::AppState;
@@ -32,19 +32,19 @@ const MAX_CLIENT_MESSAGE: usize = 64 * 1024;
 pub async fn stream_handler(
     ws: WebSocketUpgrade,
     State(state): State<AppState>,
-    authorized: Option<Extension<Authorized>>,
+    who: Option<Extension<Identity>>,
 ) -> Response {
     let ws = ws.max_message_size(MAX_CLIENT_MESSAGE);
-    if !authorized.is_some_and(|Extension(Authorized(ok))| ok) {
+    let Some(Extension(who)) = who else {
         // Upgrade anyway so the browser learns why: an error frame, then close code 4001.
         return ws.on_upgrade(refuse);
-    }
-    ws.on_upgrade(move |socket| serve(socket, state))
+    };
+    ws.on_upgrade(move |socket| serve(socket, state, who))
 }
 
 async fn refuse(mut socket: WebSocket) {
     let msg = ServerMessage::Error {
-        msg: "not signed in: open the link hutch prints at start (http://HOST:PORT/?api_key=KEY) or send 'Authorization: ApiKey KEY'".into(),
+        msg: "not signed in: sign in at /login, open the link hutch prints at start (http://HOST:PORT/?api_key=KEY), or send 'Authorization: ApiKey KEY'".into(),
     };
     if let Ok(text) = serde_json::to_string(&msg) {
         let _ = socket.send(Message::Text(text.into())).await;
@@ -70,6 +70,8 @@ struct Conn {
     held: Option<super::Frame>,
     /// Run topics subscribed with `max_points`: their decimated plots.
     plots: HashMap<Topic, runs::Plot>,
+    /// Who is connected: each topic's read scope is checked on subscribe.
+    who: Identity,
 }
 
 /// The queue or history as of its current seq, from inside the manager (so no change can slip
@@ -102,7 +104,7 @@ async fn manager_snapshot(state: &AppState, topic: &Topic) -> Option<(u64, serde
     }
 }
 
-async fn serve(socket: WebSocket, state: AppState) {
+async fn serve(socket: WebSocket, state: AppState, who: Identity) {
     let client = state.hub.connect();
     let _count = state.status.client_connected();
     let mut conn = Conn {
@@ -113,6 +115,7 @@ async fn serve(socket: WebSocket, state: AppState) {
         state: state.clone(),
         held: None,
         plots: HashMap::new(),
+        who,
     };
     let stopping = crate::stopping(state.shutdown.clone());
     tokio::pin!(stopping);
@@ -207,6 +210,16 @@ impl Conn {
             } => {
                 for topic in topics {
                     let key = topic.to_string();
+                    let scope = crate::auth::scopes::topic_scope(&topic);
+                    if !self.who.has(scope) {
+                        let msg = format!(
+                            "not allowed to subscribe to '{key}': it needs the scope {scope}, which {} (role {}) does not have",
+                            self.who.user,
+                            self.who.role.as_str()
+                        );
+                        self.send_error(&msg).await?;
+                        continue;
+                    }
                     let opts = options.get(&key).cloned().unwrap_or_default();
                     if topic.run_uid().is_none() && opts != TopicOptions::default() {
                         let msg = format!("options are for run topics (run:<uid>), not '{key}'");

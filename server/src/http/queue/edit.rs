@@ -1,32 +1,77 @@
 //! Queue and history editing routes.
 
 use axum::body::Bytes;
-use axum::routing::{get, post};
-use axum::{Extension, Router};
+use axum::Extension;
 use hutch_app::model::queue::QueueItem;
 use serde_json::{json, Map, Value};
 
 use super::{fail, guard, lock_key, ok, params, placement, pos_of, run, str_of, with, Caller, S};
+use crate::auth::scopes::{self, Need};
+use crate::http::api::Api;
 use crate::http::ApiError;
 use crate::queue::edit::Which;
 use crate::queue::manager::Env;
 use crate::queue::state::Guard;
 use crate::AppState;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/queue/get", get(queue_get))
-        .route("/api/queue/clear", post(queue_clear))
-        .route("/api/queue/item/add", post(item_add))
-        .route("/api/queue/item/add/batch", post(item_add_batch))
-        .route("/api/queue/item/get", get(item_get))
-        .route("/api/queue/item/update", post(item_update))
-        .route("/api/queue/item/remove", post(item_remove))
-        .route("/api/queue/item/remove/batch", post(item_remove_batch))
-        .route("/api/queue/item/move", post(item_move))
-        .route("/api/queue/item/move/batch", post(item_move_batch))
-        .route("/api/history/get", get(history_get))
-        .route("/api/history/clear", post(history_clear))
+pub fn routes() -> Api {
+    Api::new()
+        .get("/api/queue/get", Need::Scope(scopes::READ_QUEUE), queue_get)
+        .post(
+            "/api/queue/clear",
+            Need::Scope(scopes::WRITE_QUEUE_EDIT),
+            queue_clear,
+        )
+        .post(
+            "/api/queue/item/add",
+            Need::Scope(scopes::WRITE_QUEUE_EDIT),
+            item_add,
+        )
+        .post(
+            "/api/queue/item/add/batch",
+            Need::Scope(scopes::WRITE_QUEUE_EDIT),
+            item_add_batch,
+        )
+        .get(
+            "/api/queue/item/get",
+            Need::Scope(scopes::READ_QUEUE),
+            item_get,
+        )
+        .post(
+            "/api/queue/item/update",
+            Need::Scope(scopes::WRITE_QUEUE_EDIT),
+            item_update,
+        )
+        .post(
+            "/api/queue/item/remove",
+            Need::Scope(scopes::WRITE_QUEUE_EDIT),
+            item_remove,
+        )
+        .post(
+            "/api/queue/item/remove/batch",
+            Need::Scope(scopes::WRITE_QUEUE_EDIT),
+            item_remove_batch,
+        )
+        .post(
+            "/api/queue/item/move",
+            Need::Scope(scopes::WRITE_QUEUE_EDIT),
+            item_move,
+        )
+        .post(
+            "/api/queue/item/move/batch",
+            Need::Scope(scopes::WRITE_QUEUE_EDIT),
+            item_move_batch,
+        )
+        .get(
+            "/api/history/get",
+            Need::Scope(scopes::READ_HISTORY),
+            history_get,
+        )
+        .post(
+            "/api/history/clear",
+            Need::Scope(scopes::WRITE_HISTORY_EDIT),
+            history_clear,
+        )
 }
 
 type Reply = Result<axum::response::Response, ApiError>;

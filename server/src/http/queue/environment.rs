@@ -1,38 +1,108 @@
 //! Environment, queue execution and run-engine control routes.
 
 use axum::body::Bytes;
-use axum::routing::{get, post};
-use axum::{Extension, Router};
+use axum::Extension;
 use hutch_app::model::status::QueueMode;
 use serde_json::{json, Map, Value};
 
 use super::edit_item;
 use super::{fail, guard, lock_key, ok, params, run, with, Caller, S};
+use crate::auth::scopes::{self, Need};
+use crate::http::api::Api;
 use crate::http::ApiError;
 use crate::queue::manager::Env;
 use crate::queue::state::{Effect, Guard, PauseOption, QueueState};
 use crate::AppState;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/environment/open", post(environment_open))
-        .route("/api/environment/close", post(environment_close))
-        .route("/api/environment/destroy", post(environment_destroy))
-        .route("/api/queue/start", post(queue_start))
-        .route("/api/queue/stop", post(queue_stop))
-        .route("/api/queue/stop/cancel", post(queue_stop_cancel))
-        .route("/api/queue/autostart", post(queue_autostart))
-        .route("/api/queue/mode/set", post(queue_mode_set))
-        .route("/api/queue/item/execute", post(item_execute))
-        .route("/api/re/pause", post(re_pause))
-        .route("/api/re/resume", post(re_resume))
-        .route("/api/re/stop", post(re_stop))
-        .route("/api/re/abort", post(re_abort))
-        .route("/api/re/halt", post(re_halt))
-        .route("/api/re/runs", post(re_runs).get(re_runs))
-        .route("/api/re/runs/active", get(runs_active))
-        .route("/api/re/runs/open", get(runs_open))
-        .route("/api/re/runs/closed", get(runs_closed))
+pub fn routes() -> Api {
+    Api::new()
+        .post(
+            "/api/environment/open",
+            Need::Scope(scopes::WRITE_MANAGER_CONTROL),
+            environment_open,
+        )
+        .post(
+            "/api/environment/close",
+            Need::Scope(scopes::WRITE_MANAGER_CONTROL),
+            environment_close,
+        )
+        .post(
+            "/api/environment/destroy",
+            Need::Scope(scopes::WRITE_MANAGER_CONTROL),
+            environment_destroy,
+        )
+        .post(
+            "/api/queue/start",
+            Need::Scope(scopes::WRITE_QUEUE_CONTROL),
+            queue_start,
+        )
+        .post(
+            "/api/queue/stop",
+            Need::Scope(scopes::WRITE_QUEUE_CONTROL),
+            queue_stop,
+        )
+        .post(
+            "/api/queue/stop/cancel",
+            Need::Scope(scopes::WRITE_QUEUE_CONTROL),
+            queue_stop_cancel,
+        )
+        .post(
+            "/api/queue/autostart",
+            Need::Scope(scopes::WRITE_QUEUE_CONTROL),
+            queue_autostart,
+        )
+        .post(
+            "/api/queue/mode/set",
+            Need::Scope(scopes::WRITE_QUEUE_CONTROL),
+            queue_mode_set,
+        )
+        .post(
+            "/api/queue/item/execute",
+            Need::Scope(scopes::WRITE_EXECUTE),
+            item_execute,
+        )
+        .post(
+            "/api/re/pause",
+            Need::Scope(scopes::WRITE_PLAN_CONTROL),
+            re_pause,
+        )
+        .post(
+            "/api/re/resume",
+            Need::Scope(scopes::WRITE_PLAN_CONTROL),
+            re_resume,
+        )
+        .post(
+            "/api/re/stop",
+            Need::Scope(scopes::WRITE_PLAN_CONTROL),
+            re_stop,
+        )
+        .post(
+            "/api/re/abort",
+            Need::Scope(scopes::WRITE_PLAN_CONTROL),
+            re_abort,
+        )
+        .post(
+            "/api/re/halt",
+            Need::Scope(scopes::WRITE_PLAN_CONTROL),
+            re_halt,
+        )
+        .post("/api/re/runs", Need::Scope(scopes::READ_MONITOR), re_runs)
+        .get("/api/re/runs", Need::Scope(scopes::READ_MONITOR), re_runs)
+        .get(
+            "/api/re/runs/active",
+            Need::Scope(scopes::READ_MONITOR),
+            runs_active,
+        )
+        .get(
+            "/api/re/runs/open",
+            Need::Scope(scopes::READ_MONITOR),
+            runs_open,
+        )
+        .get(
+            "/api/re/runs/closed",
+            Need::Scope(scopes::READ_MONITOR),
+            runs_closed,
+        )
 }
 
 type Reply = Result<axum::response::Response, ApiError>;

@@ -3,29 +3,63 @@
 use axum::body::Bytes;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use axum::routing::{get, post};
-use axum::{Extension, Json, Router};
+use axum::{Extension, Json};
 use serde_json::{json, Value};
 
 use super::{fail, ok, params, run, with, Caller, S};
+use crate::auth::scopes::{self, Need};
+use crate::http::api::Api;
 use crate::http::ApiError;
 use crate::queue::manager::Env;
 use crate::queue::state::time_str;
 use crate::AppState;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/plans/allowed", get(plans_allowed))
-        .route("/api/plans/existing", get(plans_existing))
-        .route("/api/devices/allowed", get(devices_allowed))
-        .route("/api/devices/existing", get(devices_existing))
-        .route("/api/lock", post(lock))
-        .route("/api/unlock", post(unlock))
-        .route("/api/lock/info", get(lock_info))
-        .route("/api/config/get", get(config_get))
-        .route("/api/console_output", get(console_output))
-        .route("/api/console_output/uid", get(console_output_uid))
-        .route("/api/console_output_update", get(console_output_update))
+pub fn routes() -> Api {
+    Api::new()
+        .get(
+            "/api/plans/allowed",
+            Need::Scope(scopes::READ_RESOURCES),
+            plans_allowed,
+        )
+        .get(
+            "/api/plans/existing",
+            Need::Scope(scopes::READ_RESOURCES),
+            plans_existing,
+        )
+        .get(
+            "/api/devices/allowed",
+            Need::Scope(scopes::READ_RESOURCES),
+            devices_allowed,
+        )
+        .get(
+            "/api/devices/existing",
+            Need::Scope(scopes::READ_RESOURCES),
+            devices_existing,
+        )
+        .post("/api/lock", Need::Scope(scopes::WRITE_LOCK), lock)
+        .post("/api/unlock", Need::Scope(scopes::WRITE_LOCK), unlock)
+        .post("/api/lock/break", Need::Scope(scopes::ADMIN), lock_break)
+        .get("/api/lock/info", Need::Scope(scopes::READ_LOCK), lock_info)
+        .get(
+            "/api/config/get",
+            Need::Scope(scopes::READ_CONFIG),
+            config_get,
+        )
+        .get(
+            "/api/console_output",
+            Need::Scope(scopes::READ_CONSOLE),
+            console_output,
+        )
+        .get(
+            "/api/console_output/uid",
+            Need::Scope(scopes::READ_CONSOLE),
+            console_output_uid,
+        )
+        .get(
+            "/api/console_output_update",
+            Need::Scope(scopes::READ_CONSOLE),
+            console_output_update,
+        )
 }
 
 type Reply = Result<axum::response::Response, ApiError>;
@@ -165,6 +199,28 @@ async fn unlock(S(state): S<AppState>, Extension(who): Caller, body: Bytes) -> R
         let reply = match result {
             Ok(()) => ok(),
             Err(e) => fail(format!("Error: {e}")),
+        };
+        with(
+            reply,
+            json!({"lock_info": lock_info_json(env), "lock_info_uid": env.uids.lock_info}),
+        )
+    })
+    .await
+}
+
+/// Staff remove a lock whose key is lost (the emergency key, without needing to know it).
+async fn lock_break(S(state): S<AppState>, Extension(who): Caller, body: Bytes) -> Reply {
+    params(&body, "lock_break", &[])?;
+    let by = who.user.clone();
+    run(&state, who, move |env: &mut Env| {
+        let reply = if env.state.break_lock() {
+            env.console.push(
+                chrono::Utc::now().timestamp_micros() as f64 / 1e6,
+                &format!("the lock was broken by {by}"),
+            );
+            ok()
+        } else {
+            fail("Error: there is no lock to break")
         };
         with(
             reply,

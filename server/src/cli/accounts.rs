@@ -1,0 +1,356 @@
+//! `hutch user …` and `hutch apikey …`: accounts and keys, written to the database directly (as
+//! `hutch db` does), so they work before the first start and while hutch runs. Every change is
+//! written to the audit log as done by `cli` on this machine.
+
+use std::io::{BufRead, IsTerminal, Write};
+
+use anyhow::{bail, Context};
+use clap::{Args, Subcommand};
+
+use crate::auth::scopes::{self, Role};
+use crate::auth::store::{Store, StoreError};
+use crate::auth::{audit, Mode, SINGLE_USER};
+use crate::config::{Config, ServeArgs};
+
+#[derive(Debug, Clone, Args)]
+pub struct UserArgs {
+    #[command(subcommand)]
+    pub action: UserAction,
+    /// Which database (the same settings as `hutch serve`).
+    #[command(flatten)]
+    pub settings: ServeArgs,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum UserAction {
+    /// Add a user; asks for the password (or reads one line from standard input).
+    Add {
+        name: String,
+        /// admin (staff), operator or observer.
+        #[arg(long, default_value = "operator")]
+        role: String,
+        /// The user group stamped into their queue items (bluesky's user_group).
+        #[arg(long, default_value = "primary")]
+        group: String,
+    },
+    /// Set a user's password; their browser sessions end.
+    Passwd { name: String },
+    /// Change a user's role or group, or disable/enable them.
+    Set {
+        name: String,
+        #[arg(long)]
+        role: Option<String>,
+        #[arg(long)]
+        group: Option<String>,
+        /// Refuse their sign-ins and keys (sessions end).
+        #[arg(long, conflicts_with = "enable")]
+        disable: bool,
+        #[arg(long)]
+        enable: bool,
+    },
+    /// List the users.
+    List,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ApikeyArgs {
+    #[command(subcommand)]
+    pub action: ApikeyAction,
+    /// Which database (the same settings as `hutch serve`).
+    #[command(flatten)]
+    pub settings: ServeArgs,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum ApikeyAction {
+    /// Make a key and print it (once: hutch keeps only its digest).
+    Create {
+        /// Whose key (multi-user mode); the single user in single-user mode.
+        #[arg(long)]
+        user: Option<String>,
+        /// Comma-separated scopes, a subset of the owner's (`hutch apikey create --scopes
+        /// read:status,publish:documents`); all of the owner's when absent.
+        #[arg(long, value_delimiter = ',')]
+        scopes: Vec<String>,
+        /// Days until the key stops working; never when absent.
+        #[arg(long, value_name = "DAYS")]
+        expires_in_days: Option<f64>,
+        /// What the key is for (shown in lists).
+        #[arg(long, default_value = "")]
+        note: String,
+        /// A read-only token for a wall screen: open /kiosk?dashboard=NAME&api_key=KEY.
+        #[arg(long)]
+        kiosk: bool,
+    },
+    /// Revoke the key(s) starting with these eight characters.
+    Revoke { first_eight: String },
+    /// List keys (never the keys themselves).
+    List {
+        /// Only this owner's.
+        #[arg(long)]
+        user: Option<String>,
+    },
+}
+
+async fn open(config: &Config) -> anyhow::Result<(Store, sqlx::SqlitePool)> {
+    let (pool, _) = crate::db::open(&config.database).await?;
+    Ok((Store::new(pool.clone()), pool))
+}
+
+async fn record(pool: &sqlx::SqlitePool, action: &str, detail: String) {
+    let who = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
+    let entry = audit::Entry {
+        at: chrono::Utc::now().to_rfc3339(),
+        user: format!("cli:{who}"),
+        role: "admin".into(),
+        action: action.into(),
+        status: 0,
+        source: "cli".into(),
+        detail,
+    };
+    if let Err(e) = audit::write(pool, &[entry]).await {
+        eprintln!(
+            "hutch: warning: the change was made but could not be written to the audit log: {e}"
+        );
+    }
+}
+
+fn store_err(e: StoreError) -> anyhow::Error {
+    match e {
+        StoreError::Db(e) => anyhow::anyhow!("the database failed: {e}"),
+        other => anyhow::anyhow!("{other}"),
+    }
+}
+
+/// A password from the terminal (asked twice, not echoed) or one line of standard input.
+fn read_password(name: &str) -> anyhow::Result<String> {
+    let stdin = std::io::stdin();
+    if !stdin.is_terminal() {
+        let mut line = String::new();
+        stdin.lock().read_line(&mut line)?;
+        return Ok(line.trim_end_matches(['\n', '\r']).to_string());
+    }
+    let echo = |on: bool| {
+        let _ = std::process::Command::new("stty")
+            .arg(if on { "echo" } else { "-echo" })
+            .stdin(std::process::Stdio::inherit())
+            .status();
+    };
+    let ask = |prompt: &str| -> anyhow::Result<String> {
+        eprint!("{prompt}");
+        std::io::stderr().flush()?;
+        echo(false);
+        let mut line = String::new();
+        let read = stdin.lock().read_line(&mut line);
+        echo(true);
+        eprintln!();
+        read?;
+        Ok(line.trim_end_matches(['\n', '\r']).to_string())
+    };
+    let first = ask(&format!("New password for {name}: "))?;
+    let again = ask("Again: ")?;
+    if first != again {
+        bail!("the two passwords differ; nothing was changed");
+    }
+    Ok(first)
+}
+
+pub async fn user(action: UserAction, config: &Config) -> anyhow::Result<()> {
+    let (store, pool) = open(config).await?;
+    if config.auth != Mode::Multi && !matches!(action, UserAction::List) {
+        eprintln!(
+            "hutch: note: these settings say single-user mode; accounts take effect when hutch runs with --auth multi (HUTCH_AUTH=multi)"
+        );
+    }
+    match action {
+        UserAction::Add { name, role, group } => {
+            let role = Role::parse_user_role(&role).map_err(anyhow::Error::msg)?;
+            crate::auth::store::check_name(&name, "the user name").map_err(store_err)?;
+            let password = read_password(&name)?;
+            let u = store
+                .add_user(&name, role, &group, &password)
+                .await
+                .map_err(store_err)?;
+            record(
+                &pool,
+                "cli user add",
+                format!("{} role={} group={}", u.name, u.role.as_str(), u.user_group),
+            )
+            .await;
+            println!(
+                "added {} ({}, group {})",
+                u.name,
+                u.role.as_str(),
+                u.user_group
+            );
+        }
+        UserAction::Passwd { name } => {
+            store.user(&name).await.map_err(store_err)?;
+            let password = read_password(&name)?;
+            store
+                .update_user(&name, None, None, Some(&password), None)
+                .await
+                .map_err(store_err)?;
+            record(&pool, "cli user passwd", name.clone()).await;
+            println!("password of {name} changed; their sessions ended");
+        }
+        UserAction::Set {
+            name,
+            role,
+            group,
+            disable,
+            enable,
+        } => {
+            let role = role
+                .map(|r| Role::parse_user_role(&r))
+                .transpose()
+                .map_err(anyhow::Error::msg)?;
+            let disabled = if disable {
+                Some(true)
+            } else if enable {
+                Some(false)
+            } else {
+                None
+            };
+            let u = store
+                .update_user(&name, role, group.as_deref(), None, disabled)
+                .await
+                .map_err(store_err)?;
+            record(
+                &pool,
+                "cli user set",
+                format!(
+                    "{} role={} group={} disabled={}",
+                    u.name,
+                    u.role.as_str(),
+                    u.user_group,
+                    u.disabled
+                ),
+            )
+            .await;
+            println!(
+                "{}: {}, group {}{}",
+                u.name,
+                u.role.as_str(),
+                u.user_group,
+                if u.disabled { ", disabled" } else { "" }
+            );
+        }
+        UserAction::List => {
+            let users = store.users().await.map_err(store_err)?;
+            if users.is_empty() {
+                println!("no users (add one with `hutch user add NAME --role admin`)");
+            }
+            for u in users {
+                println!(
+                    "{:<20} {:<9} {:<12} {}{}",
+                    u.name,
+                    u.role.as_str(),
+                    u.user_group,
+                    u.created_at,
+                    if u.disabled { "  disabled" } else { "" }
+                );
+            }
+        }
+    }
+    pool.close().await;
+    Ok(())
+}
+
+pub async fn apikey(action: ApikeyAction, config: &Config) -> anyhow::Result<()> {
+    let (store, pool) = open(config).await?;
+    match action {
+        ApikeyAction::Create {
+            user,
+            scopes: wanted,
+            expires_in_days,
+            note,
+            kiosk,
+        } => {
+            let (owner, owner_scopes) = match (&user, config.auth) {
+                (Some(name), _) => {
+                    let u = store
+                        .user(name)
+                        .await
+                        .map_err(store_err)
+                        .context("the owner must be a user (hutch user add)")?;
+                    (u.name, u.role.scopes())
+                }
+                (None, Mode::Single) => (SINGLE_USER.to_string(), Role::SingleUser.scopes()),
+                (None, Mode::Multi) if kiosk => ("cli".to_string(), Role::Admin.scopes()),
+                (None, Mode::Multi) => {
+                    bail!("say whose key it is: --user NAME (or --kiosk for a wall screen)")
+                }
+            };
+            let limit: Vec<&'static str> = if kiosk {
+                scopes::KIOSK
+                    .iter()
+                    .copied()
+                    .filter(|s| owner_scopes.contains(s))
+                    .collect()
+            } else {
+                owner_scopes
+            };
+            let granted = scopes::key_scopes(&wanted, &limit).map_err(anyhow::Error::msg)?;
+            let expires = match expires_in_days {
+                Some(d) if d > 0.0 => Some(chrono::Duration::seconds((d * 86_400.0) as i64)),
+                Some(_) => bail!("--expires-in-days must be more than 0"),
+                None => None,
+            };
+            let kind = if kiosk { "kiosk" } else { "user" };
+            let (key, info) = store
+                .create_key(&owner, kind, &granted, &note, expires)
+                .await
+                .map_err(store_err)?;
+            record(
+                &pool,
+                "cli apikey create",
+                format!(
+                    "{} kind={kind} owner={owner} scopes={}",
+                    info.first_eight,
+                    granted.join(",")
+                ),
+            )
+            .await;
+            println!("{key}");
+            eprintln!(
+                "{} key {} for {owner}: {}; {}. It is shown only now.",
+                kind,
+                info.first_eight,
+                granted.join(", "),
+                info.expires_at
+                    .map_or("never expires".into(), |e| format!("expires {e}"))
+            );
+            if kiosk {
+                eprintln!("open http://HOST:PORT/kiosk?dashboard=NAME&api_key={key} on the screen");
+            }
+        }
+        ApikeyAction::Revoke { first_eight } => {
+            let n = store.revoke(&first_eight, None).await.map_err(store_err)?;
+            record(&pool, "cli apikey revoke", first_eight.clone()).await;
+            println!("revoked {n} key(s) starting with {first_eight}");
+        }
+        ApikeyAction::List { user } => {
+            for k in store.keys(user.as_deref()).await.map_err(store_err)? {
+                let state = if k.revoked_at.is_some() {
+                    "revoked".to_string()
+                } else {
+                    k.expires_at
+                        .clone()
+                        .map_or("active".into(), |e| format!("until {e}"))
+                };
+                println!(
+                    "{}  {:<5} {:<20} {:<24} {}  {}",
+                    k.first_eight,
+                    k.kind,
+                    k.owner,
+                    state,
+                    k.scopes.join(","),
+                    k.note
+                );
+            }
+        }
+    }
+    pool.close().await;
+    Ok(())
+}
