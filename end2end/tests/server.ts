@@ -1,6 +1,6 @@
 // Starts the real `hutch` binary on a free loopback port with a fresh data directory, and stops
 // or restarts it on demand. Readiness is awaited by polling /api/status with a deadline.
-import { spawn, ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -27,12 +27,24 @@ export class Hutch {
   private child?: ChildProcess;
   private log = '';
 
-  private constructor(readonly port: number, readonly dataDir: string) {}
+  private constructor(readonly port: number, readonly dataDir: string, readonly extra: string[]) {}
 
-  static async start(): Promise<Hutch> {
-    const h = new Hutch(await freePort(), mkdtempSync(join(tmpdir(), 'hutch-e2e-')));
+  /** `extra`: more `hutch serve` flags, e.g. ['--auth', 'multi']. */
+  static async start(extra: string[] = []): Promise<Hutch> {
+    const h = new Hutch(await freePort(), mkdtempSync(join(tmpdir(), 'hutch-e2e-')), extra);
     await h.up();
     return h;
+  }
+
+  /** Runs a `hutch` command on this server's data directory (e.g. `user add`), with `input` on stdin. */
+  command(args: string[], input = ''): string {
+    const r = spawnSync(bin, [...args, '--data-dir', this.dataDir, ...this.extra], {
+      input,
+      env: { ...process.env, HUTCH_CONFIG: '/dev/null' },
+      encoding: 'utf8',
+    });
+    if (r.status !== 0) throw new Error(`hutch ${args.join(' ')} failed: ${r.stderr}`);
+    return r.stdout;
   }
 
   get url(): string {
@@ -45,7 +57,7 @@ export class Hutch {
   }
 
   async up(): Promise<void> {
-    const child = spawn(bin, ['serve', '--bind', `127.0.0.1:${this.port}`, '--data-dir', this.dataDir, '--site-dir', siteDir], {
+    const child = spawn(bin, ['serve', '--bind', `127.0.0.1:${this.port}`, '--data-dir', this.dataDir, '--site-dir', siteDir, ...this.extra], {
       env: { ...process.env, HUTCH_CONFIG: '/dev/null', HUTCH_API_KEY: KEY, RUST_LOG: 'info' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -1,5 +1,5 @@
 import { test, expect, Page } from '@playwright/test';
-import { Hutch } from './server';
+import { Hutch, KEY } from './server';
 
 let hutch: Hutch;
 
@@ -70,6 +70,11 @@ test('the page goes reconnecting when the server stops and connected when it is 
 test('every page is readable without JavaScript', async ({ browser }) => {
   const context = await browser.newContext({ javaScriptEnabled: false });
   const page = await context.newPage();
+  // The login page works without a script, and the link hutch prints signs in by a redirect.
+  await page.goto(hutch.url + '/queue');
+  await expect(page).toHaveURL(/\/login\?next=\/queue$/);
+  await expect(page.getByRole('heading', { level: 1 })).toHaveText('Sign in');
+  await page.goto(hutch.signIn());
   for (const [path, heading] of [
     ['/', 'Monitor'],
     ['/queue', 'Queue'],
@@ -91,11 +96,24 @@ test('every page is readable without JavaScript', async ({ browser }) => {
   await context.close();
 });
 
-test('without the key the page says it is not signed in', async ({ page }) => {
-  await page.goto(hutch.url);
-  await expect(page.getByTestId('connection')).toHaveAttribute('data-state', 'signed-out');
-  await expect(page.getByTestId('connection')).toContainText('not signed in');
-  await page.goto(hutch.signIn('/queue'));
+test('without the key a page goes to the login page, which takes the key', async ({ page }) => {
+  await page.goto(hutch.url + '/queue');
+  await expect(page).toHaveURL(/\/login\?next=\/queue$/);
+  await page.getByLabel('API key').fill('wrong');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page.getByRole('alert')).toContainText('Wrong API key');
+  await page.getByLabel('API key').fill(KEY);
+  await page.getByRole('button', { name: 'Sign in' }).click();
   await expect(page).toHaveURL(/\/queue$/);
   await expect(page.getByTestId('connection')).toHaveAttribute('data-state', 'connected');
+  // Signing out in another tab: this one is told it is signed out, without a reload.
+  const other = await page.context().newPage();
+  await other.goto(hutch.url);
+  await other.getByRole('button', { name: 'Sign out' }).click();
+  await expect(other).toHaveURL(/\/login$/);
+  await page.evaluate(() => ((window as any).__marker = 'no reload'));
+  await hutch.down();
+  await hutch.up();
+  await expect(page.getByTestId('connection')).toHaveAttribute('data-state', 'signed-out');
+  expect(await page.evaluate(() => (window as any).__marker)).toBe('no reload');
 });

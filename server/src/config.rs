@@ -130,7 +130,7 @@ pub struct WorkerArgs {
 #[derive(Debug, Clone, Default, Args)]
 pub struct ServeArgs {
     /// Config file in TOML with any of the keys bind, data_dir, database, site_dir, mirror_dir, api_key,
-    /// emergency_lock_key, auth, tls_cert, tls_key, secure_cookies.
+    /// emergency_lock_key, auth, tls_cert, tls_key, secure_cookies, permissions.
     /// [default: $XDG_CONFIG_HOME/hutch/hutch.toml (~/.config/hutch/hutch.toml) if it exists]
     #[arg(long, env = "HUTCH_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
@@ -182,6 +182,12 @@ pub struct ServeArgs {
     /// [file key: secure_cookies] [default: false]
     #[arg(long, env = "HUTCH_SECURE_COOKIES", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub secure_cookies: Option<bool>,
+
+    /// Per-group allowed plans and devices (TOML with regular expressions, like bluesky's
+    /// user-group permissions file; docs/security.md). Without it every group may use everything.
+    /// [file key: permissions]
+    #[arg(long, env = "HUTCH_PERMISSIONS", value_name = "FILE")]
+    pub permissions: Option<PathBuf>,
 }
 
 /// The `hutch.toml` file. Unknown keys are refused so that a typo does not go unnoticed.
@@ -199,6 +205,7 @@ struct FileConfig {
     tls_cert: Option<PathBuf>,
     tls_key: Option<PathBuf>,
     secure_cookies: Option<bool>,
+    permissions: Option<PathBuf>,
 }
 
 /// The resolved configuration the server runs with.
@@ -228,6 +235,8 @@ pub struct Config {
     pub tls: Option<(PathBuf, PathBuf)>,
     /// Cookies carry `Secure` (always under TLS).
     pub secure_cookies: bool,
+    /// The per-group permissions file, if any.
+    pub permissions: Option<PathBuf>,
 }
 
 impl fmt::Debug for Config {
@@ -284,6 +293,7 @@ impl Config {
             auth: crate::auth::Mode::Single,
             tls: None,
             secure_cookies: false,
+            permissions: None,
         }
     }
 
@@ -321,6 +331,7 @@ impl Config {
         };
         let secure_cookies = args.secure_cookies.or(file.secure_cookies).unwrap_or(false);
         Ok(Config {
+            permissions: args.permissions.or(file.permissions),
             auth,
             tls,
             secure_cookies,

@@ -10,6 +10,7 @@ mod datasets;
 mod dispatches;
 mod documents;
 mod error;
+mod guard;
 mod login;
 mod queue;
 mod runs;
@@ -80,5 +81,6 @@ pub fn router(state: AppState) -> Router {
             state.auth.clone(),
             crate::auth::layer,
         ))
+        .layer(axum::middleware::from_fn(guard::layer))
         .with_state(state)
 }

@@ -94,6 +94,8 @@ pub enum StartError {
     },
     #[error("cannot load datasets or applets from the database: {0}")]
     Load(sqlx::Error),
+    #[error("permissions file: {0}; see docs/security.md for its format")]
+    Permissions(String),
     #[error("{0}; give PEM files to --tls-cert and --tls-key")]
     Tls(String),
     #[error("cannot read or save the API key in {path}: {error}; set HUTCH_API_KEY instead")]
@@ -174,10 +176,19 @@ pub async fn prepare(config: Config) -> Result<Prepared, StartError> {
     let (feed, feed_sink) = stream::feed::start(hub.clone(), db.clone());
     let docs = runs::store::start(db.clone(), Some(feed_sink));
     let (datasets, applets) = start_mirrored(&config, &db, &hub, &console, &shutdown).await?;
+    let mut catalog = worker::sim::catalog::catalog();
+    if let Some(path) = &config.permissions {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| StartError::Permissions(format!("cannot read {}: {e}", path.display())))?;
+        let perms = queue::permissions::Permissions::parse(&text).map_err(|e| {
+            StartError::Permissions(format!("{} is not valid: {e}", path.display()))
+        })?;
+        catalog.permissions = Some(Arc::new(perms));
+    }
     let setup = queue::manager::Setup {
         hub: hub.clone(),
         docs: docs.clone(),
-        catalog: worker::sim::catalog::catalog(),
+        catalog,
         status: status.clone(),
         console: console.clone(),
         assets: config.data_dir.join("assets"),

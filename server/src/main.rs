@@ -48,11 +48,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Db(args) => db_command(args).await,
         Command::User(args) => {
-            let config = Config::resolve(args.settings.clone(), &env_var)?;
+            let config = Config::resolve(args.action.settings().clone(), &env_var)?;
             hutch_server::cli::accounts::user(args.action, &config).await
         }
         Command::Apikey(args) => {
-            let config = Config::resolve(args.settings.clone(), &env_var)?;
+            let config = Config::resolve(args.action.settings().clone(), &env_var)?;
             hutch_server::cli::accounts::apikey(args.action, &config).await
         }
         Command::Client(cmd) => match hutch_server::cli::run(cmd, &env_var).await {

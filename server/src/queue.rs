@@ -4,6 +4,7 @@
 pub mod catalog;
 pub mod edit;
 pub mod manager;
+pub mod permissions;
 pub mod position;
 pub mod run;
 pub mod state;

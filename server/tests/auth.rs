@@ -780,3 +780,61 @@ mod tls {
         assert!(!String::from_utf8_lossy(&raw).contains("manager_state"));
     }
 }
+
+#[tokio::test]
+async fn a_permissions_file_limits_plans_and_devices_per_group() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("permissions.toml");
+    std::fs::write(
+        &file,
+        "[groups.primary]\nallowed_plans = [\".*\"]\nforbidden_plans = [\"mv\"]\nallowed_devices = [\".*\"]\nforbidden_devices = [\"motor2\"]\n",
+    )
+    .unwrap();
+    let server = TestServer::start_with(|c| c.permissions = Some(file.clone())).await;
+    let add = |body: &'static str| with_key(&server, "POST", "/api/queue/item/add", KEY, body);
+    let r = add(r#"{"item": {"name": "mv", "args": ["motor", 1], "item_type": "plan"}}"#).await;
+    assert_eq!(r.json()["success"], false);
+    assert!(
+        r.json()["msg"]
+            .as_str()
+            .unwrap()
+            .contains("plan 'mv' is not allowed for user group 'primary'"),
+        "{}",
+        r.body
+    );
+    let r = add(
+        r#"{"item": {"name": "scan", "args": [["det"], "motor2", -1, 1, 3], "item_type": "plan"}}"#,
+    )
+    .await;
+    assert!(
+        r.json()["msg"]
+            .as_str()
+            .unwrap()
+            .contains("device 'motor2' is not allowed"),
+        "{}",
+        r.body
+    );
+    let r = add(
+        r#"{"item": {"name": "scan", "args": [["det"], "motor1", -1, 1, 3], "item_type": "plan"}}"#,
+    )
+    .await;
+    assert_eq!(r.json()["success"], true, "{}", r.body);
+    let allowed = with_key(&server, "GET", "/api/plans/allowed", KEY, "")
+        .await
+        .json();
+    assert!(
+        allowed["plans_allowed"].get("mv").is_none()
+            && allowed["plans_allowed"].get("scan").is_some()
+    );
+    let existing = with_key(&server, "GET", "/api/plans/existing", KEY, "")
+        .await
+        .json();
+    assert!(existing["plans_existing"].get("mv").is_some());
+    let devices = with_key(&server, "GET", "/api/devices/allowed", KEY, "")
+        .await
+        .json();
+    assert!(
+        devices["devices_allowed"].get("motor2").is_none()
+            && devices["devices_allowed"].get("motor1").is_some()
+    );
+}

@@ -168,3 +168,119 @@ fn sigterm_stops_the_server_gracefully() {
     );
     assert!(rest.iter().any(|l| l.contains("hutch stopped")), "{rest:?}");
 }
+
+/// `hutch user …` / `hutch apikey …` with the password on standard input.
+fn account_cmd(dir: &std::path::Path, args: &[&str], stdin: &str) -> (bool, String, String) {
+    use std::io::Write;
+    let mut child = hutch()
+        .args(args)
+        .args(["--data-dir", dir.to_str().unwrap(), "--auth", "multi"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn users_and_keys_are_managed_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (ok, out, err) = account_cmd(
+        d,
+        &["user", "add", "ann", "--role", "operator"],
+        "password-1\n",
+    );
+    assert!(ok, "{err}");
+    assert_eq!(out.trim(), "added ann (operator, group primary)");
+    let (ok, _, err) = account_cmd(d, &["user", "add", "ann"], "password-1\n");
+    assert!(!ok && err.contains("already a user 'ann'"), "{err}");
+    let (ok, _, err) = account_cmd(d, &["user", "add", "bob"], "short\n");
+    assert!(!ok && err.contains("at least 8 characters"), "{err}");
+    let (ok, _, err) = account_cmd(
+        d,
+        &["user", "add", "cy", "--role", "wizard"],
+        "password-1\n",
+    );
+    assert!(!ok && err.contains("unknown role 'wizard'"), "{err}");
+    let (_, out, _) = account_cmd(d, &["user", "list"], "");
+    assert!(
+        out.contains("ann") && out.contains("operator") && !out.contains("bob"),
+        "{out}"
+    );
+    let (ok, _, err) = account_cmd(d, &["user", "passwd", "ann"], "password-2\n");
+    assert!(ok, "{err}");
+
+    let (ok, key, err) = account_cmd(
+        d,
+        &[
+            "apikey",
+            "create",
+            "--user",
+            "ann",
+            "--scopes",
+            "read:status,read:queue",
+        ],
+        "",
+    );
+    assert!(ok, "{err}");
+    let key = key.trim().to_string();
+    assert_eq!(key.len(), 64, "{key}");
+    let (ok, _, err) = account_cmd(
+        d,
+        &["apikey", "create", "--user", "ann", "--scopes", "admin"],
+        "",
+    );
+    assert!(!ok && err.contains("owner does not have it"), "{err}");
+    let (ok, kiosk, err) = account_cmd(d, &["apikey", "create", "--kiosk", "--note", "hall"], "");
+    assert!(ok && err.contains("/kiosk?dashboard="), "{err}");
+    let (_, list, _) = account_cmd(d, &["apikey", "list"], "");
+    assert!(
+        list.contains(&key[..8]) && list.contains(&kiosk.trim()[..8]) && list.contains("hall"),
+        "{list}"
+    );
+    assert!(!list.contains(&key), "keys are never listed");
+    let (ok, out, err) = account_cmd(d, &["apikey", "revoke", &key[..8]], "");
+    assert!(ok && out.contains("revoked 1"), "{out}{err}");
+
+    let (pool, _) = hutch_server::db::open(&d.join("hutch.db")).await.unwrap();
+    let store = hutch_server::auth::store::Store::new(pool.clone());
+    assert!(store
+        .check_login("ann", "password-2")
+        .await
+        .unwrap()
+        .is_some());
+    assert!(store
+        .check_login("ann", "password-1")
+        .await
+        .unwrap()
+        .is_none());
+    assert!(store.lookup_key(&key).await.unwrap().unwrap().revoked);
+    let audit = hutch_server::auth::audit::list(&pool, None, None, 50)
+        .await
+        .unwrap();
+    let actions: Vec<&str> = audit
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    for a in [
+        "cli user add",
+        "cli user passwd",
+        "cli apikey create",
+        "cli apikey revoke",
+    ] {
+        assert!(actions.contains(&a), "{actions:?}");
+    }
+}

@@ -16,9 +16,6 @@ use crate::config::{Config, ServeArgs};
 pub struct UserArgs {
     #[command(subcommand)]
     pub action: UserAction,
-    /// Which database (the same settings as `hutch serve`).
-    #[command(flatten)]
-    pub settings: ServeArgs,
 }
 
 #[derive(Debug, Clone, Subcommand)]
@@ -32,9 +29,17 @@ pub enum UserAction {
         /// The user group stamped into their queue items (bluesky's user_group).
         #[arg(long, default_value = "primary")]
         group: String,
+        /// Which database (the same settings as `hutch serve`).
+        #[command(flatten)]
+        at: ServeArgs,
     },
     /// Set a user's password; their browser sessions end.
-    Passwd { name: String },
+    Passwd {
+        name: String,
+        /// Which database (the same settings as `hutch serve`).
+        #[command(flatten)]
+        at: ServeArgs,
+    },
     /// Change a user's role or group, or disable/enable them.
     Set {
         name: String,
@@ -47,18 +52,22 @@ pub enum UserAction {
         disable: bool,
         #[arg(long)]
         enable: bool,
+        /// Which database (the same settings as `hutch serve`).
+        #[command(flatten)]
+        at: ServeArgs,
     },
     /// List the users.
-    List,
+    List {
+        /// Which database (the same settings as `hutch serve`).
+        #[command(flatten)]
+        at: ServeArgs,
+    },
 }
 
 #[derive(Debug, Clone, Args)]
 pub struct ApikeyArgs {
     #[command(subcommand)]
     pub action: ApikeyAction,
-    /// Which database (the same settings as `hutch serve`).
-    #[command(flatten)]
-    pub settings: ServeArgs,
 }
 
 #[derive(Debug, Clone, Subcommand)]
@@ -81,15 +90,49 @@ pub enum ApikeyAction {
         /// A read-only token for a wall screen: open /kiosk?dashboard=NAME&api_key=KEY.
         #[arg(long)]
         kiosk: bool,
+        /// Which database (the same settings as `hutch serve`).
+        #[command(flatten)]
+        at: ServeArgs,
     },
     /// Revoke the key(s) starting with these eight characters.
-    Revoke { first_eight: String },
+    Revoke {
+        first_eight: String,
+        /// Which database (the same settings as `hutch serve`).
+        #[command(flatten)]
+        at: ServeArgs,
+    },
     /// List keys (never the keys themselves).
     List {
         /// Only this owner's.
         #[arg(long)]
         user: Option<String>,
+        /// Which database (the same settings as `hutch serve`).
+        #[command(flatten)]
+        at: ServeArgs,
     },
+}
+
+impl UserAction {
+    /// The settings that say which database.
+    pub fn settings(&self) -> &ServeArgs {
+        match self {
+            UserAction::Add { at, .. }
+            | UserAction::Passwd { at, .. }
+            | UserAction::Set { at, .. }
+            | UserAction::List { at } => at,
+        }
+    }
+}
+
+impl ApikeyAction {
+    /// The settings that say which database.
+    pub fn settings(&self) -> &ServeArgs {
+        match self {
+            ApikeyAction::Create { at, .. }
+            | ApikeyAction::Revoke { at, .. }
+            | ApikeyAction::List { at, .. } => at,
+        }
+    }
 }
 
 async fn open(config: &Config) -> anyhow::Result<(Store, sqlx::SqlitePool)> {
@@ -157,13 +200,15 @@ fn read_password(name: &str) -> anyhow::Result<String> {
 
 pub async fn user(action: UserAction, config: &Config) -> anyhow::Result<()> {
     let (store, pool) = open(config).await?;
-    if config.auth != Mode::Multi && !matches!(action, UserAction::List) {
+    if config.auth != Mode::Multi && !matches!(action, UserAction::List { .. }) {
         eprintln!(
             "hutch: note: these settings say single-user mode; accounts take effect when hutch runs with --auth multi (HUTCH_AUTH=multi)"
         );
     }
     match action {
-        UserAction::Add { name, role, group } => {
+        UserAction::Add {
+            name, role, group, ..
+        } => {
             let role = Role::parse_user_role(&role).map_err(anyhow::Error::msg)?;
             crate::auth::store::check_name(&name, "the user name").map_err(store_err)?;
             let password = read_password(&name)?;
@@ -184,7 +229,7 @@ pub async fn user(action: UserAction, config: &Config) -> anyhow::Result<()> {
                 u.user_group
             );
         }
-        UserAction::Passwd { name } => {
+        UserAction::Passwd { name, .. } => {
             store.user(&name).await.map_err(store_err)?;
             let password = read_password(&name)?;
             store
@@ -200,6 +245,7 @@ pub async fn user(action: UserAction, config: &Config) -> anyhow::Result<()> {
             group,
             disable,
             enable,
+            ..
         } => {
             let role = role
                 .map(|r| Role::parse_user_role(&r))
@@ -236,7 +282,7 @@ pub async fn user(action: UserAction, config: &Config) -> anyhow::Result<()> {
                 if u.disabled { ", disabled" } else { "" }
             );
         }
-        UserAction::List => {
+        UserAction::List { .. } => {
             let users = store.users().await.map_err(store_err)?;
             if users.is_empty() {
                 println!("no users (add one with `hutch user add NAME --role admin`)");
@@ -266,6 +312,7 @@ pub async fn apikey(action: ApikeyAction, config: &Config) -> anyhow::Result<()>
             expires_in_days,
             note,
             kiosk,
+            ..
         } => {
             let (owner, owner_scopes) = match (&user, config.auth) {
                 (Some(name), _) => {
@@ -325,12 +372,12 @@ pub async fn apikey(action: ApikeyAction, config: &Config) -> anyhow::Result<()>
                 eprintln!("open http://HOST:PORT/kiosk?dashboard=NAME&api_key={key} on the screen");
             }
         }
-        ApikeyAction::Revoke { first_eight } => {
+        ApikeyAction::Revoke { first_eight, .. } => {
             let n = store.revoke(&first_eight, None).await.map_err(store_err)?;
             record(&pool, "cli apikey revoke", first_eight.clone()).await;
             println!("revoked {n} key(s) starting with {first_eight}");
         }
-        ApikeyAction::List { user } => {
+        ApikeyAction::List { user, .. } => {
             for k in store.keys(user.as_deref()).await.map_err(store_err)? {
                 let state = if k.revoked_at.is_some() {
                     "revoked".to_string()

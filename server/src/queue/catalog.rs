@@ -257,6 +257,8 @@ impl DeviceSpec {
 pub struct Catalog {
     pub plans: BTreeMap<&'static str, PlanSpec>,
     pub devices: BTreeMap<&'static str, DeviceSpec>,
+    /// Per-group allowed plans and devices; everything for everyone when `None`.
+    pub permissions: Option<std::sync::Arc<super::permissions::Permissions>>,
 }
 
 impl Catalog {
@@ -264,13 +266,24 @@ impl Catalog {
         Catalog {
             plans: plans.into_iter().map(|p| (p.name, p)).collect(),
             devices: devices.into_iter().map(|d| (d.name, d)).collect(),
+            permissions: None,
         }
     }
 
     pub fn plans_json(&self, reduced: bool) -> Value {
+        self.plans_json_for(None, reduced)
+    }
+
+    /// The plans, only those `group` may queue when given and a permissions file is in force.
+    pub fn plans_json_for(&self, group: Option<&str>, reduced: bool) -> Value {
+        let permitted = |name: &str| match (&self.permissions, group) {
+            (Some(p), Some(g)) => p.plan_allowed(g, name),
+            _ => true,
+        };
         let map: Map<String, Value> = self
             .plans
             .values()
+            .filter(|p| permitted(p.name))
             .map(|p| {
                 (
                     p.name.to_string(),
@@ -286,9 +299,19 @@ impl Catalog {
     }
 
     pub fn devices_json(&self) -> Value {
+        self.devices_json_for(None)
+    }
+
+    /// The devices, only those `group` may use when given and a permissions file is in force.
+    pub fn devices_json_for(&self, group: Option<&str>) -> Value {
+        let permitted = |name: &str| match (&self.permissions, group) {
+            (Some(p), Some(g)) => p.device_allowed(g, name),
+            _ => true,
+        };
         Value::Object(
             self.devices
                 .values()
+                .filter(|d| permitted(d.name))
                 .map(|d| (d.name.to_string(), d.json()))
                 .collect(),
         )

@@ -49,6 +49,11 @@ pub fn prepare_item(
             let kwargs = item.kwargs.clone().unwrap_or_default();
             validate_plan(catalog, &item.name, item.args(), &kwargs)
                 .map_err(|e| format!("Plan validation failed: {e}"))?;
+            if let Some(perm) = &catalog.permissions {
+                let is_device = |d: &str| catalog.devices.contains_key(d);
+                perm.check(ctx.user_group, &item.name, item.args(), &kwargs, &is_device)
+                    .map_err(|e| format!("Plan validation failed: {e}"))?;
+            }
             item.args.get_or_insert_with(Vec::new);
             item.kwargs.get_or_insert_with(Default::default);
         }

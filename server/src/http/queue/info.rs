@@ -92,7 +92,8 @@ async fn plans(
     let reduced = p.get("reduced").and_then(Value::as_bool).unwrap_or(false);
     run(&state, who, move |env: &mut Env| {
         let mut reply = ok();
-        reply[key] = env.catalog.plans_json(reduced);
+        let group = (key == "plans_allowed").then_some(env.ctx.user_group);
+        reply[key] = env.catalog.plans_json_for(group, reduced);
         reply[format!("{key}_uid")] = json!(env.uids.plans_allowed);
         reply
     })
@@ -115,7 +116,8 @@ async fn devices(
     params(&body, key, &["reload"])?;
     run(&state, who, move |env: &mut Env| {
         let mut reply = ok();
-        reply[key] = env.catalog.devices_json();
+        let group = (key == "devices_allowed").then_some(env.ctx.user_group);
+        reply[key] = env.catalog.devices_json_for(group);
         reply[format!("{key}_uid")] = json!(env.uids.devices_allowed);
         reply
     })
