@@ -10,6 +10,10 @@
 //!
 //! Features: `ssr` (used by the server crate) and `hydrate` (the wasm bundle). Never both.
 
+// Deeply nested views have deeply nested types; the pages also erase them with `into_any`.
+#![recursion_limit = "256"]
+
+pub mod api;
 pub mod live;
 pub mod model;
 mod pages;

@@ -7,7 +7,19 @@
 
 use leptos::prelude::*;
 
+use crate::model::progress::Progress;
+use crate::model::queue_view::QueueView;
 use crate::model::status::ServerStatus;
+
+/// Console lines a tab keeps (older ones are searched on the server).
+pub const CONSOLE_LINES: usize = 2000;
+
+/// One console line, as the `console` topic sends it.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ConsoleLine {
+    pub time: f64,
+    pub msg: String,
+}
 
 #[cfg(feature = "hydrate")]
 mod socket;
@@ -43,6 +55,14 @@ pub struct Live {
     pub attempt: RwSignal<u32>,
     /// The latest status pushed on the `status` topic; `None` until the first snapshot.
     pub status: RwSignal<Option<ServerStatus>>,
+    /// The queue (`queue` topic, deltas applied); `None` until the first snapshot.
+    pub queue: RwSignal<Option<QueueView>>,
+    /// Counts history changes (`history` topic): pages reading the dispatch log reload on it.
+    pub history_changes: RwSignal<u64>,
+    /// The newest console lines (`console` topic).
+    pub console: RwSignal<Vec<ConsoleLine>>,
+    /// The running plan's progress (its run topic, decimated to counts).
+    pub progress: RwSignal<Option<Progress>>,
 }
 
 /// Creates the live signals, puts them in context and, in the browser, opens the connection.
@@ -51,6 +71,10 @@ pub fn provide_live() -> Live {
         conn: RwSignal::new(Conn::Connecting),
         attempt: RwSignal::new(0),
         status: RwSignal::new(None),
+        queue: RwSignal::new(None),
+        history_changes: RwSignal::new(0),
+        console: RwSignal::new(Vec::new()),
+        progress: RwSignal::new(None),
     };
     provide_context(live);
     // Effects run only in the browser, after hydration; this one reads no signal, so it runs once.
@@ -92,7 +116,7 @@ pub fn ConnectionIndicator() -> impl IntoView {
     let live = use_live();
     let label = move || match live.conn.get() {
         Conn::Reconnecting => format!("reconnecting… (try {})", live.attempt.get()),
-        Conn::SignedOut => "not signed in: open the link hutch printed at start".to_string(),
+        Conn::SignedOut => "not signed in: reload the page to sign in".to_string(),
         other => other.as_str().to_string(),
     };
     view! {

@@ -6,6 +6,10 @@
 pub mod applets;
 pub mod dashboard;
 pub mod datasets;
+pub mod plan_form;
+pub mod progress;
 pub mod queue;
+pub mod queue_view;
+pub mod spreadsheet;
 pub mod status;
 pub mod stream;

@@ -4,10 +4,13 @@ use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::{
     components::{Route, Router, Routes, A},
-    SsrMode, StaticSegment,
+    ParamSegment, SsrMode, StaticSegment,
 };
 
 use crate::live::{provide_live, ConnectionIndicator};
+use crate::pages::console::ConsolePage;
+use crate::pages::history::{DispatchPage, HistoryPage};
+use crate::pages::queue::QueuePage;
 use crate::pages::{monitor::MonitorPage, planned::Planned};
 
 /// The whole HTML document, rendered on the server.
@@ -75,13 +78,12 @@ pub fn App() -> impl IntoView {
                     // Async: the server waits for the status, so the HTML is complete without
                     // JavaScript (kiosks, slow links) instead of streaming it in behind a script.
                     <Route path=StaticSegment("") view=MonitorPage ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("queue") view=QueuePage ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("history") view=HistoryPage ssr=SsrMode::Async/>
                     <Route
-                        path=StaticSegment("queue")
-                        view=|| view! { <Planned title="Queue" issue="the queue manager"/> }
-                    />
-                    <Route
-                        path=StaticSegment("history")
-                        view=|| view! { <Planned title="History" issue="the dispatch database"/> }
+                        path=(StaticSegment("history"), ParamSegment("uid"))
+                        view=DispatchPage
+                        ssr=SsrMode::Async
                     />
                     <Route
                         path=StaticSegment("applets")
@@ -91,10 +93,7 @@ pub fn App() -> impl IntoView {
                         path=StaticSegment("datasets")
                         view=|| view! { <Planned title="Datasets" issue="datasets"/> }
                     />
-                    <Route
-                        path=StaticSegment("console")
-                        view=|| view! { <Planned title="Console" issue="the worker console"/> }
-                    />
+                    <Route path=StaticSegment("console") view=ConsolePage ssr=SsrMode::Async/>
                 </Routes>
             </main>
         </Router>

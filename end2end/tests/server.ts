@@ -93,6 +93,16 @@ export class Hutch {
     rmSync(this.dataDir, { recursive: true, force: true });
   }
 
+  /** Calls the API with the key; returns the JSON reply. */
+  async api(method: string, path: string, body?: unknown): Promise<any> {
+    const r = await fetch(`${this.url}${path}`, {
+      method,
+      headers: { Authorization: `ApiKey ${KEY}`, 'Content-Type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    return r.json();
+  }
+
   output(): string {
     return this.log;
   }

@@ -75,6 +75,9 @@ test('every page is readable without JavaScript', async ({ browser }) => {
   await expect(page).toHaveURL(/\/login\?next=\/queue$/);
   await expect(page.getByRole('heading', { level: 1 })).toHaveText('Sign in');
   await page.goto(hutch.signIn());
+  await hutch.api('POST', '/api/queue/item/add', {
+    item: { name: 'count', args: [['det1']], kwargs: { num: 2 }, item_type: 'plan' },
+  });
   for (const [path, heading] of [
     ['/', 'Monitor'],
     ['/queue', 'Queue'],
@@ -87,8 +90,15 @@ test('every page is readable without JavaScript', async ({ browser }) => {
     expect(response?.status(), path).toBe(200);
     await expect(page.getByRole('heading', { level: 1 })).toHaveText(heading);
   }
+  // The data is in the server-rendered page, not fetched by a script.
+  await page.goto(hutch.url + '/queue');
+  await expect(page.getByTestId('queue-row')).toContainText('count(');
+  await page.goto(hutch.url + '/history?status=failed');
+  await expect(page.getByTestId('history-empty')).toBeVisible();
+  await expect(page.getByLabel('Status')).toHaveValue('failed');
   await page.goto(hutch.url);
   await expect(page.getByTestId('manager-state')).toHaveText('idle');
+  await expect(page.getByTestId('items-in-queue')).toHaveText('1');
   await expect(page.getByTestId('connection')).toHaveAttribute('data-state', 'connecting');
   const missing = await page.goto(hutch.url + '/no/such/page');
   expect(missing?.status()).toBe(404);

@@ -11,7 +11,6 @@ pub mod args;
 mod client;
 mod commands;
 mod live;
-mod spreadsheet;
 mod table;
 
 pub use args::ClientCommand;

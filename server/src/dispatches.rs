@@ -6,17 +6,7 @@ use serde_json::{json, Value};
 use sqlx::SqlitePool;
 
 /// Every status a dispatch can have (as the schema's CHECK constraint lists them).
-pub const STATUSES: [&str; 9] = [
-    "queued",
-    "running",
-    "paused",
-    "completed",
-    "failed",
-    "stopped",
-    "aborted",
-    "halted",
-    "interrupted",
-];
+pub use hutch_app::model::queue::DISPATCH_STATUSES as STATUSES;
 
 #[derive(Debug, Default, Clone)]
 pub struct Filter {

@@ -60,13 +60,61 @@ pub fn api() -> api::Api {
         )
 }
 
+/// [`hutch_app::api::ApiSource`] for server rendering: calls go through the API router with the
+/// page's caller (anonymous when nobody is signed in, so the scopes still apply).
+fn internal_api(
+    api: Router,
+    auth: crate::auth::Auth,
+    who: Option<crate::auth::Identity>,
+) -> hutch_app::api::ApiSource {
+    use tower::ServiceExt;
+    hutch_app::api::ApiSource(Arc::new(move |method, path, body| {
+        let (api, auth, who) = (api.clone(), auth.clone(), who.clone());
+        Box::pin(async move {
+            let mut req = axum::http::Request::builder()
+                .method(method)
+                .uri(&path)
+                .header("content-type", "application/json")
+                .body(axum::body::Body::from(
+                    body.map(|b| b.to_string()).unwrap_or_default(),
+                ))
+                .map_err(|e| format!("bad internal request {path}: {e}"))?;
+            req.extensions_mut().insert(auth);
+            req.extensions_mut().insert(match who {
+                Some(id) => crate::auth::Authn::Ok(id),
+                None => crate::auth::Authn::Anonymous,
+            });
+            let resp = api
+                .oneshot(req)
+                .await
+                .map_err(|e| format!("internal call {path} failed: {e}"))?;
+            let ok = resp.status().is_success();
+            let bytes = axum::body::to_bytes(resp.into_body(), 64 << 20)
+                .await
+                .map_err(|e| format!("internal call {path}: {e}"))?;
+            let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
+            if ok {
+                Ok(v)
+            } else {
+                Err(v["msg"].as_str().unwrap_or("refused").to_string())
+            }
+        })
+    }))
+}
+
 /// The whole application router.
 pub fn router(state: AppState) -> Router {
     let pages = generate_route_list(App);
     let board = state.status.clone();
+    // Pages call the API while they render, as the signed-in caller, without a network hop.
+    let internal = api().into_parts().0.with_state(state.clone());
+    let auth = state.auth.clone();
     let page_context = move || {
         let board = board.clone();
         provide_context(StatusSource(Arc::new(move || board.get())));
+        let who = leptos::prelude::use_context::<axum::http::request::Parts>()
+            .and_then(|p| p.extensions.get::<crate::auth::Identity>().cloned());
+        provide_context(internal_api(internal.clone(), auth.clone(), who));
     };
     let leptos_options = state.leptos.clone();
     let (api, _) = api().into_parts();

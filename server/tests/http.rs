@@ -139,7 +139,11 @@ async fn pages_are_server_rendered_with_the_status() {
 
     let (code, html) = call(&server, "GET", "/queue", "").await;
     assert_eq!(code, StatusCode::OK);
-    assert!(html.contains("<h1>Queue</h1>"), "{html}");
+    assert!(html.contains(r#"<h1 id="queue-h">Queue</h1>"#), "{html}");
+    assert!(
+        html.contains("The queue is empty"),
+        "the queue is rendered on the server, with its data: {html}"
+    );
 
     let (code, html) = call(&server, "GET", "/no/such/page", "").await;
     assert_eq!(code, StatusCode::NOT_FOUND);

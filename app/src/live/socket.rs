@@ -10,9 +10,11 @@ use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 use web_sys::{CloseEvent, MessageEvent, WebSocket};
 
-use super::{Conn, Live};
+use super::{Conn, ConsoleLine, Live, CONSOLE_LINES};
+use crate::model::progress::Progress;
+use crate::model::queue_view::QueueView;
 use crate::model::status::ServerStatus;
-use crate::model::stream::{ClientMessage, ServerMessage, Topic};
+use crate::model::stream::{ClientMessage, QueueDelta, ServerMessage, Topic, TopicOptions};
 
 /// First retry after this long; doubled per failed try up to `MAX_BACKOFF_MS`, then jittered.
 const BASE_BACKOFF_MS: f64 = 250.0;
@@ -78,13 +80,17 @@ fn connect(ctx: Rc<Ctx>) {
             ctx.live.conn.set(Conn::Connected);
             ctx.live.attempt.set(0);
             let subscribe = ClientMessage::Subscribe {
-                topics: vec![Topic::Status],
+                topics: vec![
+                    Topic::Status,
+                    Topic::Queue,
+                    Topic::History,
+                    Topic::Console,
+                    Topic::Runs,
+                ],
                 since: Default::default(),
                 options: Default::default(),
             };
-            if let Ok(text) = serde_json::to_string(&subscribe) {
-                let _ = ws.send_with_str(&text);
-            }
+            send(&ws, &subscribe);
         })
     };
     let on_message = {
@@ -92,7 +98,11 @@ fn connect(ctx: Rc<Ctx>) {
         Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
             ctx.last_frame_ms.set(js_sys::Date::now());
             if let Some(text) = e.data().as_string() {
-                handle_frame(&ctx.live, &text);
+                if let Some(reply) = handle_frame(&ctx.live, &text) {
+                    if let Some(s) = ctx.socket.borrow().as_ref() {
+                        send(&s.ws, &reply);
+                    }
+                }
             }
         })
     };
@@ -132,29 +142,102 @@ fn schedule_reconnect(ctx: Rc<Ctx>) {
     set_timeout(move || connect(ctx), Duration::from_millis(delay as u64));
 }
 
-fn handle_frame(live: &Live, text: &str) {
+fn send(ws: &WebSocket, msg: &ClientMessage) {
+    if let Ok(text) = serde_json::to_string(msg) {
+        let _ = ws.send_with_str(&text);
+    }
+}
+
+/// Follows a newly opened run for the progress bar: two points per stream carry the counts.
+fn follow_run(live: &Live, run: &serde_json::Value) -> Option<ClientMessage> {
+    let uid = run["uid"].as_str()?;
+    let plan = run["plan_name"].as_str().unwrap_or("");
+    live.progress.set(Some(Progress::new(uid, plan)));
+    let topic = Topic::Run(uid.to_string());
+    let mut options = std::collections::BTreeMap::new();
+    options.insert(
+        topic.to_string(),
+        TopicOptions {
+            max_points: Some(2),
+            max_rate: Some(5.0),
+        },
+    );
+    Some(ClientMessage::Subscribe {
+        topics: vec![topic],
+        since: Default::default(),
+        options,
+    })
+}
+
+/// Applies one frame to the signals; may answer with a message to send (a run to follow).
+fn handle_frame(live: &Live, text: &str) -> Option<ClientMessage> {
     let msg = match serde_json::from_str::<ServerMessage>(text) {
         Ok(msg) => msg,
         Err(e) => {
             leptos::logging::warn!("hutch: unreadable frame from /api/stream: {e}");
-            return;
+            return None;
         }
     };
     match msg {
-        ServerMessage::Snapshot {
-            topic: Topic::Status,
-            data,
-            ..
-        }
-        | ServerMessage::Update {
-            topic: Topic::Status,
-            data,
-            ..
-        } => match serde_json::from_value::<ServerStatus>(data) {
-            Ok(status) => live.status.set(Some(status)),
-            Err(e) => leptos::logging::warn!("hutch: unreadable status: {e}"),
+        ServerMessage::Snapshot { topic, data, .. } => match topic {
+            Topic::Status => set_status(live, data),
+            Topic::Queue => match serde_json::from_value::<QueueView>(data) {
+                Ok(q) => live.queue.set(Some(q)),
+                Err(e) => leptos::logging::warn!("hutch: unreadable queue: {e}"),
+            },
+            Topic::History => live.history_changes.update(|n| *n += 1),
+            Topic::Console => {
+                let lines: Vec<ConsoleLine> = serde_json::from_value(data).unwrap_or_default();
+                live.console.set(lines);
+            }
+            Topic::Runs => {
+                if let Some(run) = data["open"].as_array().and_then(|o| o.last()) {
+                    return follow_run(live, run);
+                }
+            }
+            _ => {}
+        },
+        ServerMessage::Update { topic, data, .. } => match topic {
+            Topic::Status => set_status(live, data),
+            Topic::Queue => match serde_json::from_value::<QueueDelta>(data) {
+                Ok(d) => live.queue.update(|q| {
+                    if let Some(q) = q {
+                        q.apply(d)
+                    }
+                }),
+                Err(e) => leptos::logging::warn!("hutch: unreadable queue change: {e}"),
+            },
+            Topic::History => live.history_changes.update(|n| *n += 1),
+            Topic::Console => {
+                if let Ok(line) = serde_json::from_value::<ConsoleLine>(data) {
+                    live.console.update(|c| {
+                        c.push(line);
+                        if c.len() > CONSOLE_LINES {
+                            c.drain(..c.len() - CONSOLE_LINES);
+                        }
+                    });
+                }
+            }
+            Topic::Runs if data["op"] == "opened" => return follow_run(live, &data["run"]),
+            Topic::Run(uid) => live.progress.update(|p| {
+                if let Some(p) = p
+                    .as_mut()
+                    .filter(|p| p.run.as_deref() == Some(uid.as_str()))
+                {
+                    p.update(&data);
+                }
+            }),
+            _ => {}
         },
         ServerMessage::Error { msg } => leptos::logging::warn!("hutch: server says: {msg}"),
         _ => {}
+    }
+    None
+}
+
+fn set_status(live: &Live, data: serde_json::Value) {
+    match serde_json::from_value::<ServerStatus>(data) {
+        Ok(status) => live.status.set(Some(status)),
+        Err(e) => leptos::logging::warn!("hutch: unreadable status: {e}"),
     }
 }

@@ -66,6 +66,20 @@ impl QueueItem {
     }
 }
 
+/// Every status a dispatch (one execution) can have in the dispatch database, in the order a
+/// user reads them: waiting, live, then how it ended.
+pub const DISPATCH_STATUSES: [&str; 9] = [
+    "queued",
+    "running",
+    "paused",
+    "completed",
+    "failed",
+    "stopped",
+    "aborted",
+    "halted",
+    "interrupted",
+];
+
 /// How an execution ended, as bluesky-queueserver reports it in `result.exit_status`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

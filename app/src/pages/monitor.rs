@@ -1,8 +1,12 @@
-//! The Monitor page: manager and environment state, live.
+//! The Monitor page: manager, run engine and environment state, readiness, the running plan with
+//! its progress, and the controls — all live.
 
 use leptos::prelude::*;
+use serde_json::json;
 
-use crate::live::use_status;
+use super::common::{act, confirm, Outcome, OutcomeLine};
+use crate::live::{use_live, use_status};
+use crate::model::queue_view::summary;
 use crate::model::status::ServerStatus;
 
 #[component]
@@ -26,6 +30,133 @@ pub fn MonitorPage() -> impl IntoView {
                 }}
             </Suspense>
         </section>
+        <Running/>
+        <Controls/>
+    }
+}
+
+/// The running plan and its progress bar (events seen of `num_points`).
+#[component]
+fn Running() -> impl IntoView {
+    let live = use_live();
+    let running = move || live.queue.get().and_then(|q| q.running_item);
+    view! {
+        <section class="panel" aria-labelledby="running-h">
+            <h2 id="running-h">"Running"</h2>
+            {move || match running() {
+                None => view! { <p class="muted" data-testid="running">"Nothing is running."</p> }.into_any(),
+                Some(item) => {
+                    let progress = live.progress.get();
+                    let (value, text) = match &progress {
+                        Some(p) => match (p.fraction(), p.total) {
+                            (Some(f), Some(t)) => ((f * 100.0).round(), format!("{} of {t} points", p.events())),
+                            _ => (0.0, format!("{} events", p.events())),
+                        },
+                        None => (0.0, "starting…".to_string()),
+                    };
+                    view! {
+                        <p data-testid="running"><strong>{summary(&item)}</strong>" · "{item.user.clone()}</p>
+                        <progress max="100" value=value aria-label="Progress of the running plan"></progress>
+                        <span class="muted" data-testid="progress">{text}</span>
+                    }.into_any()
+                }
+            }}
+        </section>
+    }
+}
+
+struct Control {
+    label: &'static str,
+    path: &'static str,
+    body: serde_json::Value,
+    /// Asked before a destructive action.
+    confirm: Option<&'static str>,
+}
+
+fn control(label: &'static str, path: &'static str) -> Control {
+    Control {
+        label,
+        path,
+        body: json!({}),
+        confirm: None,
+    }
+}
+
+#[component]
+fn Controls() -> impl IntoView {
+    let outcome: Outcome = RwSignal::new(None);
+    let groups: Vec<(&str, Vec<Control>)> = vec![
+        (
+            "Environment",
+            vec![
+                control("Open environment", "/api/environment/open"),
+                control("Close environment", "/api/environment/close"),
+                Control {
+                    confirm: Some(
+                        "Destroy the environment? The worker is killed; a running plan is lost.",
+                    ),
+                    ..control("Destroy environment", "/api/environment/destroy")
+                },
+            ],
+        ),
+        (
+            "Queue",
+            vec![
+                control("Start queue", "/api/queue/start"),
+                control("Stop queue after this plan", "/api/queue/stop"),
+            ],
+        ),
+        (
+            "Run engine",
+            vec![
+                Control {
+                    body: json!({"option": "deferred"}),
+                    ..control("Pause (at checkpoint)", "/api/re/pause")
+                },
+                Control {
+                    body: json!({"option": "immediate"}),
+                    ..control("Pause now", "/api/re/pause")
+                },
+                control("Resume", "/api/re/resume"),
+                Control {
+                    confirm: Some("Stop the paused plan? It ends as 'stopped' (its data is kept)."),
+                    ..control("Stop plan", "/api/re/stop")
+                },
+                Control {
+                    confirm: Some(
+                        "Abort the paused plan? It ends as 'aborted' and goes back to the queue.",
+                    ),
+                    ..control("Abort plan", "/api/re/abort")
+                },
+                Control {
+                    confirm: Some("Halt the plan? It ends at once as 'halted', without cleanup."),
+                    ..control("Halt plan", "/api/re/halt")
+                },
+            ],
+        ),
+    ];
+    view! {
+        <section class="panel" aria-labelledby="controls-h">
+            <h2 id="controls-h">"Controls"</h2>
+            {groups.into_iter().map(|(title, controls)| view! {
+                <div class="control-group" role="group" aria-label=title>
+                    <span class="group-label">{title}</span>
+                    {controls.into_iter().map(|c| {
+                        let Control { label, path, body, confirm: ask } = c;
+                        let danger = ask.is_some();
+                        view! {
+                            <button class=if danger { "danger" } else { "" } type="button" on:click=move |_| {
+                                if ask.is_some_and(|q| !confirm(q)) {
+                                    return;
+                                }
+                                act(outcome, label.to_string(), "POST", path.to_string(), body.clone(), |_| {});
+                            }>{label}</button>
+                        }
+                    }).collect_view()}
+                </div>
+            }).collect_view()}
+            <OutcomeLine outcome testid="control-outcome"/>
+        </section>
     }
 }
 
@@ -33,6 +164,8 @@ pub fn MonitorPage() -> impl IntoView {
 fn StatusCard(status: ServerStatus) -> impl IntoView {
     let ready = if status.ready() {
         "ready"
+    } else if status.worker_environment_exists {
+        "not ready: the environment is still opening"
     } else {
         "not ready: open the environment"
     };
@@ -46,6 +179,26 @@ fn StatusCard(status: ServerStatus) -> impl IntoView {
         (true, false) => "environment locked",
         (false, true) => "queue locked",
         (true, true) => "environment and queue locked",
+    };
+    let mode = {
+        let mut m = Vec::new();
+        if status.plan_queue_mode.loop_ {
+            m.push("loop");
+        }
+        if status.plan_queue_mode.ignore_failures {
+            m.push("ignore failures");
+        }
+        if status.queue_autostart_enabled {
+            m.push("autostart");
+        }
+        if status.queue_stop_pending {
+            m.push("stop pending");
+        }
+        if m.is_empty() {
+            "normal".to_string()
+        } else {
+            m.join(", ")
+        }
     };
     let rows: Vec<(&str, &str, String)> = vec![
         ("Manager", "manager-state", status.manager_state.clone()),
@@ -66,6 +219,7 @@ fn StatusCard(status: ServerStatus) -> impl IntoView {
             "items-in-history",
             status.items_in_history.to_string(),
         ),
+        ("Queue mode", "queue-mode", mode),
         ("Lock", "lock", lock.to_string()),
         (
             "Connected clients",

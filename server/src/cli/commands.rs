@@ -219,7 +219,7 @@ pub async fn run(cmd: ClientCommand, client: &Client, out: &Out) -> Result<(), F
         } => {
             let text = std::fs::read_to_string(&file)
                 .map_err(|e| Failure::Usage(format!("cannot read {}: {e}", file.display())))?;
-            let items = super::spreadsheet::items(&text).map_err(|errors| {
+            let items = hutch_app::model::spreadsheet::items(&text).map_err(|errors| {
                 Failure::Usage(format!(
                     "{} has problems; nothing was added:\n  {}",
                     file.display(),

@@ -7,6 +7,8 @@ use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message;
 
+use hutch_app::model::progress::Progress;
+
 use super::client::{Client, Failure, Ws};
 use super::commands::Out;
 
@@ -128,11 +130,8 @@ pub async fn wait_idle(client: &Client, timeout: Option<f64>) -> Result<(), Fail
                         )
                         .await?;
                     }
-                    progress = Progress {
-                        run: Some(uid.clone()),
-                        plan: f["data"]["run"]["plan_name"].as_str().unwrap_or("").into(),
-                        ..Progress::default()
-                    };
+                    progress =
+                        Progress::new(&uid, f["data"]["run"]["plan_name"].as_str().unwrap_or(""));
                     let topic = format!("run:{uid}");
                     // Two points per stream are enough: the updates carry the event counts.
                     subscribe(&mut ws, json!({"type": "subscribe", "topics": [topic], "options": {topic.clone(): {"max_points": 2, "max_rate": 5}}})).await?;
@@ -155,84 +154,5 @@ pub async fn wait_idle(client: &Client, timeout: Option<f64>) -> Result<(), Fail
             .await
             .map_err(|_| Failure::Timeout(format!("hutch was not idle after {s} s")))?,
         None => work.await,
-    }
-}
-
-#[derive(Default)]
-struct Progress {
-    run: Option<String>,
-    plan: String,
-    total: Option<u64>,
-    /// Events seen per descriptor.
-    seen: std::collections::HashMap<String, u64>,
-    primary: Option<String>,
-}
-
-impl Progress {
-    fn update(&mut self, data: &Value) {
-        let doc = &data["doc"];
-        match data["name"].as_str() {
-            Some("start") => self.total = doc["num_points"].as_u64(),
-            Some("descriptor") if doc["name"] == "primary" => {
-                self.primary = doc["uid"].as_str().map(String::from)
-            }
-            Some("decimated") => {
-                let n: u64 = doc["count"]
-                    .as_array()
-                    .map_or(0, |c| c.iter().filter_map(Value::as_u64).sum());
-                let start = doc["start"].as_u64().unwrap_or(0);
-                // Buckets before `start` are unchanged; with two points per stream they hold all
-                // but the last bucket, so count from the whole picture when `start` is 0.
-                let key = doc["descriptor"].as_str().unwrap_or("").to_string();
-                let entry = self.seen.entry(key).or_default();
-                *entry = if start == 0 { n } else { (*entry).max(n) };
-            }
-            _ => {}
-        }
-    }
-
-    fn events(&self) -> u64 {
-        match &self.primary {
-            Some(p) => self.seen.get(p).copied().unwrap_or(0),
-            None => self.seen.values().copied().max().unwrap_or(0),
-        }
-    }
-
-    fn bar(&self) -> String {
-        let n = self.events();
-        match self.total {
-            Some(t) if t > 0 => {
-                let filled = ((n.min(t) * 30) / t) as usize;
-                format!(
-                    "{} [{}{}] {n}/{t}",
-                    self.plan,
-                    "#".repeat(filled),
-                    ".".repeat(30 - filled)
-                )
-            }
-            _ => format!("{}: {n} events", self.plan),
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_bar_counts_primary_events_against_num_points() {
-        let mut p = Progress {
-            plan: "scan".into(),
-            ..Progress::default()
-        };
-        p.update(&json!({"name": "start", "doc": {"num_points": 10}}));
-        p.update(&json!({"name": "descriptor", "doc": {"name": "primary", "uid": "d"}}));
-        p.update(
-            &json!({"name": "decimated", "doc": {"descriptor": "d", "start": 0, "count": [2, 3]}}),
-        );
-        assert_eq!(
-            p.bar(),
-            format!("scan [{}{}] 5/10", "#".repeat(15), ".".repeat(15))
-        );
     }
 }

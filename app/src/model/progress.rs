@@ -1,0 +1,101 @@
+//! Progress of the running plan from its run topic: events seen in the primary stream against
+//! the start document's `num_points`. Shared by the dashboard and `hutch wait idle`.
+
+use serde_json::Value;
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Progress {
+    pub run: Option<String>,
+    pub plan: String,
+    /// `num_points` of the start document.
+    pub total: Option<u64>,
+    /// Events seen per descriptor.
+    seen: std::collections::HashMap<String, u64>,
+    primary: Option<String>,
+}
+
+impl Progress {
+    /// 0.0–1.0 when `num_points` is known.
+    pub fn fraction(&self) -> Option<f64> {
+        self.total
+            .filter(|t| *t > 0)
+            .map(|t| (self.events().min(t) as f64) / t as f64)
+    }
+
+    pub fn new(run: &str, plan: &str) -> Self {
+        Progress {
+            run: Some(run.into()),
+            plan: plan.into(),
+            ..Progress::default()
+        }
+    }
+
+    /// Takes one update of the run topic (subscribed with `max_points`).
+    pub fn update(&mut self, data: &Value) {
+        let doc = &data["doc"];
+        match data["name"].as_str() {
+            Some("start") => self.total = doc["num_points"].as_u64(),
+            Some("descriptor") if doc["name"] == "primary" => {
+                self.primary = doc["uid"].as_str().map(String::from)
+            }
+            Some("decimated") => {
+                let n: u64 = doc["count"]
+                    .as_array()
+                    .map_or(0, |c| c.iter().filter_map(Value::as_u64).sum());
+                let start = doc["start"].as_u64().unwrap_or(0);
+                // Buckets before `start` are unchanged; with two points per stream they hold all
+                // but the last bucket, so count from the whole picture when `start` is 0.
+                let key = doc["descriptor"].as_str().unwrap_or("").to_string();
+                let entry = self.seen.entry(key).or_default();
+                *entry = if start == 0 { n } else { (*entry).max(n) };
+            }
+            _ => {}
+        }
+    }
+
+    /// Events seen in the primary stream (or the busiest one before its descriptor).
+    pub fn events(&self) -> u64 {
+        match &self.primary {
+            Some(p) => self.seen.get(p).copied().unwrap_or(0),
+            None => self.seen.values().copied().max().unwrap_or(0),
+        }
+    }
+
+    /// A text bar for terminals.
+    pub fn bar(&self) -> String {
+        let n = self.events();
+        match self.total {
+            Some(t) if t > 0 => {
+                let filled = ((n.min(t) * 30) / t) as usize;
+                format!(
+                    "{} [{}{}] {n}/{t}",
+                    self.plan,
+                    "#".repeat(filled),
+                    ".".repeat(30 - filled)
+                )
+            }
+            _ => format!("{}: {n} events", self.plan),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn the_bar_counts_primary_events_against_num_points() {
+        let mut p = Progress::new("r", "scan");
+        p.update(&json!({"name": "start", "doc": {"num_points": 10}}));
+        p.update(&json!({"name": "descriptor", "doc": {"name": "primary", "uid": "d"}}));
+        p.update(
+            &json!({"name": "decimated", "doc": {"descriptor": "d", "start": 0, "count": [2, 3]}}),
+        );
+        assert_eq!(
+            p.bar(),
+            format!("scan [{}{}] 5/10", "#".repeat(15), ".".repeat(15))
+        );
+        assert_eq!(p.fraction(), Some(0.5));
+    }
+}

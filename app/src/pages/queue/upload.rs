@@ -1,0 +1,134 @@
+//! Spreadsheet upload: a CSV file becomes a preview — every row with the plan it makes, or what
+//! is wrong with it — and then one all-or-nothing batch add; a row the server refuses is marked.
+
+use leptos::prelude::*;
+use serde_json::{json, Value};
+
+use crate::api;
+use crate::model::queue::QueueItem;
+use crate::model::queue_view::summary;
+use crate::model::spreadsheet;
+use crate::pages::common::{Outcome, OutcomeLine};
+
+#[derive(Clone, Debug, PartialEq)]
+enum Preview {
+    /// The file's problems, each naming its row; nothing can be added.
+    Bad(Vec<String>),
+    /// Items, and the server's verdict per row after a refused add.
+    Good(Vec<Value>, Vec<Option<String>>),
+}
+
+#[cfg(feature = "hydrate")]
+async fn file_text(ev: leptos::ev::Event) -> Option<String> {
+    use wasm_bindgen::JsCast;
+    let input: web_sys::HtmlInputElement = ev.target()?.dyn_into().ok()?;
+    let file = input.files()?.get(0)?;
+    let text = wasm_bindgen_futures::JsFuture::from(file.text())
+        .await
+        .ok()?;
+    text.as_string()
+}
+
+#[cfg(not(feature = "hydrate"))]
+async fn file_text(_: leptos::ev::Event) -> Option<String> {
+    None
+}
+
+#[component]
+pub fn Upload() -> impl IntoView {
+    let preview = RwSignal::new(None::<Preview>);
+    let outcome: Outcome = RwSignal::new(None);
+    let on_file = move |ev: leptos::ev::Event| {
+        outcome.set(None);
+        leptos::task::spawn_local(async move {
+            match file_text(ev).await {
+                None => outcome.set(Some(Err("Could not read the file".into()))),
+                Some(text) => preview.set(Some(match spreadsheet::items(&text) {
+                    Ok(items) => {
+                        let n = items.len();
+                        Preview::Good(items, vec![None; n])
+                    }
+                    Err(errors) => Preview::Bad(errors),
+                })),
+            }
+        });
+    };
+    let add = move |_| {
+        let Some(Preview::Good(items, _)) = preview.get_untracked() else {
+            return;
+        };
+        outcome.set(None);
+        leptos::task::spawn_local(async move {
+            let reply = api::call(
+                "POST",
+                "/api/queue/item/add/batch".into(),
+                Some(json!({"items": items})),
+            )
+            .await;
+            match reply {
+                Ok(v) if v["success"] == true => {
+                    outcome.set(Some(Ok(format!("Added {} plans", items.len()))));
+                    preview.set(None);
+                }
+                Ok(v) => {
+                    let verdicts = v["results"]
+                        .as_array()
+                        .map(|r| {
+                            r.iter()
+                                .map(|x| {
+                                    (x["success"] != true)
+                                        .then(|| x["msg"].as_str().unwrap_or("refused").to_string())
+                                })
+                                .collect()
+                        })
+                        .unwrap_or_else(|| vec![None; items.len()]);
+                    preview.set(Some(Preview::Good(items, verdicts)));
+                    outcome.set(Some(Err(format!(
+                        "Nothing was added: {}",
+                        v["msg"].as_str().unwrap_or("refused")
+                    ))));
+                }
+                Err(e) => outcome.set(Some(Err(format!("Nothing was added: {e}")))),
+            }
+        });
+    };
+    view! {
+        <section class="panel" aria-labelledby="upload-h">
+            <h2 id="upload-h">"Add from a spreadsheet"</h2>
+            <p class="muted">"A CSV file with a header row: " <code>"name"</code> " (the plan), optional " <code>"args"</code>
+                " (a JSON list), every other column a keyword argument. All rows are added, or none."</p>
+            <label for="csv-file">"CSV file"</label>
+            <input id="csv-file" type="file" accept=".csv,text/csv" on:change=on_file/>
+            {move || preview.get().map(|p| match p {
+                Preview::Bad(errors) => view! {
+                    <div role="alert" data-testid="upload-errors">
+                        <p class="error">"The file cannot be added; fix these rows:"</p>
+                        <ul>{errors.into_iter().map(|e| view! { <li class="error">{e}</li> }).collect_view()}</ul>
+                    </div>
+                }.into_any(),
+                Preview::Good(items, verdicts) => {
+                    let n = items.len();
+                    view! {
+                        <table class="preview" data-testid="upload-preview">
+                            <thead><tr><th scope="col">"Row"</th><th scope="col">"Plan"</th><th scope="col">"Check"</th></tr></thead>
+                            <tbody>
+                            {items.into_iter().zip(verdicts).enumerate().map(|(i, (item, verdict))| {
+                                let text = serde_json::from_value::<QueueItem>(item).map(|q| summary(&q)).unwrap_or_default();
+                                let bad = verdict.is_some();
+                                view! {
+                                    <tr class:bad=bad data-testid="upload-row">
+                                        <td>{i + 2}</td><td>{text}</td>
+                                        <td class=if bad { "error" } else { "ok" }>{verdict.unwrap_or_else(|| "ok".into())}</td>
+                                    </tr>
+                                }
+                            }).collect_view()}
+                            </tbody>
+                        </table>
+                        <button type="button" class="primary" on:click=add>{format!("Add all {n} plans")}</button>
+                    }.into_any()
+                }
+            })}
+            <OutcomeLine outcome testid="upload-outcome"/>
+        </section>
+    }
+}

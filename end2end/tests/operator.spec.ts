@@ -1,0 +1,170 @@
+import { test, expect, Page } from '@playwright/test';
+import { Hutch } from './server';
+
+// The operator's flows through the real built app: the generated form, reordering, spreadsheet
+// upload, running the queue, pause/resume, history filters and detail, two tabs in sync.
+let hutch: Hutch;
+
+test.beforeEach(async () => {
+  hutch = await Hutch.start();
+});
+
+test.afterEach(async ({}, info) => {
+  await hutch.stop();
+  if (info.status !== 'passed') console.log(hutch.output());
+});
+
+const count = (det: string, num: number, extra: object = {}) => ({
+  item: { name: 'count', args: [[det]], kwargs: { num, ...extra }, item_type: 'plan' },
+});
+
+async function open(page: Page, path: string) {
+  await page.goto(hutch.signIn(path));
+  await expect(page.getByTestId('connection')).toHaveAttribute('data-state', 'connected');
+}
+
+function rows(page: Page) {
+  return page.getByTestId('queue-row');
+}
+
+test('a plan is added through the form generated from its parameters', async ({ page }) => {
+  await open(page, '/queue');
+  const form = page.locator('form.plan-form');
+  await form.getByLabel('Plan').selectOption('count');
+  // Client-side check: a required parameter left empty is named beside its field.
+  await form.getByRole('button', { name: 'Add to queue' }).click();
+  await expect(form.locator('[data-param="detectors"] .field-error')).toHaveText('required');
+  await form.locator('[data-param="detectors"]').getByLabel('det1').check();
+  await form.locator('#param-num').fill('3');
+  await form.getByRole('button', { name: 'Add to queue' }).click();
+  await expect(page.getByTestId('editor-outcome')).toContainText('Added count');
+  await expect(rows(page)).toHaveCount(1);
+  await expect(rows(page).first()).toContainText('count(detectors=[det1], num=3)');
+  // The server's own validation is shown too (no such motor).
+  await form.getByLabel('Plan').selectOption('scan');
+  await form.locator('[data-param="detectors"]').getByLabel('det1').check();
+  await form.locator('#param-args').fill('["no_such_motor", -1, 1]');
+  await form.locator('#param-num').fill('3');
+  await form.getByRole('button', { name: 'Add to queue' }).click();
+  await expect(page.getByTestId('editor-outcome')).toContainText('validation failed');
+  await expect(rows(page)).toHaveCount(1);
+  // Edit: the form is filled with the item; saving keeps its place.
+  await rows(page).first().getByRole('button', { name: 'Edit' }).click();
+  await expect(form.locator('#param-num')).toHaveValue('3');
+  await form.locator('#param-num').fill('7');
+  await form.getByRole('button', { name: 'Save changes' }).click();
+  await expect(rows(page).first()).toContainText('num=7');
+  // Duplicate puts a copy right after it.
+  await rows(page).first().getByRole('button', { name: 'Duplicate' }).click();
+  await expect(rows(page)).toHaveCount(2);
+  await expect(rows(page).nth(1)).toContainText('num=7');
+  await page.screenshot({ path: test.info().outputPath('queue-form.png'), fullPage: true });
+});
+
+test('rows are reordered by dragging, and several are moved or removed at once', async ({ page }) => {
+  for (const det of ['det1', 'det2', 'det3']) await hutch.api('POST', '/api/queue/item/add', count(det, 1));
+  await open(page, '/queue');
+  await expect(rows(page)).toHaveCount(3);
+  await rows(page).nth(2).dragTo(rows(page).nth(0));
+  await expect(rows(page).nth(0)).toContainText('det3');
+  const q = await hutch.api('GET', '/api/queue/get');
+  expect(q.items.map((i: any) => i.args[0][0])).toEqual(['det3', 'det1', 'det2']);
+  // Keyboard-friendly: the arrow buttons.
+  await rows(page).nth(0).getByRole('button', { name: 'Move down' }).click();
+  await expect(rows(page).nth(1)).toContainText('det3');
+  // Select two and remove them.
+  await rows(page).nth(0).getByRole('checkbox').check();
+  await rows(page).nth(1).getByRole('checkbox').check();
+  page.on('dialog', (d) => d.accept());
+  await page.getByRole('button', { name: 'Remove selected' }).click();
+  await expect(rows(page)).toHaveCount(1);
+  await expect(rows(page).first()).toContainText('det2');
+});
+
+test('a spreadsheet with a bad row is previewed and added all or nothing', async ({ page }) => {
+  await open(page, '/queue');
+  const bad = 'name,detectors,num\ncount,"[""det1""]",2\nno_such_plan,,1\ncount,"[""det2""]",1\n';
+  await page.getByLabel('CSV file').setInputFiles({ name: 'plans.csv', mimeType: 'text/csv', buffer: Buffer.from(bad) });
+  await expect(page.getByTestId('upload-row')).toHaveCount(3);
+  await page.getByRole('button', { name: 'Add all 3 plans' }).click();
+  await expect(page.getByTestId('upload-outcome')).toContainText('Nothing was added');
+  await expect(page.getByTestId('upload-row').nth(1)).toHaveClass(/bad/);
+  await expect(page.getByTestId('upload-row').nth(1)).toContainText('no_such_plan');
+  await page.screenshot({ path: test.info().outputPath('upload-refused.png'), fullPage: true });
+  expect((await hutch.api('GET', '/api/queue/get')).items).toEqual([]);
+  // A file that cannot be read as a table names its rows and offers nothing to add.
+  await page.getByLabel('CSV file').setInputFiles({ name: 'x.csv', mimeType: 'text/csv', buffer: Buffer.from('plan\ncount\n') });
+  await expect(page.getByTestId('upload-errors')).toContainText("no 'name' column");
+  const good = 'name,detectors,num\ncount,"[""det1""]",2\ncount,"[""det2""]",1\n';
+  await page.getByLabel('CSV file').setInputFiles({ name: 'plans.csv', mimeType: 'text/csv', buffer: Buffer.from(good) });
+  await page.getByRole('button', { name: 'Add all 2 plans' }).click();
+  await expect(page.getByTestId('upload-outcome')).toContainText('Added 2 plans');
+  await expect(rows(page)).toHaveCount(2);
+});
+
+test('the queue runs to the end from the Monitor, and history shows, filters and copies it back', async ({ page }) => {
+  await hutch.api('POST', '/api/queue/item/add', count('det1', 5, { md: { sample: 'silicon' } }));
+  await open(page, '/');
+  await page.getByRole('button', { name: 'Open environment' }).click();
+  await expect(page.getByTestId('readiness')).toHaveText('ready');
+  await page.getByRole('button', { name: 'Start queue' }).click();
+  await expect(page.getByTestId('items-in-history')).toHaveText('1');
+  await expect(page.getByTestId('manager-state')).toHaveText('idle');
+  await expect(page.getByTestId('items-in-queue')).toHaveText('0');
+  await page.screenshot({ path: test.info().outputPath('monitor-done.png'), fullPage: true });
+
+  await page.getByRole('link', { name: 'History' }).click();
+  await expect(page.getByTestId('history-row')).toHaveCount(1);
+  await expect(page.getByTestId('history-row').first()).toContainText('completed');
+  await page.getByLabel('Status').selectOption('failed');
+  await page.getByRole('button', { name: 'Filter' }).click();
+  await expect(page).toHaveURL(/status=failed/);
+  await expect(page.getByTestId('history-empty')).toBeVisible();
+  await page.goto(hutch.url + '/history?q=silicon');
+  await expect(page.getByTestId('history-row')).toHaveCount(1);
+  await page.getByTestId('history-row').first().getByRole('link').click();
+  await expect(page.getByTestId('dispatch-status')).toHaveText('completed');
+  await expect(page.getByTestId('run-plot')).toBeVisible();
+  await expect(page.getByRole('link', { name: /Download documents/ })).toBeVisible();
+  await page.screenshot({ path: test.info().outputPath('history-detail.png'), fullPage: true });
+  await page.getByRole('button', { name: 'Copy back to queue' }).click();
+  await expect(page.getByTestId('copy-outcome')).toContainText('Copied back');
+  expect((await hutch.api('GET', '/api/queue/get')).items).toHaveLength(1);
+});
+
+test('a running plan is paused and resumed from the Monitor, with its progress shown', async ({ page }) => {
+  await hutch.api('POST', '/api/queue/item/add', count('det1', 40, { delay: 0.1 }));
+  await hutch.api('POST', '/api/environment/open');
+  await open(page, '/');
+  await expect(page.getByTestId('readiness')).toHaveText('ready');
+  await page.getByRole('button', { name: 'Start queue' }).click();
+  await expect(page.getByTestId('progress')).toContainText('of 40 points');
+  await page.getByRole('button', { name: 'Pause now' }).click();
+  await expect(page.getByTestId('manager-state')).toHaveText('paused');
+  await page.screenshot({ path: test.info().outputPath('paused.png'), fullPage: true });
+  await page.getByRole('button', { name: 'Resume' }).click();
+  await expect(page.getByTestId('manager-state')).toHaveText('executing_queue');
+  await expect(page.getByTestId('manager-state')).toHaveText('idle', { timeout: 30_000 });
+  const h = await hutch.api('GET', '/api/history/get');
+  expect(h.items[0].result.exit_status).toBe('completed');
+});
+
+test('two tabs stay in sync', async ({ page, context }) => {
+  await open(page, '/queue');
+  const other = await context.newPage();
+  await other.goto(hutch.url + '/queue');
+  await expect(other.getByTestId('connection')).toHaveAttribute('data-state', 'connected');
+  await page.getByRole('button', { name: 'Add a stop instruction' }).click();
+  await expect(rows(other)).toHaveCount(1);
+  await expect(rows(other).first()).toContainText('queue_stop');
+  await rows(other).first().getByRole('button', { name: 'Remove' }).click();
+  await expect(page.getByTestId('queue-empty')).toBeVisible();
+});
+
+test('the console shows live lines and filters them', async ({ page }) => {
+  await open(page, '/console');
+  await hutch.api('POST', '/api/environment/open');
+  await expect(page.getByTestId('console')).toContainText('environment', { ignoreCase: true });
+  await page.getByLabel('Search').fill('no such text anywhere');
+  await expect(page.getByTestId('console-count')).toHaveText('0 lines');
+});
