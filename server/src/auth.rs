@@ -403,6 +403,8 @@ pub async fn layer(State(auth): State<Auth>, mut req: Request, next: Next) -> Re
                 .split('&')
                 .filter(|kv| !kv.starts_with("api_key=") && !kv.is_empty())
                 .collect();
+            // Never `//host`: a browser reads that as another site.
+            let path = format!("/{}", path.trim_start_matches('/'));
             let target = if rest.is_empty() {
                 path
             } else {
@@ -440,6 +442,11 @@ pub async fn layer(State(auth): State<Auth>, mut req: Request, next: Next) -> Re
             Redirect::to(&to).into_response()
         }
     }
+}
+
+/// Query keys that carry credentials, which routes with strict parameter lists must ignore.
+pub fn is_credential_param(key: &str) -> bool {
+    key == "api_key" || key == "csrf"
 }
 
 pub fn urlencode(s: &str) -> String {

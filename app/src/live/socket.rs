@@ -47,9 +47,14 @@ pub(super) fn start(live: Live) {
         move || {
             let silent_for = js_sys::Date::now() - ctx.last_frame_ms.get();
             if ctx.live.conn.get_untracked() == Conn::Connected && silent_for > STALE_AFTER_MS {
-                if let Some(s) = ctx.socket.borrow().as_ref() {
+                // A dead network may leave `close()` pending for minutes without `onclose`:
+                // detach this socket and dial a new one now.
+                if let Some(s) = ctx.socket.borrow_mut().take() {
+                    s.ws.set_onclose(None);
+                    s.ws.set_onmessage(None);
                     let _ = s.ws.close();
                 }
+                schedule_reconnect(ctx.clone());
             }
         },
         Duration::from_secs(5),

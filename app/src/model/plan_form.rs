@@ -70,12 +70,20 @@ fn widget_for(type_text: &str, kind: &str) -> Widget {
         ("VAR_POSITIONAL", _) => Widget::VarArgs,
         (_, Some(c)) if list => Widget::Devices(c),
         (_, Some(c)) if !type_text.contains("tuple") => Widget::Device(c),
-        _ => match type_text.split('|').next().unwrap_or("").trim() {
-            "int" => Widget::Int,
-            "float" => Widget::Float,
-            "bool" => Widget::Bool,
-            _ => Widget::Json,
-        },
+        _ => {
+            // `int | None` is an int; `float | Iterable[float]` may be a list: JSON.
+            let kinds: Vec<&str> = type_text
+                .split('|')
+                .map(str::trim)
+                .filter(|t| *t != "None")
+                .collect();
+            match kinds.as_slice() {
+                ["int"] => Widget::Int,
+                ["float"] => Widget::Float,
+                ["bool"] => Widget::Bool,
+                _ => Widget::Json,
+            }
+        }
     }
 }
 
@@ -217,18 +225,30 @@ pub fn fields_of(plan: &PlanSpec, item: &Value) -> BTreeMap<String, String> {
             }
         } else if i < args.len() && p.kind != "KEYWORD_ONLY" {
             let shown = match &p.widget {
-                Widget::Json | Widget::Int | Widget::Float | Widget::Bool => {
-                    args[i].to_string().trim_matches('"').to_string()
-                }
+                Widget::Json => json_text(&args[i]),
+                Widget::Int | Widget::Float | Widget::Bool => args[i].to_string(),
                 _ => text(&args[i]),
             };
             out.insert(p.name.clone(), shown);
             i += 1;
         } else if let Some(v) = item["kwargs"].get(&p.name) {
-            out.insert(p.name.clone(), text(v));
+            let shown = match &p.widget {
+                Widget::Json => json_text(v),
+                _ => text(v),
+            };
+            out.insert(p.name.clone(), shown);
         }
     }
     out
+}
+
+/// A JSON field's text: a plain string as itself (it is read back as text), anything else as
+/// JSON, so that lists and objects survive an edit.
+fn json_text(v: &Value) -> String {
+    match v {
+        Value::String(s) if serde_json::from_str::<Value>(s).is_err() => s.clone(),
+        other => other.to_string(),
+    }
 }
 
 /// Which field a server message is about: the first parameter named in quotes in it.
@@ -313,5 +333,25 @@ mod tests {
             field_of_message(&s, "Plan validation failed: 'num' must be int"),
             Some("num")
         );
+    }
+
+    #[test]
+    fn lists_in_json_fields_survive_an_edit() {
+        let plan = plans(&json!({"count": {"parameters": [
+            {"name": "delay", "kind": {"name": "POSITIONAL_OR_KEYWORD"},
+             "annotation": {"type": "float | collections.abc.Iterable[float]"}, "default": "0.0"},
+            {"name": "snake", "kind": {"name": "KEYWORD_ONLY"},
+             "annotation": {"type": "list[typing.Any]"}, "default": "None"}]}}))
+        .remove(0);
+        assert_eq!(
+            plan.params[0].widget,
+            Widget::Json,
+            "a union with a list type is JSON"
+        );
+        let item = json!({"name": "count", "args": [], "kwargs": {"delay": [0.1, 0.2], "snake": ["motor1"]}});
+        let fields = fields_of(&plan, &item);
+        assert_eq!(fields["snake"], r#"["motor1"]"#);
+        let back = build_item(&plan, &fields).unwrap();
+        assert_eq!(back["kwargs"], item["kwargs"]);
     }
 }

@@ -105,7 +105,12 @@ pub fn HistoryPage() -> impl IntoView {
                     Err(e) => view! { <p class="error" role="alert">"Could not read history: " {e}</p> }.into_any(),
                     Ok(v) => {
                         let rows = v["dispatches"].as_array().cloned().unwrap_or_default();
-                        let next = v["next"].as_str().map(String::from);
+                        // The cursor is a number (or absent/null on the last page).
+                        let next = match &v["next"] {
+                            serde_json::Value::Null => None,
+                            serde_json::Value::String(s) => Some(s.clone()),
+                            other => Some(other.to_string()),
+                        };
                         if rows.is_empty() {
                             return view! { <p class="muted" data-testid="history-empty">"No executions match."</p> }.into_any();
                         }

@@ -218,15 +218,29 @@ fn Rows(
 /// Actions on the selected rows, and the stop instruction.
 #[component]
 fn Bulk(outcome: Outcome, selected: RwSignal<BTreeSet<String>>) -> impl IntoView {
-    let uids = move || selected.get_untracked().into_iter().collect::<Vec<_>>();
+    // In queue order, and only those still queued (a selected plan may have run meanwhile).
+    let live = use_live();
+    let uids = move || {
+        let chosen = selected.get_untracked();
+        live.queue
+            .get_untracked()
+            .map(|q| {
+                q.items
+                    .into_iter()
+                    .map(|i| i.item_uid)
+                    .filter(|u| chosen.contains(u))
+                    .collect::<Vec<_>>()
+            })
+            .unwrap_or_else(|| chosen.into_iter().collect())
+    };
     let none = move || selected.get().is_empty();
     view! {
         <div class="bulk" role="group" aria-label="Selected plans">
             <button type="button" disabled=none on:click=move |_| {
-                act(outcome, "Move to front".into(), "POST", "/api/queue/item/move/batch".into(), json!({"uids": uids(), "pos_dest": "front"}), |_| {});
+                act(outcome, "Move to front".into(), "POST", "/api/queue/item/move/batch".into(), json!({"uids": uids(), "pos_dest": "front", "reorder": true}), |_| {});
             }>"Move selected to front"</button>
             <button type="button" disabled=none on:click=move |_| {
-                act(outcome, "Move to back".into(), "POST", "/api/queue/item/move/batch".into(), json!({"uids": uids(), "pos_dest": "back"}), |_| {});
+                act(outcome, "Move to back".into(), "POST", "/api/queue/item/move/batch".into(), json!({"uids": uids(), "pos_dest": "back", "reorder": true}), |_| {});
             }>"Move selected to back"</button>
             <button type="button" class="danger" disabled=none on:click=move |_| {
                 let list = uids();

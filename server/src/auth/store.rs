@@ -258,6 +258,12 @@ impl Store {
             .await?;
         let hash: Option<String> = row.as_ref().map(|r| r.get("password_hash"));
         let password = password.to_string();
+        // Each check takes ~19 MiB and a core for a moment: at most a few at once.
+        static CHECKS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(4);
+        let _slot = CHECKS
+            .acquire()
+            .await
+            .map_err(|_| StoreError::Invalid("shutting down".into()))?;
         let ok = tokio::task::spawn_blocking(move || match hash {
             Some(h) => verify_password(&h, &password),
             None => {

@@ -53,8 +53,23 @@ impl LoginThrottle {
         }
     }
 
-    pub fn succeeded(&mut self, user: &str) {
+    /// Checks and, if allowed, counts the attempt as a failure at once — so that many attempts
+    /// sent together cannot all pass the check while their passwords are being verified.
+    /// [`LoginThrottle::succeeded`] takes the count back.
+    pub fn attempt(&mut self, keys: &[&str], now: Instant) -> Result<(), Duration> {
+        self.check(keys, now)?;
+        self.failed(keys, now);
+        Ok(())
+    }
+
+    /// A successful sign-in: the name starts afresh, and the address's pending count is removed.
+    pub fn succeeded(&mut self, user: &str, others: &[&str]) {
         self.failures.remove(user);
+        for key in others {
+            if let Some(list) = self.failures.get_mut(*key) {
+                list.pop();
+            }
+        }
     }
 }
 

@@ -108,7 +108,11 @@ fn text<'a>(m: &'a Map<String, Value>, k: &str) -> &'a str {
 
 /// Where to go after a form login: a path on this site only.
 fn safe_next(next: &str) -> &str {
-    if next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') {
+    let second = next.chars().nth(1);
+    let local = next.starts_with('/')
+        && !matches!(second, Some('/' | '\\'))
+        && !next.chars().any(|c| c.is_control() || c == '\\');
+    if local {
         next
     } else {
         "/"
@@ -168,8 +172,14 @@ async fn login(State(state): State<AppState>, req: Request) -> Result<Response, 
         Mode::Multi => text(&f, "username").to_string(),
         Mode::Single => String::new(),
     };
-    let keys = [format!("user:{user}"), format!("ip:{ip}")];
-    let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+    // Single-user mode has no names: throttle by address only, or one host could lock out all.
+    let user_key = format!("user:{user}");
+    let ip_key = format!("ip:{ip}");
+    let keys: Vec<&str> = if user.is_empty() {
+        vec![ip_key.as_str()]
+    } else {
+        vec![user_key.as_str(), ip_key.as_str()]
+    };
     let refuse = |status: StatusCode, msg: String| -> Response {
         if form {
             let to = format!(
@@ -189,7 +199,7 @@ async fn login(State(state): State<AppState>, req: Request) -> Result<Response, 
     };
     let throttled = auth
         .login_throttle()
-        .check(&keys, std::time::Instant::now());
+        .attempt(&keys, std::time::Instant::now());
     if let Err(wait) = throttled {
         let msg = format!(
             "Too many failed sign-ins; try again in {} s",
@@ -246,8 +256,6 @@ async fn login(State(state): State<AppState>, req: Request) -> Result<Response, 
         }
     };
     let Some((who, cookies)) = signed_in else {
-        auth.login_throttle()
-            .failed(&keys, std::time::Instant::now());
         note(&auth, &user, "", "login failed", 401, &from, String::new()).await;
         let msg = match auth.mode {
             Mode::Multi => "Wrong user name or password",
@@ -257,7 +265,8 @@ async fn login(State(state): State<AppState>, req: Request) -> Result<Response, 
         };
         return Ok(refuse(StatusCode::UNAUTHORIZED, msg.into()));
     };
-    auth.login_throttle().succeeded(&format!("user:{user}"));
+    auth.login_throttle()
+        .succeeded(&user_key, &[ip_key.as_str()]);
     note(
         &auth,
         &who.user,
@@ -526,5 +535,7 @@ mod tests {
         assert_eq!(safe_next("/history?x=1"), "/history?x=1");
         assert_eq!(safe_next("//evil.example"), "/");
         assert_eq!(safe_next("https://evil.example"), "/");
+        assert_eq!(safe_next("/\t/evil.example"), "/");
+        assert_eq!(safe_next("/\\evil.example"), "/");
     }
 }

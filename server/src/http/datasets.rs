@@ -76,7 +76,10 @@ async fn list(
     State(state): State<AppState>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Json<Value>, ApiError> {
-    if let Some(k) = q.keys().find(|k| k.as_str() != "prefix") {
+    if let Some(k) = q
+        .keys()
+        .find(|k| k.as_str() != "prefix" && !crate::auth::is_credential_param(k))
+    {
         return Err(ApiError::bad_param(format!(
             "unknown parameter '{k}'; /api/datasets takes prefix"
         )));

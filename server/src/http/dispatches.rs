@@ -39,7 +39,10 @@ async fn list(
     const KEYS: [&str; 9] = [
         "status", "plan", "user", "q", "since", "until", "sort", "after", "limit",
     ];
-    if let Some(k) = q.keys().find(|k| !KEYS.contains(&k.as_str())) {
+    if let Some(k) = q
+        .keys()
+        .find(|k| !KEYS.contains(&k.as_str()) && !crate::auth::is_credential_param(k))
+    {
         return Err(bad(format!(
             "unknown parameter '{k}'; /api/dispatches takes {}",
             KEYS.join(", ")

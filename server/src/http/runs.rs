@@ -53,7 +53,10 @@ async fn list(
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Json<Value>, ApiError> {
     const KEYS: [&str; 6] = ["plan", "status", "since", "until", "before", "limit"];
-    if let Some(bad) = q.keys().find(|k| !KEYS.contains(&k.as_str())) {
+    if let Some(bad) = q
+        .keys()
+        .find(|k| !KEYS.contains(&k.as_str()) && !crate::auth::is_credential_param(k))
+    {
         return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
             format!(

@@ -256,9 +256,19 @@ async fn config_get(body: Bytes) -> Reply {
     Ok(Json(with(ok(), json!({"config": {"ip_connect_info": {}}}))).into_response())
 }
 
-async fn console_output(S(state): S<AppState>, body: Bytes) -> Reply {
+async fn console_output(S(state): S<AppState>, uri: axum::http::Uri, body: Bytes) -> Reply {
     let p = super::super::status::json_object_body(&body)?;
-    let n = p.get("nlines").and_then(Value::as_u64).unwrap_or(200) as usize;
+    // bluesky clients send a body; a browser's GET can only use the query string.
+    let from_query = uri.query().and_then(|q| {
+        q.split('&')
+            .find_map(|kv| kv.strip_prefix("nlines="))
+            .and_then(|v| v.parse::<u64>().ok())
+    });
+    let n = p
+        .get("nlines")
+        .and_then(Value::as_u64)
+        .or(from_query)
+        .unwrap_or(200) as usize;
     Ok(Json(with(ok(), json!({"text": state.console.text(n)}))).into_response())
 }
 
