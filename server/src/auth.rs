@@ -342,6 +342,32 @@ pub fn credentials(headers: &HeaderMap, query: Option<&str>) -> Credentials {
     }
 }
 
+/// What a long-lived connection presented, kept to ask again later: a socket outlives the check
+/// made when it opened, and a key may be revoked or a user disabled meanwhile.
+#[derive(Clone)]
+pub struct Recheck {
+    auth: Auth,
+    creds: std::sync::Arc<Credentials>,
+}
+
+impl Recheck {
+    pub fn new(auth: &Auth, headers: &HeaderMap, query: Option<&str>) -> Self {
+        Recheck {
+            auth: auth.clone(),
+            creds: std::sync::Arc::new(credentials(headers, query)),
+        }
+    }
+
+    /// `None` while the credentials still hold, else why they no longer do.
+    pub async fn failed(&self) -> Option<String> {
+        match self.auth.authenticate(&self.creds).await {
+            Authn::Ok(_) => None,
+            Authn::Denied { msg, .. } => Some(msg),
+            Authn::Anonymous => Some("not signed in any more".into()),
+        }
+    }
+}
+
 /// Constant-time comparison, so the key cannot be guessed from timing.
 pub fn key_matches(given: &str, expected: &str) -> bool {
     given.len() == expected.len()

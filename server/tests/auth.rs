@@ -838,3 +838,62 @@ async fn a_permissions_file_limits_plans_and_devices_per_group() {
             && devices["devices_allowed"].get("motor1").is_some()
     );
 }
+
+#[tokio::test]
+async fn open_sockets_end_when_their_key_is_revoked() {
+    use tokio_tungstenite::tungstenite::Message;
+    let server = TestServer::start_with(|c| {
+        c.auth = Mode::Multi;
+        c.heartbeat = std::time::Duration::from_millis(100);
+    })
+    .await;
+    let store = &server.state.auth.store;
+    store
+        .add_user("otto", Role::Operator, "primary", "password-1")
+        .await
+        .unwrap();
+    let (key, info) = store
+        .create_key("otto", "user", &Role::Operator.scopes(), "", None)
+        .await
+        .unwrap();
+    let connect = |path: &str| {
+        let mut req = format!("ws://{}{path}", server.addr)
+            .into_client_request()
+            .unwrap();
+        req.headers_mut()
+            .insert("authorization", key_header(&key).parse().unwrap());
+        tokio_tungstenite::connect_async(req)
+    };
+    let (mut stream, _) = connect("/api/stream").await.unwrap();
+    assert_eq!(next_json(&mut stream).await["type"], "hello");
+    let (mut publisher, _) = connect("/api/documents/ws").await.unwrap();
+    store.revoke(&info.first_eight, None).await.unwrap();
+
+    let error = common::next_matching(&mut stream, |f| f["type"] == "error").await;
+    assert!(
+        error["msg"].as_str().unwrap().contains("revoked"),
+        "{error}"
+    );
+    let closed = loop {
+        match tokio::time::timeout(common::DEADLINE, stream.next())
+            .await
+            .unwrap()
+        {
+            Some(Ok(Message::Close(f))) => break f,
+            Some(Ok(_)) => continue,
+            other => panic!("expected a close frame, got {other:?}"),
+        }
+    };
+    assert_eq!(closed.map(|f| u16::from(f.code)), Some(4001));
+
+    let told = tokio::time::timeout(common::DEADLINE, publisher.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    let told: Value = serde_json::from_str(told.to_text().unwrap()).unwrap();
+    assert_eq!(
+        (told["type"].as_str(), told["status"].as_u64()),
+        (Some("error"), Some(401))
+    );
+}

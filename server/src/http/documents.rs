@@ -90,9 +90,15 @@ async fn ingest(
     Ok(Json(json!({"success": true, "stored": stored})))
 }
 
-async fn ingest_ws(ws: WebSocketUpgrade, State(state): State<AppState>) -> Response {
+async fn ingest_ws(
+    ws: WebSocketUpgrade,
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    uri: axum::http::Uri,
+) -> Response {
+    let recheck = crate::auth::Recheck::new(&state.auth, &headers, uri.query());
     ws.max_message_size(MAX_BATCH_BYTES)
-        .on_upgrade(move |socket| serve(socket, state))
+        .on_upgrade(move |socket| serve(socket, state, recheck))
 }
 
 fn reply(frame: u64, outcome: Result<usize, ApiError>) -> Message {
@@ -107,14 +113,24 @@ fn reply(frame: u64, outcome: Result<usize, ApiError>) -> Message {
 
 /// Frames are numbered from 1 in arrival order; each gets an `ack` or an `error` with its
 /// number, in order, once its documents are committed (or refused).
-async fn serve(mut socket: WebSocket, state: AppState) {
+async fn serve(mut socket: WebSocket, state: AppState, recheck: crate::auth::Recheck) {
     let mut frame: u64 = 0;
+    // The publisher's key is asked again this often: a revoked key stops publishing.
+    let mut recheck_tick = tokio::time::interval(state.config.heartbeat);
+    recheck_tick.tick().await;
     let mut waiting = FuturesOrdered::new();
     let stopping = crate::stopping(state.shutdown.clone());
     tokio::pin!(stopping);
     loop {
         tokio::select! {
             () = &mut stopping, if waiting.is_empty() => break,
+            _ = recheck_tick.tick() => {
+                if let Some(why) = recheck.failed().await {
+                    let msg = json!({"type": "error", "frame": null, "status": 401, "msg": why});
+                    let _ = socket.send(Message::Text(msg.to_string().into())).await;
+                    break;
+                }
+            }
             Some((n, outcome)) = waiting.next(), if !waiting.is_empty() => {
                 if socket.send(reply(n, outcome)).await.is_err() {
                     break;

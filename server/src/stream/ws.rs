@@ -33,13 +33,16 @@ pub async fn stream_handler(
     ws: WebSocketUpgrade,
     State(state): State<AppState>,
     who: Option<Extension<Identity>>,
+    headers: axum::http::HeaderMap,
+    uri: axum::http::Uri,
 ) -> Response {
+    let recheck = crate::auth::Recheck::new(&state.auth, &headers, uri.query());
     let ws = ws.max_message_size(MAX_CLIENT_MESSAGE);
     let Some(Extension(who)) = who else {
         // Upgrade anyway so the browser learns why: an error frame, then close code 4001.
         return ws.on_upgrade(refuse);
     };
-    ws.on_upgrade(move |socket| serve(socket, state, who))
+    ws.on_upgrade(move |socket| serve(socket, state, who, recheck))
 }
 
 async fn refuse(mut socket: WebSocket) {
@@ -104,7 +107,7 @@ async fn manager_snapshot(state: &AppState, topic: &Topic) -> Option<(u64, serde
     }
 }
 
-async fn serve(socket: WebSocket, state: AppState, who: Identity) {
+async fn serve(socket: WebSocket, state: AppState, who: Identity, recheck: crate::auth::Recheck) {
     let client = state.hub.connect();
     let _count = state.status.client_connected();
     let mut conn = Conn {
@@ -151,7 +154,16 @@ async fn serve(socket: WebSocket, state: AppState, who: Identity) {
                 Some(Ok(_)) => Ok(()), // ping/pong are answered by the socket layer
             },
             Some(frame) = conn.client.rx.recv() => conn.forward(frame).await,
-            _ = heartbeat.tick() => conn.heartbeat().await,
+            _ = heartbeat.tick() => match recheck.failed().await {
+                // The key was revoked, the session ended or the user was disabled meanwhile.
+                Some(why) => {
+                    let _ = conn.send_error(&why).await;
+                    let frame = CloseFrame { code: 4001, reason: "Not signed in".into() };
+                    let _ = conn.socket.send(Message::Close(Some(frame))).await;
+                    break;
+                }
+                None => conn.heartbeat().await,
+            },
             _ = plot_tick.tick(), if !conn.plots.is_empty() => conn.emit_plots(false).await,
         };
         if step.is_err() {
