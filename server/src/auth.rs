@@ -386,9 +386,9 @@ pub fn deny(status: StatusCode, detail: &str) -> Response {
         .into_response()
 }
 
-/// Pages anyone may load: the login page and the static files of the browser bundle.
+/// The page anyone may load (static files never reach the check).
 fn public_page(path: &str) -> bool {
-    path == "/login" || path.starts_with("/pkg/") || path.starts_with("/favicon")
+    path == "/login"
 }
 
 /// Where a request came from, for the audit log and login throttling.
@@ -412,6 +412,10 @@ pub fn source(req: &Request) -> String {
 /// other than the login page need a signed-in browser; `?api_key=` on a page becomes a cookie.
 pub async fn layer(State(auth): State<Auth>, mut req: Request, next: Next) -> Response {
     let path = req.uri().path().to_string();
+    // The browser bundle and icons are the same for everyone: no credential lookup for them.
+    if path.starts_with("/pkg/") || path.starts_with("/favicon") {
+        return next.run(req).await;
+    }
     let creds = credentials(req.headers(), req.uri().query());
     let authn = auth.authenticate(&creds).await;
     req.extensions_mut().insert(auth.clone());
