@@ -14,9 +14,11 @@
 #![recursion_limit = "256"]
 
 pub mod api;
+mod board;
 pub mod live;
 pub mod model;
 mod pages;
+pub mod plot;
 mod shell;
 
 pub use shell::{shell, App};

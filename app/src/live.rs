@@ -22,7 +22,7 @@ pub struct ConsoleLine {
 }
 
 #[cfg(feature = "hydrate")]
-mod socket;
+pub(crate) mod socket;
 
 /// State of the tab's connection, shown in the top bar.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -1,8 +1,10 @@
 //! One module per page of the dashboard.
 
+pub mod applets;
 pub mod common;
 pub mod console;
 pub mod history;
+pub mod kiosk;
 pub mod monitor;
 pub mod planned;
 pub mod queue;

@@ -4,12 +4,15 @@ use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::{
     components::{Route, Router, Routes, A},
+    hooks::use_location,
     ParamSegment, SsrMode, StaticSegment,
 };
 
 use crate::live::{provide_live, ConnectionIndicator};
+use crate::pages::applets::{editor::AppletEditorPage, AppletsPage};
 use crate::pages::console::ConsolePage;
 use crate::pages::history::{DispatchPage, HistoryPage};
+use crate::pages::kiosk::KioskPage;
 use crate::pages::queue::QueuePage;
 use crate::pages::{monitor::MonitorPage, planned::Planned};
 
@@ -50,6 +53,43 @@ pub fn App() -> impl IntoView {
         <Stylesheet id="hutch" href="/pkg/hutch.css"/>
         <Title text="hutch"/>
         <Router>
+            <TopBar/>
+            <main id="main">
+                <Routes fallback=|| view! { <NotFound/> }>
+                    // Async: the server waits for the status, so the HTML is complete without
+                    // JavaScript (kiosks, slow links) instead of streaming it in behind a script.
+                    <Route path=StaticSegment("") view=MonitorPage ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("queue") view=QueuePage ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("history") view=HistoryPage ssr=SsrMode::Async/>
+                    <Route
+                        path=(StaticSegment("history"), ParamSegment("uid"))
+                        view=DispatchPage
+                        ssr=SsrMode::Async
+                    />
+                    <Route path=StaticSegment("applets") view=AppletsPage/>
+                    <Route
+                        path=(StaticSegment("applets"), ParamSegment("uid"))
+                        view=AppletEditorPage
+                    />
+                    <Route path=StaticSegment("kiosk") view=KioskPage/>
+                    <Route
+                        path=StaticSegment("datasets")
+                        view=|| view! { <Planned title="Datasets" issue="datasets"/> }
+                    />
+                    <Route path=StaticSegment("console") view=ConsolePage ssr=SsrMode::Async/>
+                </Routes>
+            </main>
+        </Router>
+    }
+}
+
+/// The navigation bar; a kiosk shows none (it is not for browsing).
+#[component]
+fn TopBar() -> impl IntoView {
+    let location = use_location();
+    let kiosk = move || location.pathname.get().starts_with("/kiosk");
+    view! {
+        <Show when=move || !kiosk()>
             <header class="topbar">
                 <a class="brand" href="/">"hutch"</a>
                 <nav aria-label="Main">
@@ -73,30 +113,7 @@ pub fn App() -> impl IntoView {
                     <button type="submit">"Sign out"</button>
                 </form>
             </header>
-            <main id="main">
-                <Routes fallback=|| view! { <NotFound/> }>
-                    // Async: the server waits for the status, so the HTML is complete without
-                    // JavaScript (kiosks, slow links) instead of streaming it in behind a script.
-                    <Route path=StaticSegment("") view=MonitorPage ssr=SsrMode::Async/>
-                    <Route path=StaticSegment("queue") view=QueuePage ssr=SsrMode::Async/>
-                    <Route path=StaticSegment("history") view=HistoryPage ssr=SsrMode::Async/>
-                    <Route
-                        path=(StaticSegment("history"), ParamSegment("uid"))
-                        view=DispatchPage
-                        ssr=SsrMode::Async
-                    />
-                    <Route
-                        path=StaticSegment("applets")
-                        view=|| view! { <Planned title="Applets" issue="the applet database"/> }
-                    />
-                    <Route
-                        path=StaticSegment("datasets")
-                        view=|| view! { <Planned title="Datasets" issue="datasets"/> }
-                    />
-                    <Route path=StaticSegment("console") view=ConsolePage ssr=SsrMode::Async/>
-                </Routes>
-            </main>
-        </Router>
+        </Show>
     }
 }
 

@@ -1,17 +1,11 @@
 import { test, expect } from '@playwright/test';
-import { Hutch } from './server';
+import { serveEach } from './server';
 
 // Multi-user mode: an account made with the CLI signs in through the login page.
-let hutch: Hutch;
+const hutch = serveEach(['--auth', 'multi']);
 
-test.beforeEach(async () => {
-  hutch = await Hutch.start(['--auth', 'multi']);
+test.beforeEach(() => {
   hutch.command(['user', 'add', 'ann', '--role', 'observer'], 'correct-horse\n');
-});
-
-test.afterEach(async ({}, info) => {
-  await hutch.stop();
-  if (info.status !== 'passed') console.log(hutch.output());
 });
 
 test('a user signs in with a password, watches, and signs out', async ({ page }) => {

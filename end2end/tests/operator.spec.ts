@@ -1,18 +1,9 @@
 import { test, expect, Page } from '@playwright/test';
-import { Hutch } from './server';
+import { serveEach } from './server';
 
 // The operator's flows through the real built app: the generated form, reordering, spreadsheet
 // upload, running the queue, pause/resume, history filters and detail, two tabs in sync.
-let hutch: Hutch;
-
-test.beforeEach(async () => {
-  hutch = await Hutch.start();
-});
-
-test.afterEach(async ({}, info) => {
-  await hutch.stop();
-  if (info.status !== 'passed') console.log(hutch.output());
-});
+const hutch = serveEach();
 
 const count = (det: string, num: number, extra: object = {}) => ({
   item: { name: 'count', args: [[det]], kwargs: { num, ...extra }, item_type: 'plan' },

@@ -1,5 +1,6 @@
 // Starts the real `hutch` binary on a free loopback port with a fresh data directory, and stops
 // or restarts it on demand. Readiness is awaited by polling /api/status with a deadline.
+import { test } from '@playwright/test';
 import { spawn, spawnSync, ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -106,4 +107,26 @@ export class Hutch {
   output(): string {
     return this.log;
   }
+}
+
+/**
+ * A fresh server for every test of the file: started before each test, stopped after it (its log
+ * printed when the test failed). Returns a stand-in that forwards to the current server.
+ */
+export function serveEach(extra: string[] = []): Hutch {
+  let current: Hutch | undefined;
+  test.beforeEach(async () => {
+    current = await Hutch.start(extra);
+  });
+  test.afterEach(async ({}, info) => {
+    await current?.stop();
+    if (info.status !== 'passed') console.log(current?.output());
+  });
+  return new Proxy({} as Hutch, {
+    get(_, key) {
+      if (!current) throw new Error('the server is only there inside a test');
+      const value = (current as any)[key];
+      return typeof value === 'function' ? value.bind(current) : value;
+    },
+  });
 }

@@ -1,16 +1,7 @@
 import { test, expect, Page } from '@playwright/test';
-import { Hutch, KEY } from './server';
+import { serveEach, KEY } from './server';
 
-let hutch: Hutch;
-
-test.beforeEach(async () => {
-  hutch = await Hutch.start();
-});
-
-test.afterEach(async ({}, info) => {
-  await hutch.stop();
-  if (info.status !== 'passed') console.log(hutch.output());
-});
+const hutch = serveEach();
 
 function watchConsole(page: Page): string[] {
   const errors: string[] = [];

@@ -460,6 +460,9 @@ pub async fn layer(State(auth): State<Auth>, mut req: Request, next: Next) -> Re
                 Authn::Denied { msg, .. } => msg.clone(),
                 _ => String::new(),
             };
+            if path == "/kiosk" {
+                return kiosk_refused(&why);
+            }
             let here = if query.is_empty() {
                 path
             } else {
@@ -472,6 +475,33 @@ pub async fn layer(State(auth): State<Auth>, mut req: Request, next: Next) -> Re
             Redirect::to(&to).into_response()
         }
     }
+}
+
+/// A wall screen is never sent to a login form: it says what it needs and tries again by itself
+/// (so it recovers once the key is valid again, e.g. after a server restart with the same key).
+fn kiosk_refused(why: &str) -> Response {
+    let why = if why.is_empty() {
+        "this screen has no key".to_string()
+    } else {
+        why.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+    };
+    let page = format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta http-equiv=\"refresh\" content=\"30\"><title>hutch kiosk</title>\
+         <style>body{{font:2rem system-ui,sans-serif;margin:3rem;color:#1b1f24}}</style></head><body>\
+         <h1>hutch kiosk: no valid key</h1><p data-testid=\"kiosk-refused\">{why}.</p>\
+         <p>Open <code>/kiosk?dashboard=NAME&amp;api_key=TOKEN</code> once on this screen with a \
+         read-only kiosk token (<code>hutch apikey create --kiosk</code>) or, in single-user mode, \
+         the server's API key. This page tries again every 30 seconds.</p></body></html>"
+    );
+    (
+        axum::http::StatusCode::UNAUTHORIZED,
+        [(axum::http::header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        page,
+    )
+        .into_response()
 }
 
 /// Query keys that carry credentials, which routes with strict parameter lists must ignore.

@@ -12,6 +12,7 @@ mod documents;
 mod error;
 mod guard;
 mod login;
+mod plot;
 mod queue;
 mod runs;
 mod status;
@@ -37,6 +38,7 @@ pub fn api() -> api::Api {
         .merge(status::routes())
         .merge(queue::routes())
         .merge(runs::routes())
+        .merge(plot::routes())
         .merge(dispatches::routes())
         .merge(documents::routes())
         .merge(datasets::routes())

@@ -235,3 +235,82 @@ async fn a_queue_run_is_stored_with_its_dispatch() {
     );
     assert_eq!(run["streams"][0]["data_keys"]["motor"]["units"], "mm");
 }
+
+#[tokio::test]
+async fn a_run_is_drawn_as_svg_and_png_and_bad_requests_say_what_to_fix() {
+    let server = TestServer::start().await;
+    let docs = fixture("scan_det_motor.jsonl");
+    let uid = docs[0].1["uid"].as_str().unwrap().to_string();
+    server.state.docs.store(docs, None).await.expect("stored");
+
+    let (code, svg) = get_text(&server, &format!("/api/runs/{uid}/plot.svg")).await;
+    assert_eq!(code, 200, "{svg}");
+    assert!(svg.starts_with("<svg"), "{}", &svg[..100.min(svg.len())]);
+    // Defaults: the scan's motor on x, its hinted detector on y, every one of the 25 points.
+    assert!(svg.contains("\nmotor\n"), "x label");
+    assert!(svg.contains("\ndet\n"), "y label");
+    let line = svg
+        .lines()
+        .find(|l| l.starts_with("<polyline"))
+        .expect("the curve");
+    let points = line
+        .split("points=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap();
+    assert_eq!(points.split_whitespace().count(), 25, "{line}");
+
+    let (code, png) = api_raw(
+        &server,
+        "GET",
+        &format!("/api/runs/{uid}/plot.png?width=400&height=300&kind=scatter"),
+        "",
+    )
+    .await;
+    assert_eq!(code, 200);
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+    assert_eq!(
+        u32::from_be_bytes(png[16..20].try_into().unwrap()),
+        400,
+        "IHDR width"
+    );
+    assert_eq!(
+        u32::from_be_bytes(png[20..24].try_into().unwrap()),
+        300,
+        "IHDR height"
+    );
+
+    let (code, svg) = get_text(
+        &server,
+        &format!("/api/runs/{uid}/plot.svg?kind=histogram&field=det&bins=5"),
+    )
+    .await;
+    assert_eq!(code, 200);
+    assert_eq!(
+        svg.matches("<rect").count() >= 5,
+        true,
+        "five bars and the background"
+    );
+
+    for (query, status, needle) in [
+        ("kind=pie", 400, "'kind'"),
+        ("width=5", 400, "'width'"),
+        ("y=nope", 400, "det, motor"),
+        ("colour=red", 400, "unknown parameter 'colour'"),
+        ("stream=baseline", 404, "no stream 'baseline'"),
+        ("kind=image", 400, "'field'"),
+    ] {
+        let (code, body) = get_text(&server, &format!("/api/runs/{uid}/plot.svg?{query}")).await;
+        assert_eq!(code, status, "{query}: {body}");
+        let v: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(v["success"], false);
+        assert!(
+            v["msg"].as_str().unwrap().contains(needle),
+            "{query}: {body}"
+        );
+    }
+    let (code, _) = get_text(&server, "/api/runs/nope/plot.png").await;
+    assert_eq!(code, 404);
+}

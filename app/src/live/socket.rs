@@ -30,23 +30,57 @@ struct Socket {
     _on_close: Closure<dyn FnMut(CloseEvent)>,
 }
 
+/// What one connection does with its frames. The socket code (connect, reconnect, watchdog) is
+/// shared by the tab's live connection and the dashboard's plot feed.
+pub(crate) trait Handler {
+    /// Messages to send on every (re)connection: the subscriptions.
+    fn on_open(&self) -> Vec<ClientMessage>;
+    /// Handles one frame; may answer with messages to send.
+    fn on_frame(&self, msg: ServerMessage) -> Vec<ClientMessage>;
+}
+
+/// The connection's state, shown to the user.
+#[derive(Clone, Copy)]
+pub(crate) struct LinkState {
+    pub conn: RwSignal<Conn>,
+    pub attempt: RwSignal<u32>,
+}
+
 struct Ctx {
-    live: Live,
+    link: LinkState,
+    handler: Rc<dyn Handler>,
     socket: RefCell<Option<Socket>>,
     last_frame_ms: Cell<f64>,
 }
 
-pub(super) fn start(live: Live) {
+/// A way to send on a connection (dropped silently while it is down: `on_open` resubscribes).
+#[derive(Clone)]
+pub(crate) struct Sender(Rc<Ctx>);
+
+impl Sender {
+    pub fn send(&self, msg: &ClientMessage) {
+        if self.0.link.conn.get_untracked() == Conn::Connected {
+            if let Some(s) = self.0.socket.borrow().as_ref() {
+                send(&s.ws, msg);
+            }
+        }
+    }
+}
+
+/// Opens a connection to `/api/stream` that keeps itself alive.
+pub(crate) fn open(link: LinkState, handler: Rc<dyn Handler>) -> Sender {
     let ctx = Rc::new(Ctx {
-        live,
+        link,
+        handler,
         socket: RefCell::new(None),
         last_frame_ms: Cell::new(js_sys::Date::now()),
     });
+    let sender = Sender(ctx.clone());
     connect(ctx.clone());
     set_interval(
         move || {
             let silent_for = js_sys::Date::now() - ctx.last_frame_ms.get();
-            if ctx.live.conn.get_untracked() == Conn::Connected && silent_for > STALE_AFTER_MS {
+            if ctx.link.conn.get_untracked() == Conn::Connected && silent_for > STALE_AFTER_MS {
                 // A dead network may leave `close()` pending for minutes without `onclose`:
                 // detach this socket and dial a new one now.
                 if let Some(s) = ctx.socket.borrow_mut().take() {
@@ -59,6 +93,7 @@ pub(super) fn start(live: Live) {
         },
         Duration::from_secs(5),
     );
+    sender
 }
 
 fn stream_url() -> Option<String> {
@@ -82,20 +117,11 @@ fn connect(ctx: Rc<Ctx>) {
         let (ctx, ws) = (ctx.clone(), ws.clone());
         Closure::<dyn FnMut()>::new(move || {
             ctx.last_frame_ms.set(js_sys::Date::now());
-            ctx.live.conn.set(Conn::Connected);
-            ctx.live.attempt.set(0);
-            let subscribe = ClientMessage::Subscribe {
-                topics: vec![
-                    Topic::Status,
-                    Topic::Queue,
-                    Topic::History,
-                    Topic::Console,
-                    Topic::Runs,
-                ],
-                since: Default::default(),
-                options: Default::default(),
-            };
-            send(&ws, &subscribe);
+            ctx.link.conn.set(Conn::Connected);
+            ctx.link.attempt.set(0);
+            for msg in ctx.handler.on_open() {
+                send(&ws, &msg);
+            }
         })
     };
     let on_message = {
@@ -103,9 +129,20 @@ fn connect(ctx: Rc<Ctx>) {
         Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
             ctx.last_frame_ms.set(js_sys::Date::now());
             if let Some(text) = e.data().as_string() {
-                if let Some(reply) = handle_frame(&ctx.live, &text) {
-                    if let Some(s) = ctx.socket.borrow().as_ref() {
-                        send(&s.ws, &reply);
+                let msg = match serde_json::from_str::<ServerMessage>(&text) {
+                    Ok(msg) => msg,
+                    Err(e) => {
+                        leptos::logging::warn!("hutch: unreadable frame from /api/stream: {e}");
+                        return;
+                    }
+                };
+                if let ServerMessage::Error { msg } = &msg {
+                    leptos::logging::warn!("hutch: server says: {msg}");
+                }
+                let replies = ctx.handler.on_frame(msg);
+                if let Some(s) = ctx.socket.borrow().as_ref() {
+                    for reply in &replies {
+                        send(&s.ws, reply);
                     }
                 }
             }
@@ -116,7 +153,7 @@ fn connect(ctx: Rc<Ctx>) {
         Closure::<dyn FnMut(CloseEvent)>::new(move |e: CloseEvent| {
             if e.code() == 4001 {
                 // No valid key: keep trying slowly, in case the key arrives in another tab.
-                ctx.live.conn.set(Conn::SignedOut);
+                ctx.link.conn.set(Conn::SignedOut);
                 let ctx = ctx.clone();
                 set_timeout(
                     move || connect(ctx),
@@ -139,9 +176,9 @@ fn connect(ctx: Rc<Ctx>) {
 }
 
 fn schedule_reconnect(ctx: Rc<Ctx>) {
-    let attempt = ctx.live.attempt.get_untracked() + 1;
-    ctx.live.attempt.set(attempt);
-    ctx.live.conn.set(Conn::Reconnecting);
+    let attempt = ctx.link.attempt.get_untracked() + 1;
+    ctx.link.attempt.set(attempt);
+    ctx.link.conn.set(Conn::Reconnecting);
     let exp = BASE_BACKOFF_MS * 2f64.powi(attempt.min(16) as i32 - 1);
     let delay = exp.min(MAX_BACKOFF_MS) * (0.5 + 0.5 * js_sys::Math::random());
     set_timeout(move || connect(ctx), Duration::from_millis(delay as u64));
@@ -174,15 +211,36 @@ fn follow_run(live: &Live, run: &serde_json::Value) -> Option<ClientMessage> {
     })
 }
 
-/// Applies one frame to the signals; may answer with a message to send (a run to follow).
-fn handle_frame(live: &Live, text: &str) -> Option<ClientMessage> {
-    let msg = match serde_json::from_str::<ServerMessage>(text) {
-        Ok(msg) => msg,
-        Err(e) => {
-            leptos::logging::warn!("hutch: unreadable frame from /api/stream: {e}");
-            return None;
+/// The tab's live connection: status, queue, history, console and the running plan's progress.
+pub(super) fn start(live: Live) {
+    struct LiveHandler(Live);
+    impl Handler for LiveHandler {
+        fn on_open(&self) -> Vec<ClientMessage> {
+            vec![ClientMessage::Subscribe {
+                topics: vec![
+                    Topic::Status,
+                    Topic::Queue,
+                    Topic::History,
+                    Topic::Console,
+                    Topic::Runs,
+                ],
+                since: Default::default(),
+                options: Default::default(),
+            }]
         }
+        fn on_frame(&self, msg: ServerMessage) -> Vec<ClientMessage> {
+            handle_frame(&self.0, msg).into_iter().collect()
+        }
+    }
+    let link = LinkState {
+        conn: live.conn,
+        attempt: live.attempt,
     };
+    open(link, Rc::new(LiveHandler(live)));
+}
+
+/// Applies one frame to the signals; may answer with a message to send (a run to follow).
+fn handle_frame(live: &Live, msg: ServerMessage) -> Option<ClientMessage> {
     match msg {
         ServerMessage::Snapshot { topic, data, .. } => match topic {
             Topic::Status => set_status(live, data),
@@ -234,7 +292,6 @@ fn handle_frame(live: &Live, text: &str) -> Option<ClientMessage> {
             }),
             _ => {}
         },
-        ServerMessage::Error { msg } => leptos::logging::warn!("hutch: server says: {msg}"),
         _ => {}
     }
     None

@@ -35,6 +35,12 @@ pub struct DashboardState {
     pub order: Vec<String>,
     #[serde(default)]
     pub size: BTreeMap<String, Size>,
+    /// Applet uid → how many earlier runs to draw beside the live one (overrides the spec).
+    #[serde(default)]
+    pub overlay: BTreeMap<String, u8>,
+    /// Applet uid → a bookmarked run drawn beside the live one.
+    #[serde(default)]
+    pub compare: BTreeMap<String, String>,
 }
 
 impl DashboardState {
@@ -76,12 +82,19 @@ impl DashboardState {
         self.order.insert(index, uid.to_string());
     }
 
+    /// The panel size (1–3 grid cells each way; default 1 × 1).
+    pub fn size_of(&self, uid: &str) -> Size {
+        self.size.get(uid).copied().unwrap_or(Size { w: 1, h: 1 })
+    }
+
     /// Forgets applets that no longer exist, so the stored state does not grow forever.
     pub fn prune(&mut self, applets: &[Applet]) {
         let alive = |u: &String| applets.iter().any(|a| &a.uid == u);
         self.enabled.retain(|u, _| alive(u));
         self.order.retain(alive);
         self.size.retain(|u, _| alive(u));
+        self.overlay.retain(|u, _| alive(u));
+        self.compare.retain(|u, _| alive(u));
     }
 }
 

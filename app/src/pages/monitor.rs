@@ -37,7 +37,7 @@ pub fn MonitorPage() -> impl IntoView {
 
 /// The running plan and its progress bar (events seen of `num_points`).
 #[component]
-fn Running() -> impl IntoView {
+pub(crate) fn Running() -> impl IntoView {
     let live = use_live();
     let running = move || live.queue.get().and_then(|q| q.running_item);
     view! {

@@ -1,0 +1,373 @@
+//! Drawing, with plotters, on any backend: the browser's `<canvas>` and the server's SVG and PNG
+//! pictures use these same functions, so a plot in an e-log looks like the one on the dashboard.
+//!
+//! The inputs ([`XyChart`], [`Heatmap`], [`Histogram`]) are already decimated: drawing never
+//! walks more than a few points per pixel.
+
+use std::ops::Range;
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+
+/// Colours and type size. `big` is for wall screens (kiosks).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Theme {
+    pub big: bool,
+}
+
+impl Theme {
+    fn font(&self, px: u32) -> u32 {
+        if self.big {
+            px * 2
+        } else {
+            px
+        }
+    }
+}
+
+pub const BACKGROUND: RGBColor = RGBColor(255, 255, 255);
+pub const INK: RGBColor = RGBColor(31, 41, 55);
+const GRID: RGBColor = RGBColor(209, 213, 219);
+const FONT: &str = "sans-serif";
+
+/// Series colours (colour-blind safe, Okabe–Ito order).
+pub const PALETTE: [RGBColor; 8] = [
+    RGBColor(0, 114, 178),
+    RGBColor(213, 94, 0),
+    RGBColor(0, 158, 115),
+    RGBColor(204, 121, 167),
+    RGBColor(230, 159, 0),
+    RGBColor(86, 180, 233),
+    RGBColor(120, 120, 120),
+    RGBColor(240, 228, 66),
+];
+
+/// One curve: a live one, or a faded one from an earlier run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct XySeries {
+    pub label: String,
+    pub points: Vec<(f64, f64)>,
+    pub color: usize,
+    /// An earlier run drawn for comparison: thinner and lighter.
+    pub faded: bool,
+    pub line: bool,
+    pub markers: bool,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct XyChart {
+    pub title: String,
+    pub x_label: String,
+    pub y_label: String,
+    pub x_range: Range<f64>,
+    pub y_range: Range<f64>,
+    pub series: Vec<XySeries>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Heatmap {
+    pub title: String,
+    pub x_label: String,
+    pub y_label: String,
+    pub z_label: String,
+    pub grid: super::decimate::Grid,
+    pub colormap: Colormap,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Histogram {
+    pub title: String,
+    pub x_label: String,
+    pub edges: Vec<f64>,
+    pub counts: Vec<u64>,
+}
+
+/// What an applet draws.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Picture {
+    Xy(XyChart),
+    Heatmap(Heatmap),
+    Histogram(Histogram),
+    /// Nothing to draw yet, and why ("waiting for the first event").
+    Message(String),
+}
+
+type Area<'a, DB> = DrawingArea<DB, Shift>;
+
+/// Draws a picture over the whole area.
+pub fn draw<DB: DrawingBackend>(
+    area: &Area<DB>,
+    picture: &Picture,
+    theme: Theme,
+) -> Result<(), String> {
+    area.fill(&BACKGROUND).map_err(|e| e.to_string())?;
+    let r = match picture {
+        Picture::Xy(c) => draw_xy(area, c, theme),
+        Picture::Heatmap(h) => draw_heatmap(area, h, theme),
+        Picture::Histogram(h) => draw_histogram(area, h, theme),
+        Picture::Message(m) => draw_message(area, m, theme),
+    };
+    r.map_err(|e| e.to_string())
+}
+
+type DrawResult<DB> = Result<(), DrawingAreaErrorKind<<DB as DrawingBackend>::ErrorType>>;
+
+fn draw_message<DB: DrawingBackend>(area: &Area<DB>, msg: &str, theme: Theme) -> DrawResult<DB> {
+    let (w, h) = area.dim_in_pixel();
+    let ink = INK.mix(0.6);
+    let style = TextStyle::from((FONT, theme.font(14)).into_font())
+        .color(&ink)
+        .pos(Pos::new(HPos::Center, VPos::Center));
+    area.draw(&Text::new(
+        msg.to_string(),
+        (w as i32 / 2, h as i32 / 2),
+        style,
+    ))
+}
+
+fn draw_xy<DB: DrawingBackend>(area: &Area<DB>, c: &XyChart, theme: Theme) -> DrawResult<DB> {
+    let mut chart = ChartBuilder::on(area)
+        .caption(&c.title, (FONT, theme.font(14)).into_font().color(&INK))
+        .margin(theme.font(8))
+        .x_label_area_size(theme.font(36))
+        .y_label_area_size(theme.font(56))
+        .build_cartesian_2d(c.x_range.clone(), c.y_range.clone())?;
+    chart
+        .configure_mesh()
+        .x_desc(c.x_label.as_str())
+        .y_desc(c.y_label.as_str())
+        .x_labels(6)
+        .y_labels(5)
+        .label_style((FONT, theme.font(11)).into_font().color(&INK))
+        .axis_desc_style((FONT, theme.font(12)).into_font().color(&INK))
+        .bold_line_style(GRID.mix(0.6))
+        .light_line_style(GRID.mix(0.25))
+        .axis_style(INK.mix(0.8))
+        .draw()?;
+    let mut labelled = false;
+    // Earlier runs first, so the live curve is drawn on top.
+    let mut order: Vec<&XySeries> = c.series.iter().collect();
+    order.sort_by_key(|s| !s.faded);
+    for s in order {
+        let color = PALETTE[s.color % PALETTE.len()];
+        let style = if s.faded {
+            ShapeStyle::from(&color.mix(0.35)).stroke_width(1)
+        } else {
+            ShapeStyle::from(&color).stroke_width(if theme.big { 3 } else { 2 })
+        };
+        let radius = if theme.big { 4 } else { 2 };
+        if s.line {
+            let anno = chart.draw_series(LineSeries::new(s.points.iter().copied(), style))?;
+            if !s.label.is_empty() {
+                labelled = true;
+                anno.label(s.label.as_str())
+                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], style));
+            }
+        }
+        if s.markers {
+            let anno = chart.draw_series(
+                s.points
+                    .iter()
+                    .map(|&p| Circle::new(p, radius, style.filled())),
+            )?;
+            if !s.line && !s.label.is_empty() {
+                labelled = true;
+                anno.label(s.label.as_str())
+                    .legend(move |(x, y)| Circle::new((x + 8, y), radius, style.filled()));
+            }
+        }
+    }
+    if labelled && c.series.len() > 1 {
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperRight)
+            .background_style(BACKGROUND.mix(0.85))
+            .border_style(GRID)
+            .label_font((FONT, theme.font(11)).into_font().color(&INK))
+            .draw()?;
+    }
+    Ok(())
+}
+
+fn draw_histogram<DB: DrawingBackend>(
+    area: &Area<DB>,
+    h: &Histogram,
+    theme: Theme,
+) -> DrawResult<DB> {
+    let (Some(first), Some(last)) = (h.edges.first(), h.edges.last()) else {
+        return draw_message(area, "no values yet", theme);
+    };
+    let top = h.counts.iter().copied().max().unwrap_or(0).max(1) as f64 * 1.08;
+    let mut chart = ChartBuilder::on(area)
+        .caption(&h.title, (FONT, theme.font(14)).into_font().color(&INK))
+        .margin(theme.font(8))
+        .x_label_area_size(theme.font(36))
+        .y_label_area_size(theme.font(56))
+        .build_cartesian_2d(*first..*last, 0.0..top)?;
+    chart
+        .configure_mesh()
+        .x_desc(h.x_label.as_str())
+        .y_desc("count")
+        .label_style((FONT, theme.font(11)).into_font().color(&INK))
+        .axis_desc_style((FONT, theme.font(12)).into_font().color(&INK))
+        .bold_line_style(GRID.mix(0.6))
+        .light_line_style(GRID.mix(0.25))
+        .draw()?;
+    let fill = PALETTE[0].mix(0.75).filled();
+    chart.draw_series(
+        h.counts
+            .iter()
+            .enumerate()
+            .filter(|(_, &n)| n > 0)
+            .map(|(i, &n)| Rectangle::new([(h.edges[i], 0.0), (h.edges[i + 1], n as f64)], fill)),
+    )?;
+    Ok(())
+}
+
+fn draw_heatmap<DB: DrawingBackend>(area: &Area<DB>, h: &Heatmap, theme: Theme) -> DrawResult<DB> {
+    let g = &h.grid;
+    let (lo, hi) = super::decimate::extent(g.cells.iter().copied()).unwrap_or((0.0, 1.0));
+    let z = super::decimate::padded((lo, hi));
+    let (lo, hi) = if hi > lo { (lo, hi) } else { (z.start, z.end) };
+    let (w, _) = area.dim_in_pixel();
+    let bar = theme.font(84).min(w / 3);
+    let (main, side) = area.split_horizontally(w.saturating_sub(bar));
+    let mut chart = ChartBuilder::on(&main)
+        .caption(&h.title, (FONT, theme.font(14)).into_font().color(&INK))
+        .margin(theme.font(8))
+        .x_label_area_size(theme.font(36))
+        .y_label_area_size(theme.font(56))
+        .build_cartesian_2d(g.x_range.clone(), g.y_range.clone())?;
+    chart
+        .configure_mesh()
+        .disable_mesh()
+        .x_desc(h.x_label.as_str())
+        .y_desc(h.y_label.as_str())
+        .label_style((FONT, theme.font(11)).into_font().color(&INK))
+        .axis_desc_style((FONT, theme.font(12)).into_font().color(&INK))
+        .draw()?;
+    let dx = (g.x_range.end - g.x_range.start) / g.nx as f64;
+    let dy = (g.y_range.end - g.y_range.start) / g.ny as f64;
+    chart.draw_series(
+        g.cells
+            .iter()
+            .enumerate()
+            .filter(|(_, v)| v.is_finite())
+            .map(|(i, &v)| {
+                let (ix, iy) = ((i % g.nx) as f64, (i / g.nx) as f64);
+                let x = g.x_range.start + ix * dx;
+                let y = g.y_range.start + iy * dy;
+                let color = h.colormap.color((v - lo) / (hi - lo));
+                Rectangle::new([(x, y), (x + dx, y + dy)], color.filled())
+            }),
+    )?;
+    // The colour bar: the same colours against the z axis.
+    let mut bar_chart = ChartBuilder::on(&side)
+        .margin_top(theme.font(30))
+        .margin_bottom(theme.font(44))
+        .margin_right(theme.font(4))
+        .y_label_area_size(theme.font(52))
+        .build_cartesian_2d(0.0..1.0, lo..hi)?;
+    bar_chart
+        .configure_mesh()
+        .disable_mesh()
+        .disable_x_axis()
+        .y_labels(5)
+        .y_desc(h.z_label.as_str())
+        .label_style((FONT, theme.font(10)).into_font().color(&INK))
+        .axis_desc_style((FONT, theme.font(11)).into_font().color(&INK))
+        .draw()?;
+    const STEPS: usize = 64;
+    let step = (hi - lo) / STEPS as f64;
+    bar_chart.draw_series((0..STEPS).map(|i| {
+        let y = lo + i as f64 * step;
+        let color = h.colormap.color((i as f64 + 0.5) / STEPS as f64);
+        Rectangle::new([(0.0, y), (1.0, y + step)], color.filled())
+    }))?;
+    Ok(())
+}
+
+/// Colour scales for heatmaps.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Colormap {
+    #[default]
+    Viridis,
+    Gray,
+    Inferno,
+}
+
+impl Colormap {
+    /// From an applet's `colormap`; unknown names fall back to viridis.
+    pub fn named(name: Option<&str>) -> Colormap {
+        match name.map(str::to_ascii_lowercase).as_deref() {
+            Some("gray" | "grey" | "greys") => Colormap::Gray,
+            Some("inferno" | "magma" | "hot") => Colormap::Inferno,
+            _ => Colormap::Viridis,
+        }
+    }
+
+    pub const NAMES: [&'static str; 3] = ["viridis", "gray", "inferno"];
+
+    /// The colour at `t` in [0, 1] (clamped).
+    pub fn color(self, t: f64) -> RGBColor {
+        const VIRIDIS: [(u8, u8, u8); 9] = [
+            (68, 1, 84),
+            (71, 44, 122),
+            (59, 81, 139),
+            (44, 113, 142),
+            (33, 144, 141),
+            (39, 173, 129),
+            (92, 200, 99),
+            (170, 220, 50),
+            (253, 231, 37),
+        ];
+        const INFERNO: [(u8, u8, u8); 9] = [
+            (0, 0, 4),
+            (31, 12, 72),
+            (85, 15, 109),
+            (136, 34, 106),
+            (186, 54, 85),
+            (227, 89, 51),
+            (249, 140, 10),
+            (249, 201, 50),
+            (252, 255, 164),
+        ];
+        let t = if t.is_finite() {
+            t.clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
+        let stops = match self {
+            Colormap::Gray => {
+                let v = (t * 255.0).round() as u8;
+                return RGBColor(v, v, v);
+            }
+            Colormap::Viridis => &VIRIDIS,
+            Colormap::Inferno => &INFERNO,
+        };
+        let pos = t * (stops.len() - 1) as f64;
+        let i = (pos.floor() as usize).min(stops.len() - 2);
+        let f = pos - i as f64;
+        let mix = |a: u8, b: u8| (a as f64 + (b as f64 - a as f64) * f).round() as u8;
+        let (a, b) = (stops[i], stops[i + 1]);
+        RGBColor(mix(a.0, b.0), mix(a.1, b.1), mix(a.2, b.2))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn colormaps_run_from_dark_to_light_and_clamp() {
+        for map in [Colormap::Viridis, Colormap::Gray, Colormap::Inferno] {
+            let lum = |c: RGBColor| c.0 as u32 + c.1 as u32 + c.2 as u32;
+            assert!(lum(map.color(0.0)) < lum(map.color(1.0)), "{map:?}");
+            assert_eq!(map.color(-3.0), map.color(0.0));
+            assert_eq!(map.color(f64::NAN), map.color(0.0));
+        }
+        assert_eq!(Colormap::named(Some("Grey")), Colormap::Gray);
+        assert_eq!(Colormap::named(Some("jet")), Colormap::Viridis);
+    }
+}

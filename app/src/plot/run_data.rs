@@ -1,0 +1,372 @@
+//! One run's documents folded into columns a plot can read: per stream, `seq_num`, `time` and one
+//! column per numeric scalar field, plus the newest frame of each 2-D field.
+//!
+//! Columns are ring buffers of at most [`MAX_POINTS`] values: a run longer than that keeps its
+//! newest points, so a tab's memory stays bounded however long the run. Missing values are NaN.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use serde_json::Value;
+
+/// Points kept per column (and so per stream). At 8 bytes a value, a stream of four fields holds
+/// at most 48 MB.
+pub const MAX_POINTS: usize = 1_000_000;
+
+/// A field as its descriptor describes it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct KeyInfo {
+    pub units: Option<String>,
+    pub shape: Vec<usize>,
+    pub dtype: String,
+}
+
+impl KeyInfo {
+    fn from_json(v: &Value) -> KeyInfo {
+        KeyInfo {
+            units: v["units"]
+                .as_str()
+                .filter(|u| !u.is_empty())
+                .map(str::to_string),
+            shape: v["shape"]
+                .as_array()
+                .map(|s| {
+                    s.iter()
+                        .filter_map(|n| n.as_u64())
+                        .map(|n| n as usize)
+                        .collect()
+                })
+                .unwrap_or_default(),
+            dtype: v["dtype"].as_str().unwrap_or("").to_string(),
+        }
+    }
+
+    pub fn is_scalar_number(&self) -> bool {
+        self.shape.is_empty() && matches!(self.dtype.as_str(), "number" | "integer" | "boolean")
+    }
+}
+
+/// The newest value of a 2-D field: `rows` × `cols`, row-major.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Frame {
+    pub rows: usize,
+    pub cols: usize,
+    pub values: Vec<f64>,
+}
+
+/// One event stream (one descriptor).
+#[derive(Clone, Debug, Default)]
+pub struct StreamData {
+    pub name: String,
+    pub keys: BTreeMap<String, KeyInfo>,
+    /// Detector fields the descriptor hints at (`hints.<device>.fields`), in order.
+    pub hinted: Vec<String>,
+    pub seq_num: VecDeque<f64>,
+    pub time: VecDeque<f64>,
+    pub columns: BTreeMap<String, VecDeque<f64>>,
+    pub frames: BTreeMap<String, Frame>,
+    /// Events dropped from the front because the stream outgrew [`MAX_POINTS`].
+    pub dropped: u64,
+}
+
+impl StreamData {
+    pub fn len(&self) -> usize {
+        self.seq_num.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.seq_num.is_empty()
+    }
+
+    /// A column by field name; `seq_num` and `time` are columns too.
+    pub fn column(&self, field: &str) -> Option<&VecDeque<f64>> {
+        match field {
+            "seq_num" => Some(&self.seq_num),
+            "time" => Some(&self.time),
+            f => self.columns.get(f),
+        }
+    }
+
+    /// `field [units]` for an axis label.
+    pub fn label(&self, field: &str) -> String {
+        match self.keys.get(field).and_then(|k| k.units.as_deref()) {
+            Some(units) => format!("{field} [{units}]"),
+            None if field == "time" => "time [s]".to_string(),
+            None => field.to_string(),
+        }
+    }
+
+    fn push<'v>(&mut self, seq_num: f64, time: f64, data: impl Fn(&str) -> Option<&'v Value>) {
+        if self.seq_num.len() >= MAX_POINTS {
+            self.seq_num.pop_front();
+            self.time.pop_front();
+            for c in self.columns.values_mut() {
+                c.pop_front();
+            }
+            self.dropped += 1;
+        }
+        self.seq_num.push_back(seq_num);
+        self.time.push_back(time);
+        for (field, column) in self.columns.iter_mut() {
+            column.push_back(data(field).map(number).unwrap_or(f64::NAN));
+        }
+        for (field, info) in &self.keys {
+            if info.shape.len() == 2 {
+                if let Some(frame) = data(field).and_then(frame) {
+                    self.frames.insert(field.clone(), frame);
+                }
+            }
+        }
+    }
+}
+
+fn number(v: &Value) -> f64 {
+    match v {
+        Value::Number(n) => n.as_f64().unwrap_or(f64::NAN),
+        Value::Bool(b) => f64::from(u8::from(*b)),
+        _ => f64::NAN,
+    }
+}
+
+fn frame(v: &Value) -> Option<Frame> {
+    let rows = v.as_array()?;
+    let cols = rows.first()?.as_array()?.len();
+    let mut values = Vec::with_capacity(rows.len() * cols);
+    for row in rows {
+        let row = row.as_array()?;
+        if row.len() != cols {
+            return None;
+        }
+        values.extend(row.iter().map(number));
+    }
+    Some(Frame {
+        rows: rows.len(),
+        cols,
+        values,
+    })
+}
+
+/// A run as far as its documents have arrived.
+#[derive(Clone, Debug, Default)]
+pub struct RunData {
+    pub uid: String,
+    pub start: Value,
+    pub stop: Option<Value>,
+    /// Descriptor uid → stream.
+    pub streams: BTreeMap<String, StreamData>,
+    /// Events in all streams so far (including dropped ones).
+    pub events: u64,
+}
+
+impl RunData {
+    pub fn new(uid: &str) -> RunData {
+        RunData {
+            uid: uid.to_string(),
+            ..RunData::default()
+        }
+    }
+
+    /// Folds in one document. Unknown documents (resources, datums, decimated buckets) are
+    /// ignored; events of a descriptor not seen are dropped.
+    pub fn apply(&mut self, name: &str, doc: &Value) {
+        match name {
+            "start" => self.start = doc.clone(),
+            "stop" => self.stop = Some(doc.clone()),
+            "descriptor" => {
+                let Some(uid) = doc["uid"].as_str() else {
+                    return;
+                };
+                let keys: BTreeMap<String, KeyInfo> = doc["data_keys"]
+                    .as_object()
+                    .map(|m| {
+                        m.iter()
+                            .map(|(k, v)| (k.clone(), KeyInfo::from_json(v)))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let hinted = doc["hints"]
+                    .as_object()
+                    .map(|h| {
+                        h.values()
+                            .filter_map(|d| d["fields"].as_array())
+                            .flatten()
+                            .filter_map(|f| f.as_str().map(str::to_string))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let columns = keys
+                    .iter()
+                    .filter(|(_, k)| k.is_scalar_number())
+                    .map(|(f, _)| (f.clone(), VecDeque::new()))
+                    .collect();
+                self.streams.insert(
+                    uid.to_string(),
+                    StreamData {
+                        name: doc["name"].as_str().unwrap_or("primary").to_string(),
+                        keys,
+                        hinted,
+                        columns,
+                        ..StreamData::default()
+                    },
+                );
+            }
+            "event" => {
+                let Some(s) = doc["descriptor"]
+                    .as_str()
+                    .and_then(|d| self.streams.get_mut(d))
+                else {
+                    return;
+                };
+                let data = &doc["data"];
+                s.push(number(&doc["seq_num"]), number(&doc["time"]), |f: &str| {
+                    data.get(f)
+                });
+                self.events += 1;
+            }
+            "event_page" => {
+                let Some(s) = doc["descriptor"]
+                    .as_str()
+                    .and_then(|d| self.streams.get_mut(d))
+                else {
+                    return;
+                };
+                let seq = doc["seq_num"].as_array().map(Vec::as_slice).unwrap_or(&[]);
+                let time = doc["time"].as_array().map(Vec::as_slice).unwrap_or(&[]);
+                let data = doc["data"].as_object();
+                for i in 0..seq.len() {
+                    let at = |f: &str| data.and_then(|d| d.get(f)).and_then(|c| c.get(i));
+                    s.push(
+                        number(&seq[i]),
+                        time.get(i).map(number).unwrap_or(f64::NAN),
+                        at,
+                    );
+                }
+                self.events += seq.len() as u64;
+            }
+            _ => {}
+        }
+    }
+
+    /// The first stream with this name (`primary`, `baseline`, …).
+    pub fn stream(&self, name: &str) -> Option<&StreamData> {
+        self.streams.values().find(|s| s.name == name)
+    }
+
+    pub fn plan_name(&self) -> &str {
+        self.start["plan_name"].as_str().unwrap_or("")
+    }
+
+    pub fn scan_id(&self) -> Option<i64> {
+        self.start["scan_id"].as_i64()
+    }
+
+    /// Motors named in the start document (`motors`), for the default x axis.
+    pub fn motors(&self) -> Vec<String> {
+        self.start["motors"]
+            .as_array()
+            .map(|m| {
+                m.iter()
+                    .filter_map(|m| m.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// `scan 12` (or the start of the uid) for legends.
+    pub fn short_name(&self) -> String {
+        match self.scan_id() {
+            Some(id) => format!("scan {id}"),
+            None => self.uid.chars().take(8).collect(),
+        }
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use serde_json::json;
+
+    pub(crate) fn fixture(name: &str) -> RunData {
+        let path = format!(
+            "{}/../../shared/fixtures/bluesky-docs/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let text = std::fs::read_to_string(&path).expect("fixture");
+        let mut run = RunData::default();
+        for line in text.lines() {
+            let [name, doc]: [Value; 2] = serde_json::from_str(line).expect("[name, doc]");
+            if name == "start" {
+                run.uid = doc["uid"].as_str().unwrap().to_string();
+            }
+            run.apply(name.as_str().unwrap(), &doc);
+        }
+        run
+    }
+
+    #[test]
+    fn a_recorded_scan_becomes_columns_with_units_and_hints() {
+        let run = fixture("scan_det_motor.jsonl");
+        let primary = run.stream("primary").expect("primary stream");
+        assert_eq!(primary.len(), 25);
+        assert_eq!(run.motors(), ["motor"]);
+        assert!(
+            primary.hinted.contains(&"det".to_string()),
+            "{:?}",
+            primary.hinted
+        );
+        let motor = primary.column("motor").unwrap();
+        assert!(motor[0] < motor[24], "the motor moves: {motor:?}");
+        assert!(primary.column("det").unwrap().iter().all(|v| v.is_finite()));
+        assert!(run.stop.is_some());
+        assert_eq!(run.plan_name(), "scan");
+    }
+
+    #[test]
+    fn event_pages_and_events_fill_the_same_columns_and_memory_is_bounded() {
+        let mut run = RunData::new("r");
+        run.apply(
+            "descriptor",
+            &json!({"uid": "d", "name": "primary", "data_keys": {
+                "x": {"dtype": "number", "shape": [], "units": "mm"},
+                "img": {"dtype": "array", "shape": [2, 3]},
+                "label": {"dtype": "string", "shape": []}}}),
+        );
+        run.apply(
+            "event",
+            &json!({"descriptor": "d", "seq_num": 1, "time": 1.0,
+                    "data": {"x": 2.5, "img": [[1, 2, 3], [4, 5, 6]], "label": "a"}}),
+        );
+        run.apply(
+            "event_page",
+            &json!({"descriptor": "d", "seq_num": [2, 3], "time": [2.0, 3.0],
+                    "data": {"x": [3.5, null]}}),
+        );
+        let s = run.stream("primary").unwrap();
+        assert_eq!(s.len(), 3);
+        let x: Vec<f64> = s.column("x").unwrap().iter().copied().collect();
+        assert_eq!(x[..2], [2.5, 3.5]);
+        assert!(
+            x[2].is_nan(),
+            "a missing value is NaN, not a shifted column"
+        );
+        assert!(s.column("label").is_none(), "strings are not plotted");
+        assert_eq!(s.frames["img"].values, [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+        assert_eq!(s.label("x"), "x [mm]");
+
+        let n = MAX_POINTS + 10;
+        let page = json!({"descriptor": "d",
+            "seq_num": (0..n).collect::<Vec<_>>(),
+            "time": (0..n).collect::<Vec<_>>(),
+            "data": {"x": (0..n).collect::<Vec<_>>()}});
+        run.apply("event_page", &page);
+        let s = run.stream("primary").unwrap();
+        assert_eq!(
+            s.len(),
+            MAX_POINTS,
+            "the ring buffer keeps the newest points"
+        );
+        assert_eq!(s.column("x").unwrap().len(), MAX_POINTS);
+        assert_eq!(*s.column("x").unwrap().back().unwrap(), (n - 1) as f64);
+        assert_eq!(s.dropped, 13);
+        assert_eq!(run.events, n as u64 + 3);
+    }
+}

@@ -1,0 +1,665 @@
+//! From an applet's spec and the data at hand to what it shows: a [`Picture`] for the plot kinds,
+//! a [`Readout`] for `value`, a [`TableView`] for `table`. Pure: the browser and the server's
+//! `plot.svg` call the same functions.
+
+use std::collections::{vec_deque, BTreeMap, VecDeque};
+use std::ops::Range;
+
+use serde_json::Value;
+
+use super::chart::{Colormap, Heatmap, Histogram, Picture, XyChart, XySeries};
+use super::decimate::{self, extent, padded};
+use super::run_data::{RunData, StreamData};
+use crate::model::applets::AppletKind;
+
+/// Where an applet's data comes from (see `model::applets::validate`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Source {
+    Run(String),
+    LatestOfPlan(String),
+    Latest,
+    Datasets(Vec<String>),
+    /// Markdown, or a value readout of one dataset.
+    None,
+}
+
+pub fn source(spec: &Value) -> Source {
+    if let Some(uid) = spec["run"].as_str() {
+        Source::Run(uid.to_string())
+    } else if let Some(plan) = spec["latest_of_plan"].as_str() {
+        Source::LatestOfPlan(plan.to_string())
+    } else if spec["latest"].as_bool() == Some(true) {
+        Source::Latest
+    } else if let Some(keys) = spec["datasets"].as_array() {
+        Source::Datasets(
+            keys.iter()
+                .filter_map(|k| k.as_str().map(str::to_string))
+                .collect(),
+        )
+    } else if let Some(key) = spec["dataset"].as_str() {
+        Source::Datasets(vec![key.to_string()])
+    } else {
+        Source::None
+    }
+}
+
+/// The stream an applet reads (`primary` unless the spec says otherwise).
+pub fn stream_name(spec: &Value) -> &str {
+    spec["stream"].as_str().unwrap_or("primary")
+}
+
+/// Earlier runs the spec asks to draw beside the live one.
+pub fn overlay(spec: &Value) -> usize {
+    spec["overlay"].as_u64().unwrap_or(0).min(20) as usize
+}
+
+fn strings(v: &Value) -> Vec<String> {
+    match v {
+        Value::String(s) => vec![s.clone()],
+        Value::Array(a) => a
+            .iter()
+            .filter_map(|s| s.as_str().map(str::to_string))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// A dashboard's own way of looking at one applet (never stored on the server).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ViewState {
+    /// Zoomed x range; `None` follows the data (auto-scale).
+    pub x: Option<Range<f64>>,
+    /// Zoomed y range; `None` follows the data.
+    pub y: Option<Range<f64>>,
+}
+
+/// The data an applet is drawn from.
+#[derive(Default)]
+pub struct Inputs<'a> {
+    /// The run the applet follows (its source), if it has one yet.
+    pub live: Option<&'a RunData>,
+    /// Earlier runs (overlay) and bookmarked runs, drawn faded beside the live one.
+    pub beside: Vec<&'a RunData>,
+    /// Dataset values by key, for dataset sources.
+    pub datasets: Option<&'a BTreeMap<String, Value>>,
+}
+
+/// The picture of a plot applet, `width` × `height` pixels big.
+pub fn picture(
+    kind: AppletKind,
+    spec: &Value,
+    inputs: &Inputs,
+    view: &ViewState,
+    (width, height): (u32, u32),
+) -> Picture {
+    let result = match kind {
+        AppletKind::Line | AppletKind::Scatter => xy(kind, spec, inputs, view, (width, height)),
+        AppletKind::Image => heatmap(spec, inputs),
+        AppletKind::Histogram => histogram(spec, inputs),
+        _ => Err(format!("a {} applet is not a plot", kind.as_str())),
+    };
+    result.unwrap_or_else(Picture::Message)
+}
+
+fn live_stream<'a>(
+    spec: &Value,
+    inputs: &Inputs<'a>,
+) -> Result<(&'a RunData, &'a StreamData), String> {
+    let run = inputs.live.ok_or_else(|| match source(spec) {
+        Source::LatestOfPlan(plan) => format!("waiting for a run of '{plan}'"),
+        Source::Run(uid) => format!("loading run {uid}"),
+        _ => "waiting for a run".to_string(),
+    })?;
+    let name = stream_name(spec);
+    let stream = run
+        .stream(name)
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| format!("{}: waiting for '{name}' events", run.short_name()))?;
+    Ok((run, stream))
+}
+
+fn title(run: &RunData) -> String {
+    match run.plan_name() {
+        "" => run.short_name(),
+        plan => format!("{} · {plan}", run.short_name()),
+    }
+}
+
+/// One curve's points: an x column against a y column (no copy of a million points), or a
+/// dataset against its index.
+enum Curve<'a> {
+    Columns(&'a VecDeque<f64>, &'a VecDeque<f64>),
+    Owned(Vec<(f64, f64)>),
+}
+
+enum CurveIter<'a> {
+    Columns(std::iter::Zip<vec_deque::Iter<'a, f64>, vec_deque::Iter<'a, f64>>),
+    Owned(std::slice::Iter<'a, (f64, f64)>),
+}
+
+impl Iterator for CurveIter<'_> {
+    type Item = (f64, f64);
+    #[inline]
+    fn next(&mut self) -> Option<(f64, f64)> {
+        match self {
+            CurveIter::Columns(it) => it.next().map(|(x, y)| (*x, *y)),
+            CurveIter::Owned(it) => it.next().copied(),
+        }
+    }
+}
+
+impl Curve<'_> {
+    fn points(&self) -> CurveIter<'_> {
+        match self {
+            Curve::Columns(xs, ys) => CurveIter::Columns(xs.iter().zip(ys.iter())),
+            Curve::Owned(p) => CurveIter::Owned(p.iter()),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        match self {
+            Curve::Columns(xs, _) => xs.is_empty(),
+            Curve::Owned(p) => p.is_empty(),
+        }
+    }
+}
+
+fn xy(
+    kind: AppletKind,
+    spec: &Value,
+    inputs: &Inputs,
+    view: &ViewState,
+    (width, height): (u32, u32),
+) -> Result<Picture, String> {
+    let columns = (width as usize).saturating_sub(70).max(10);
+    let rows = (height as usize).saturating_sub(60).max(10);
+    let x_field = spec["x"].as_str().unwrap_or("seq_num");
+    let y_fields = strings(&spec["y"]);
+
+    // (label, points, drawn beside the live run?)
+    let mut curves: Vec<(String, Curve, bool)> = Vec::new();
+    let (title, x_label, y_label);
+    if let Source::Datasets(keys) = source(spec) {
+        let datasets = inputs.datasets.ok_or("loading datasets")?;
+        for key in &keys {
+            let values: Vec<(f64, f64)> = match datasets.get(key) {
+                Some(Value::Array(a)) => a
+                    .iter()
+                    .enumerate()
+                    .map(|(i, v)| (i as f64, v.as_f64().unwrap_or(f64::NAN)))
+                    .collect(),
+                Some(v) => v.as_f64().map(|y| vec![(0.0, y)]).unwrap_or_default(),
+                None => Vec::new(),
+            };
+            curves.push((key.clone(), Curve::Owned(values), false));
+        }
+        if curves.iter().all(|(_, c, _)| c.is_empty()) {
+            return Err(format!("waiting for dataset {}", keys.join(", ")));
+        }
+        title = "datasets".to_string();
+        x_label = "index".to_string();
+        y_label = keys.join(", ");
+    } else {
+        let (run, stream) = live_stream(spec, inputs)?;
+        let missing = |f: &str| {
+            format!(
+                "no numeric field '{f}' in '{}'; it has {}",
+                stream.name,
+                fields_of(stream)
+            )
+        };
+        let xs = stream.column(x_field).ok_or_else(|| missing(x_field))?;
+        for y in &y_fields {
+            let ys = stream.column(y).ok_or_else(|| missing(y))?;
+            let label = if y_fields.len() > 1 || !inputs.beside.is_empty() {
+                y.clone()
+            } else {
+                String::new()
+            };
+            curves.push((label, Curve::Columns(xs, ys), false));
+        }
+        for other in &inputs.beside {
+            let Some(s) = other.stream(stream_name(spec)) else {
+                continue;
+            };
+            for y in &y_fields {
+                if let (Some(xs), Some(ys)) = (s.column(x_field), s.column(y)) {
+                    let label = format!("{y} ({})", other.short_name());
+                    curves.push((label, Curve::Columns(xs, ys), true));
+                }
+            }
+        }
+        title = title_of(run, stream);
+        x_label = stream.label(x_field);
+        y_label = match y_fields.as_slice() {
+            [one] => stream.label(one),
+            _ => String::new(),
+        };
+    }
+
+    let x_range = match &view.x {
+        Some(r) => r.clone(),
+        None => padded(
+            extent(curves.iter().flat_map(|(_, c, _)| c.points().map(|p| p.0)))
+                .unwrap_or((0.0, 1.0)),
+        ),
+    };
+    let line = kind == AppletKind::Line;
+    let within = |p: &(f64, f64)| p.0 >= x_range.start && p.0 <= x_range.end;
+    // Lines are decimated before the y range is known (min/max keeps every extreme); scatter
+    // points are decimated per pixel, which needs the y range first.
+    let reduced: Vec<Option<Vec<(f64, f64)>>> = curves
+        .iter()
+        .map(|(_, c, _)| line.then(|| decimate::min_max_columns(c.points(), &x_range, columns)))
+        .collect();
+    let y_range = match &view.y {
+        Some(r) => r.clone(),
+        None => {
+            let ys = curves.iter().zip(&reduced).flat_map(|((_, c, _), r)| {
+                let it: Box<dyn Iterator<Item = (f64, f64)>> = match r {
+                    Some(r) => Box::new(r.iter().copied()),
+                    None => Box::new(c.points()),
+                };
+                it.filter(within).map(|p| p.1)
+            });
+            padded(extent(ys).unwrap_or((0.0, 1.0)))
+        }
+    };
+    let live_count = curves.iter().filter(|(_, _, beside)| !beside).count();
+    let mut series = Vec::with_capacity(curves.len());
+    for (i, ((label, curve, faded), reduced)) in curves.iter().zip(reduced).enumerate() {
+        let points = match reduced {
+            Some(r) => r,
+            None => decimate::one_per_pixel(curve.points(), &x_range, &y_range, columns, rows),
+        };
+        series.push(XySeries {
+            label: label.clone(),
+            // Earlier runs take the colour of their field, faded.
+            color: if *faded {
+                (i - live_count) % y_fields.len().max(1)
+            } else {
+                i
+            },
+            faded: *faded,
+            line,
+            markers: !line || points.len() <= 60,
+            points,
+        });
+    }
+    Ok(Picture::Xy(XyChart {
+        title,
+        x_label,
+        y_label,
+        x_range,
+        y_range,
+        series,
+    }))
+}
+
+fn title_of(run: &RunData, stream: &StreamData) -> String {
+    let t = title(run);
+    match stream.name.as_str() {
+        "primary" => t,
+        other => format!("{t} · {other}"),
+    }
+}
+
+fn fields_of(stream: &StreamData) -> String {
+    let mut names: Vec<&str> = vec!["seq_num", "time"];
+    names.extend(stream.columns.keys().map(String::as_str));
+    names.join(", ")
+}
+
+fn heatmap(spec: &Value, inputs: &Inputs) -> Result<Picture, String> {
+    let (run, stream) = live_stream(spec, inputs)?;
+    let colormap = Colormap::named(spec["colormap"].as_str());
+    if let Some(field) = spec["field"].as_str() {
+        let frame = stream.frames.get(field).ok_or_else(|| {
+            format!(
+                "{}: no 2-D values of '{field}' in the events (images written to files are not \
+                 sent over the stream)",
+                run.short_name()
+            )
+        })?;
+        let (ny, nx, cells) = decimate::shrink_frame(frame.rows, frame.cols, &frame.values, 128);
+        let grid = decimate::Grid {
+            x_range: 0.0..frame.cols as f64,
+            y_range: 0.0..frame.rows as f64,
+            nx,
+            ny,
+            cells,
+        };
+        return Ok(Picture::Heatmap(Heatmap {
+            title: format!("{} · event {}", title(run), stream.len()),
+            x_label: "column".into(),
+            y_label: "row".into(),
+            z_label: stream.label(field),
+            grid,
+            colormap,
+        }));
+    }
+    let [x, y, z] = ["x", "y", "z"].map(|k| spec[k].as_str().unwrap_or(""));
+    let col = |f: &str| {
+        stream
+            .column(f)
+            .ok_or_else(|| format!("no numeric field '{f}'; it has {}", fields_of(stream)))
+    };
+    let (xs, ys, zs) = (col(x)?, col(y)?, col(z)?);
+    let points: Vec<(f64, f64, f64)> = xs
+        .iter()
+        .zip(ys)
+        .zip(zs)
+        .map(|((&x, &y), &z)| (x, y, z))
+        .collect();
+    // bluesky's grid_scan puts `shape: [rows, cols]` in the start document.
+    let shape = run.start["shape"]
+        .as_array()
+        .and_then(|s| match s.as_slice() {
+            [r, c] => Some((r.as_u64()? as usize, c.as_u64()? as usize)),
+            _ => None,
+        });
+    let grid = decimate::grid(&points, shape, 256).ok_or("waiting for the first point")?;
+    Ok(Picture::Heatmap(Heatmap {
+        title: title(run),
+        x_label: stream.label(x),
+        y_label: stream.label(y),
+        z_label: stream.label(z),
+        grid,
+        colormap,
+    }))
+}
+
+fn histogram(spec: &Value, inputs: &Inputs) -> Result<Picture, String> {
+    let field = spec["field"].as_str().unwrap_or("");
+    let bins = spec["bins"].as_u64().unwrap_or(50) as usize;
+    let (edges, counts, title, x_label) = if let Source::Datasets(_) = source(spec) {
+        let values: Vec<f64> = match inputs.datasets.and_then(|d| d.get(field)) {
+            Some(Value::Array(a)) => a.iter().filter_map(Value::as_f64).collect(),
+            _ => return Err(format!("waiting for dataset '{field}'")),
+        };
+        let (e, c) = decimate::histogram(values.iter().copied(), bins);
+        (e, c, "dataset".to_string(), field.to_string())
+    } else {
+        let (run, stream) = live_stream(spec, inputs)?;
+        let values = stream
+            .column(field)
+            .ok_or_else(|| format!("no numeric field '{field}'; it has {}", fields_of(stream)))?;
+        let (e, c) = decimate::histogram(values.iter().copied(), bins);
+        (e, c, title_of(run, stream), stream.label(field))
+    };
+    Ok(Picture::Histogram(Histogram {
+        title,
+        x_label,
+        edges,
+        counts,
+    }))
+}
+
+/// A `value` applet's text.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Readout {
+    pub label: String,
+    pub value: String,
+    /// Where it comes from: `scan 12, event 40` or `dataset, version 3`.
+    pub detail: String,
+}
+
+pub fn readout(spec: &Value, inputs: &Inputs) -> Readout {
+    let precision = spec["precision"].as_u64().map(|p| p as usize);
+    let fmt = |v: &Value| match (v.as_f64(), precision) {
+        (Some(f), Some(p)) => format!("{f:.p$}"),
+        (Some(f), None) if f.fract() != 0.0 => format!("{f:.6}").trim_end_matches('0').to_string(),
+        (_, _) => match v {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        },
+    };
+    if let Some(key) = spec["dataset"].as_str() {
+        let value = inputs.datasets.and_then(|d| d.get(key));
+        return Readout {
+            label: key.to_string(),
+            value: value.map(fmt).unwrap_or_else(|| "–".into()),
+            detail: if value.is_some() {
+                "dataset".into()
+            } else {
+                "no such dataset yet".into()
+            },
+        };
+    }
+    let field = spec["field"].as_str().unwrap_or("");
+    match live_stream(spec, inputs) {
+        Ok((run, stream)) => {
+            let last = stream
+                .column(field)
+                .and_then(|c| c.back().copied())
+                .filter(|v| v.is_finite());
+            let units = stream
+                .keys
+                .get(field)
+                .and_then(|k| k.units.clone())
+                .map(|u| format!(" {u}"))
+                .unwrap_or_default();
+            Readout {
+                label: field.to_string(),
+                value: last
+                    .map(|v| format!("{}{units}", fmt(&Value::from(v))))
+                    .unwrap_or_else(|| "–".into()),
+                detail: format!(
+                    "{}, event {}",
+                    run.short_name(),
+                    stream.len() as u64 + stream.dropped
+                ),
+            }
+        }
+        Err(why) => Readout {
+            label: field.to_string(),
+            value: "–".into(),
+            detail: why,
+        },
+    }
+}
+
+/// A `table` applet's content: the newest rows first.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TableView {
+    pub caption: String,
+    pub headers: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+}
+
+pub fn table(spec: &Value, inputs: &Inputs) -> Result<TableView, String> {
+    let limit = spec["rows"].as_u64().unwrap_or(20) as usize;
+    if let Source::Datasets(keys) = source(spec) {
+        let datasets = inputs.datasets.ok_or("loading datasets")?;
+        return Ok(TableView {
+            caption: "datasets".into(),
+            headers: vec!["dataset".into(), "value".into()],
+            rows: keys
+                .iter()
+                .map(|k| {
+                    let v = datasets
+                        .get(k)
+                        .map(Value::to_string)
+                        .unwrap_or_else(|| "–".into());
+                    vec![k.clone(), v]
+                })
+                .collect(),
+        });
+    }
+    let (run, stream) = live_stream(spec, inputs)?;
+    let fields: Vec<String> = match spec["fields"].as_array() {
+        Some(f) => f
+            .iter()
+            .filter_map(|f| f.as_str().map(str::to_string))
+            .collect(),
+        None => stream.columns.keys().cloned().collect(),
+    };
+    let mut headers = vec!["seq_num".to_string()];
+    headers.extend(fields.iter().map(|f| stream.label(f)));
+    let n = stream.len();
+    let rows = (n.saturating_sub(limit)..n)
+        .rev()
+        .map(|i| {
+            let mut row = vec![format!("{}", stream.seq_num[i])];
+            row.extend(fields.iter().map(|f| {
+                match stream.column(f).map(|c| c[i]) {
+                    Some(v) if v.is_finite() => format!("{v:.6}")
+                        .trim_end_matches('0')
+                        .trim_end_matches('.')
+                        .to_string(),
+                    _ => "–".into(),
+                }
+            }));
+            row
+        })
+        .collect();
+    Ok(TableView {
+        caption: title_of(run, stream),
+        headers,
+        rows,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plot::run_data::tests::fixture;
+    use serde_json::json;
+
+    #[test]
+    fn a_line_applet_draws_the_live_run_and_earlier_runs_faded_with_units_in_labels() {
+        let live = fixture("scan_det_motor.jsonl");
+        let mut earlier = live.clone();
+        earlier.uid = "earlier".into();
+        let spec = json!({"latest": true, "x": "motor", "y": "det"});
+        let inputs = Inputs {
+            live: Some(&live),
+            beside: vec![&earlier],
+            datasets: None,
+        };
+        let Picture::Xy(c) = picture(
+            AppletKind::Line,
+            &spec,
+            &inputs,
+            &ViewState::default(),
+            (600, 300),
+        ) else {
+            panic!("an xy chart")
+        };
+        assert_eq!(c.series.len(), 2);
+        assert!(!c.series[0].faded && c.series[1].faded);
+        assert_eq!(
+            c.series[0].points.len(),
+            25,
+            "few points are not decimated away"
+        );
+        assert_eq!(c.x_label, "motor");
+        assert!(c.title.contains("scan"), "{}", c.title);
+        let det_max = c.series[0]
+            .points
+            .iter()
+            .map(|p| p.1)
+            .fold(f64::MIN, f64::max);
+        assert!(c.y_range.contains(&det_max));
+    }
+
+    #[test]
+    fn zoom_limits_the_points_and_an_unknown_field_is_named() {
+        let live = fixture("scan_det_motor.jsonl");
+        let inputs = Inputs {
+            live: Some(&live),
+            ..Inputs::default()
+        };
+        let spec = json!({"latest": true, "x": "motor", "y": ["det"]});
+        let all = picture(
+            AppletKind::Line,
+            &spec,
+            &inputs,
+            &ViewState::default(),
+            (600, 300),
+        );
+        let zoomed = picture(
+            AppletKind::Line,
+            &spec,
+            &inputs,
+            &ViewState {
+                x: Some(-0.5..0.5),
+                y: None,
+            },
+            (600, 300),
+        );
+        let (Picture::Xy(all), Picture::Xy(zoomed)) = (all, zoomed) else {
+            panic!()
+        };
+        assert!(zoomed.series[0].points.len() < all.series[0].points.len());
+        assert_eq!(zoomed.x_range, -0.5..0.5);
+        let bad = json!({"latest": true, "y": "nope"});
+        match picture(
+            AppletKind::Line,
+            &bad,
+            &inputs,
+            &ViewState::default(),
+            (600, 300),
+        ) {
+            Picture::Message(m) => assert!(m.contains("'nope'") && m.contains("det"), "{m}"),
+            other => panic!("{other:?}"),
+        }
+        match picture(
+            AppletKind::Line,
+            &spec,
+            &Inputs::default(),
+            &ViewState::default(),
+            (600, 300),
+        ) {
+            Picture::Message(m) => assert!(m.contains("waiting"), "{m}"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn readouts_tables_histograms_and_datasets() {
+        let live = fixture("scan_det_motor.jsonl");
+        let mut datasets = BTreeMap::new();
+        datasets.insert("temp".to_string(), json!(21.456));
+        datasets.insert("trace".to_string(), json!([1.0, 3.0, 2.0]));
+        let inputs = Inputs {
+            live: Some(&live),
+            beside: vec![],
+            datasets: Some(&datasets),
+        };
+        let r = readout(&json!({"dataset": "temp", "precision": 1}), &inputs);
+        assert_eq!(r.value, "21.5");
+        let r = readout(
+            &json!({"latest": true, "field": "motor", "precision": 2}),
+            &inputs,
+        );
+        assert!(r.detail.ends_with("event 25"), "{r:?}");
+        let t = table(
+            &json!({"latest": true, "fields": ["det"], "rows": 3}),
+            &inputs,
+        )
+        .unwrap();
+        assert_eq!(t.rows.len(), 3);
+        assert_eq!(t.rows[0][0], "25", "newest first");
+        let Picture::Histogram(h) = picture(
+            AppletKind::Histogram,
+            &json!({"latest": true, "field": "det", "bins": 5}),
+            &inputs,
+            &ViewState::default(),
+            (400, 300),
+        ) else {
+            panic!()
+        };
+        assert_eq!(h.counts.iter().sum::<u64>(), 25);
+        let Picture::Xy(c) = picture(
+            AppletKind::Line,
+            &json!({"datasets": ["trace"]}),
+            &inputs,
+            &ViewState::default(),
+            (400, 300),
+        ) else {
+            panic!()
+        };
+        assert_eq!(c.series[0].points, [(0.0, 1.0), (1.0, 3.0), (2.0, 2.0)]);
+    }
+}

@@ -1,0 +1,144 @@
+import { test, expect, Page } from '@playwright/test';
+import { serveEach } from './server';
+
+// The applet grid, the editor, live plots and the kiosk, through the real built app.
+const hutch = serveEach();
+
+async function board(page: Page, dashboard: string) {
+  await page.goto(hutch.signIn('/applets') + `&dashboard=${dashboard}`);
+  await expect(page.getByTestId('board-connection')).toHaveAttribute('data-state', 'connected');
+}
+
+const applet = (page: Page, name: string) => page.locator(`article.applet[data-applet="${name}"]`);
+
+test('an applet created in one tab appears in another, and each dashboard decides what it shows', async ({ page, context }) => {
+  const other = await context.newPage();
+  await board(other, 'beta');
+  await board(page, 'alpha');
+
+  // Create a Markdown applet with the editor; the preview follows the spec as it is typed.
+  await page.getByRole('link', { name: 'New applet' }).click();
+  await page.getByLabel('Name').fill('shift notes');
+  await page.getByLabel('Kind').selectOption('markdown');
+  await page.getByLabel('Spec').fill('{"text": "# Beam is **on**"}');
+  await expect(page.locator('.preview h3')).toHaveText('Beam is on');
+  await page.getByLabel('Spec').fill('{"text": 5}');
+  await expect(page.getByTestId('spec-error')).toContainText('spec.text');
+  await page.getByLabel('Spec').fill('{"text": "# Beam is **on**"}');
+  await page.getByRole('button', { name: 'Create' }).click();
+
+  // Back on dashboard alpha, and live in the other tab (dashboard beta) without a reload.
+  await expect(page).toHaveURL(/\/applets\?dashboard=alpha/);
+  await expect(applet(page, 'shift notes').locator('h3')).toHaveText('Beam is on');
+  await expect(applet(other, 'shift notes').locator('h3')).toHaveText('Beam is on');
+
+  // Alpha hides it; beta keeps showing it, also after a reload.
+  await page.getByRole('button', { name: 'Choose applets' }).click();
+  await page.getByLabel('Show shift notes on this dashboard').uncheck();
+  await expect(applet(page, 'shift notes')).toHaveCount(0);
+  await other.reload();
+  await expect(applet(other, 'shift notes').locator('h3')).toHaveText('Beam is on');
+  await page.reload();
+  await expect(page.getByTestId('board-empty')).toContainText('shows no applet');
+
+  // An edit in one tab reaches the other; the old version can be restored.
+  const uid = (await hutch.api('GET', '/api/applets')).applets[0].uid;
+  await page.goto(`${hutch.url}/applets/${uid}?dashboard=alpha`);
+  await expect(page.getByLabel('Spec')).toHaveValue(/Beam is/);
+  await page.getByLabel('Spec').fill('{"text": "# Beam is off"}');
+  await page.getByRole('button', { name: 'Save' }).click();
+  await expect(applet(other, 'shift notes').locator('h3')).toHaveText('Beam is off');
+  await page.getByRole('button', { name: 'Restore version 1' }).click();
+  await expect(applet(other, 'shift notes').locator('h3')).toHaveText('Beam is on');
+  await expect(page.getByTestId('versions')).toContainText('3 (current)');
+});
+
+test('a live plot grows during a simulated scan', async ({ page }, info) => {
+  await hutch.api('POST', '/api/applets', {
+    name: 'noisy',
+    group: 'e2e',
+    kind: 'line',
+    spec: { latest_of_plan: 'count', x: 'seq_num', y: ['noisy_det'] },
+    auto_enable: true,
+  });
+  await board(page, 'main');
+  const canvas = applet(page, 'noisy').getByTestId('plot');
+  await expect(canvas).toHaveAttribute('data-message', /waiting for a run of 'count'/);
+
+  // Watch the number of events drawn while the plan runs.
+  await page.evaluate(() => {
+    const seen: number[] = [];
+    (window as any).seenEvents = seen;
+    const c = document.querySelector('article[data-applet="noisy"] canvas')!;
+    new MutationObserver(() => seen.push(Number(c.getAttribute('data-events')))).observe(c, { attributes: true, attributeFilter: ['data-events'] });
+  });
+  await hutch.api('POST', '/api/environment/open');
+  await expect.poll(async () => (await hutch.api('GET', '/api/status')).worker_environment_exists).toBe(true);
+  await hutch.api('POST', '/api/queue/item/execute', {
+    item: { name: 'count', args: [['noisy_det']], kwargs: { num: 40, delay: 0.1 }, item_type: 'plan' },
+  });
+  await expect(canvas).toHaveAttribute('data-events', '40', { timeout: 30_000 });
+  const seen: number[] = await page.evaluate(() => (window as any).seenEvents);
+  expect(seen.some((n) => n > 0 && n < 40), `intermediate drawings: ${seen}`).toBe(true);
+  await expect(canvas).not.toHaveAttribute('data-message', /./);
+
+  // The picture has the curve: pixels in the first series colour (0, 114, 178).
+  const blue = await canvas.evaluate((c: HTMLCanvasElement) => {
+    const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+    let n = 0;
+    for (let i = 0; i < d.length; i += 4) if (Math.abs(d[i] - 0) < 40 && Math.abs(d[i + 1] - 114) < 40 && Math.abs(d[i + 2] - 178) < 40) n++;
+    return n;
+  });
+  expect(blue).toBeGreaterThan(200);
+  await applet(page, 'noisy').screenshot({ path: info.outputPath('live-plot.png') });
+  await info.attach('live plot', { path: info.outputPath('live-plot.png'), contentType: 'image/png' });
+
+  // Zoom to a range and back.
+  await applet(page, 'noisy').getByLabel('Zoom from x').fill('10');
+  await applet(page, 'noisy').getByLabel('Zoom to x').fill('20');
+  await applet(page, 'noisy').getByRole('button', { name: 'Zoom' }).click();
+  await expect.poll(async () => Number(await canvas.getAttribute('data-points'))).toBeLessThanOrEqual(11);
+  await applet(page, 'noisy').getByRole('button', { name: 'Auto-scale' }).click();
+  await expect.poll(async () => Number(await canvas.getAttribute('data-points'))).toBe(40);
+
+  // The same run as a picture for the e-log.
+  const runs = (await hutch.api('GET', '/api/runs?plan=count')).runs;
+  const png = await fetch(`${hutch.url}/api/runs/${runs[0].uid}/plot.png`, { headers: { Authorization: 'ApiKey e2e-key' } });
+  expect(png.status).toBe(200);
+  expect(png.headers.get('content-type')).toBe('image/png');
+});
+
+const note = (name: string, text: string) =>
+  hutch.api('POST', '/api/applets', { name, group: 'e2e', kind: 'markdown', spec: { text }, auto_enable: true });
+
+test('the kiosk is read-only, never asks for a login, and reconnects after a server restart', async ({ page, browser }) => {
+  await note('wall note', '# Hello wall');
+
+  // Without a key: an explanation, not a login form.
+  const stranger = await browser.newPage();
+  const r = await stranger.goto(`${hutch.url}/kiosk?dashboard=wall`);
+  expect(r?.status()).toBe(401);
+  await expect(stranger).toHaveURL(/\/kiosk\?dashboard=wall/);
+  await expect(stranger.getByTestId('kiosk-refused')).toBeVisible();
+  await expect(stranger.locator('input[type=password]')).toHaveCount(0);
+  await stranger.close();
+
+  await page.goto(hutch.signIn('/kiosk') + '&dashboard=wall');
+  await expect(page).toHaveURL(/\/kiosk\?dashboard=wall$/);
+  const state = page.getByTestId('kiosk-connection');
+  await expect(state).toHaveAttribute('data-state', 'connected');
+  await expect(page.locator('nav')).toHaveCount(0);
+  await expect(applet(page, 'wall note').locator('h3')).toHaveText('Hello wall');
+  await expect(applet(page, 'wall note').getByRole('link', { name: 'Edit' })).toHaveCount(0);
+  await page.evaluate(() => ((window as any).notReloaded = true));
+
+  await hutch.down();
+  await expect(state).toHaveAttribute('data-state', 'reconnecting');
+  await hutch.up();
+  await expect(state).toHaveAttribute('data-state', 'connected', { timeout: 30_000 });
+  expect(await page.evaluate(() => (window as any).notReloaded)).toBe(true);
+
+  // Changes after the restart arrive live.
+  await note('after restart', '# Still here');
+  await expect(applet(page, 'after restart').locator('h3')).toHaveText('Still here');
+});

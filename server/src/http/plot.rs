@@ -1,0 +1,291 @@
+//! `GET /api/runs/{uid}/plot.svg` and `.png`: a run drawn for e-logs and reports, by the same
+//! code (`hutch_app::plot`) that draws the dashboard's `<canvas>` applets.
+
+use std::collections::HashMap;
+use std::sync::Once;
+
+use axum::extract::{Path, Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use hutch_app::model::applets::{self, AppletKind};
+use hutch_app::plot::chart::{self, Picture, Theme};
+use hutch_app::plot::run_data::RunData;
+use hutch_app::plot::view::{self, Inputs, ViewState};
+use plotters::prelude::*;
+use serde_json::{json, Map, Value};
+
+use super::ApiError;
+use crate::auth::scopes::{self, Need};
+use crate::http::api::Api;
+use crate::runs::query;
+use crate::AppState;
+
+pub fn routes() -> Api {
+    Api::new()
+        .get(
+            "/api/runs/{uid}/plot.svg",
+            Need::Scope(scopes::READ_RUNS),
+            svg,
+        )
+        .get(
+            "/api/runs/{uid}/plot.png",
+            Need::Scope(scopes::READ_RUNS),
+            png,
+        )
+}
+
+const KEYS: [&str; 10] = [
+    "kind", "stream", "x", "y", "field", "z", "bins", "colormap", "width", "height",
+];
+
+/// What to draw, from the query: an applet spec against this run.
+struct Request {
+    kind: AppletKind,
+    spec: Value,
+    size: (u32, u32),
+}
+
+fn parse(uid: &str, q: &HashMap<String, String>, run: &RunData) -> Result<Request, ApiError> {
+    if let Some(bad) = q
+        .keys()
+        .find(|k| !KEYS.contains(&k.as_str()) && !crate::auth::is_credential_param(k))
+    {
+        return Err(ApiError::bad_param(format!(
+            "unknown parameter '{bad}'; plot pictures take {}",
+            KEYS.join(", ")
+        )));
+    }
+    let kind = match q.get("kind").map(String::as_str).unwrap_or("line") {
+        "line" => AppletKind::Line,
+        "scatter" => AppletKind::Scatter,
+        "histogram" => AppletKind::Histogram,
+        "image" => AppletKind::Image,
+        other => {
+            return Err(ApiError::bad_param(format!(
+                "'kind' must be line, scatter, histogram or image, got '{other}'"
+            )))
+        }
+    };
+    let size = |key: &str, default: u32| -> Result<u32, ApiError> {
+        match q.get(key) {
+            None => Ok(default),
+            Some(v) => v
+                .parse::<u32>()
+                .ok()
+                .filter(|n| (100..=4000).contains(n))
+                .ok_or_else(|| {
+                    ApiError::bad_param(format!(
+                        "'{key}' must be a whole number of pixels from 100 to 4000, got '{v}'"
+                    ))
+                }),
+        }
+    };
+    let size = (size("width", 800)?, size("height", 500)?);
+    let stream_name = q.get("stream").map(String::as_str).unwrap_or("primary");
+    let Some(stream) = run.stream(stream_name) else {
+        let names: Vec<&str> = run.streams.values().map(|s| s.name.as_str()).collect();
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            format!(
+                "run '{uid}' has no stream '{stream_name}'; it has {}",
+                if names.is_empty() {
+                    "none yet".to_string()
+                } else {
+                    names.join(", ")
+                }
+            ),
+        ));
+    };
+    // Defaults as a scientist expects: the scan's motor against the hinted detectors.
+    let x = q.get("x").cloned().unwrap_or_else(|| {
+        run.motors()
+            .into_iter()
+            .find(|m| stream.columns.contains_key(m))
+            .unwrap_or_else(|| "seq_num".to_string())
+    });
+    let mut y: Vec<String> = q
+        .get("y")
+        .map(|y| {
+            y.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(String::from)
+                .collect()
+        })
+        .unwrap_or_default();
+    if y.is_empty() {
+        let motors = run.motors();
+        y = stream
+            .hinted
+            .iter()
+            .filter(|f| **f != x && !motors.contains(f) && stream.columns.contains_key(*f))
+            .cloned()
+            .collect();
+        if y.is_empty() {
+            y = stream
+                .columns
+                .keys()
+                .filter(|f| **f != x)
+                .take(4)
+                .cloned()
+                .collect();
+        }
+    }
+    let mut spec = Map::new();
+    spec.insert("run".into(), json!(uid));
+    spec.insert("stream".into(), json!(stream_name));
+    let mut fields: Vec<String> = Vec::new();
+    match kind {
+        AppletKind::Line | AppletKind::Scatter => {
+            spec.insert("x".into(), json!(x));
+            spec.insert("y".into(), json!(y));
+            fields.push(x);
+            fields.extend(y);
+        }
+        AppletKind::Histogram => {
+            let field = q
+                .get("field")
+                .cloned()
+                .or_else(|| y.first().cloned())
+                .unwrap_or_default();
+            spec.insert("field".into(), json!(field));
+            fields.push(field);
+            if let Some(b) = q.get("bins") {
+                let b: u64 = b.parse().map_err(|_| {
+                    ApiError::bad_param(format!("'bins' must be a whole number, got '{b}'"))
+                })?;
+                spec.insert("bins".into(), json!(b));
+            }
+        }
+        AppletKind::Image => {
+            if let Some(f) = q.get("field") {
+                spec.insert("field".into(), json!(f));
+            } else {
+                for k in ["x", "y", "z"] {
+                    let v = q.get(k).ok_or_else(|| {
+                        ApiError::bad_param(
+                            "an image plot needs 'field' (a 2-D field) or 'x', 'y' and 'z' \
+                             (a grid scan's motors and detector)",
+                        )
+                    })?;
+                    spec.insert(k.into(), json!(v));
+                    fields.push(v.clone());
+                }
+            }
+            if let Some(c) = q.get("colormap") {
+                spec.insert("colormap".into(), json!(c));
+            }
+        }
+        _ => unreachable!("kinds are parsed above"),
+    }
+    let spec = Value::Object(spec);
+    applets::validate(kind, &spec).map_err(|e| ApiError::bad_param(e.to_string()))?;
+    let known = |f: &str| stream.column(f).is_some();
+    if let Some(bad) = fields.iter().find(|f| !known(f)) {
+        let mut names = vec!["seq_num", "time"];
+        names.extend(stream.columns.keys().map(String::as_str));
+        return Err(ApiError::bad_param(format!(
+            "'{bad}' is not a numeric field of stream '{stream_name}'; it has {}",
+            names.join(", ")
+        )));
+    }
+    Ok(Request { kind, spec, size })
+}
+
+async fn picture(
+    state: &AppState,
+    uid: &str,
+    q: &HashMap<String, String>,
+) -> Result<(Picture, (u32, u32)), ApiError> {
+    let text = query::documents(&state.db, uid)
+        .await
+        .map_err(ApiError::database)?
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                format!("there is no run '{uid}'; GET /api/runs lists the runs"),
+            )
+        })?;
+    let mut run = RunData::new(uid);
+    for line in text.lines() {
+        if let Ok((name, doc)) = serde_json::from_str::<(String, Value)>(line) {
+            run.apply(&name, &doc);
+        }
+    }
+    let req = parse(uid, q, &run)?;
+    let inputs = Inputs {
+        live: Some(&run),
+        ..Inputs::default()
+    };
+    let picture = view::picture(
+        req.kind,
+        &req.spec,
+        &inputs,
+        &ViewState::default(),
+        req.size,
+    );
+    Ok((picture, req.size))
+}
+
+fn register_font() {
+    static FONT: Once = Once::new();
+    FONT.call_once(|| {
+        if plotters::style::register_font("sans-serif", FontStyle::Normal, dejavu::sans::regular())
+            .is_err()
+        {
+            tracing::error!("the embedded plot font could not be loaded; PNG plots have no text");
+        }
+    });
+}
+
+fn draw_failed(e: String) -> ApiError {
+    tracing::error!("drawing a plot failed: {e}");
+    ApiError::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "the plot could not be drawn; see the server log",
+    )
+}
+
+async fn svg(
+    State(state): State<AppState>,
+    Path(uid): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let (picture, size) = picture(&state, &uid, &q).await?;
+    register_font();
+    let mut out = String::new();
+    {
+        let root = SVGBackend::with_string(&mut out, size).into_drawing_area();
+        chart::draw(&root, &picture, Theme { big: false }).map_err(draw_failed)?;
+        root.present().map_err(|e| draw_failed(e.to_string()))?;
+    }
+    Ok(([(header::CONTENT_TYPE, "image/svg+xml")], out).into_response())
+}
+
+async fn png(
+    State(state): State<AppState>,
+    Path(uid): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let (picture, (w, h)) = picture(&state, &uid, &q).await?;
+    register_font();
+    let mut pixels = vec![0u8; w as usize * h as usize * 3];
+    {
+        let root = BitMapBackend::with_buffer(&mut pixels, (w, h)).into_drawing_area();
+        chart::draw(&root, &picture, Theme { big: false }).map_err(draw_failed)?;
+        root.present().map_err(|e| draw_failed(e.to_string()))?;
+    }
+    let mut out = Vec::new();
+    {
+        let mut encoder = ::png::Encoder::new(&mut out, w, h);
+        encoder.set_color(::png::ColorType::Rgb);
+        encoder.set_depth(::png::BitDepth::Eight);
+        let mut writer = encoder
+            .write_header()
+            .map_err(|e| draw_failed(e.to_string()))?;
+        writer
+            .write_image_data(&pixels)
+            .map_err(|e| draw_failed(e.to_string()))?;
+    }
+    Ok(([(header::CONTENT_TYPE, "image/png")], out).into_response())
+}
