@@ -82,6 +82,9 @@ fn heading(t: &str) -> Option<(u8, &str)> {
     (1..=3).contains(&level).then_some((level as u8, rest))
 }
 
+/// An inline mark (`**`) and what its content becomes.
+type Span = (&'static str, fn(String) -> Inline);
+
 fn inline(s: &str) -> Vec<Inline> {
     let mut out = Vec::new();
     let mut text = String::new();
@@ -92,7 +95,7 @@ fn inline(s: &str) -> Vec<Inline> {
         }
     };
     while let Some(c) = rest.chars().next() {
-        let spans: [(&str, fn(String) -> Inline); 3] = [
+        let spans: [Span; 3] = [
             ("**", Inline::Bold),
             ("`", Inline::Code),
             ("*", Inline::Italic),

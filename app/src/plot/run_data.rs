@@ -232,10 +232,10 @@ impl RunData {
                 let seq = doc["seq_num"].as_array().map(Vec::as_slice).unwrap_or(&[]);
                 let time = doc["time"].as_array().map(Vec::as_slice).unwrap_or(&[]);
                 let data = doc["data"].as_object();
-                for i in 0..seq.len() {
+                for (i, seq_num) in seq.iter().enumerate() {
                     let at = |f: &str| data.and_then(|d| d.get(f)).and_then(|c| c.get(i));
                     s.push(
-                        number(&seq[i]),
+                        number(seq_num),
                         time.get(i).map(number).unwrap_or(f64::NAN),
                         at,
                     );
