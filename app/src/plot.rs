@@ -3,6 +3,8 @@
 //! and drawn with plotters on any backend ([`chart`]). No IO: the browser draws on `<canvas>`,
 //! the server draws the same pictures as SVG and PNG.
 
+#[cfg(feature = "hydrate")]
+pub mod canvas;
 pub mod chart;
 pub mod decimate;
 pub mod run_data;

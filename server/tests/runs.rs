@@ -288,7 +288,10 @@ async fn a_run_is_drawn_as_svg_and_png_and_bad_requests_say_what_to_fix() {
     )
     .await;
     assert_eq!(code, 200);
-    assert!(svg.matches("<rect").count() >= 5, "five bars and the background");
+    assert!(
+        svg.matches("<rect").count() >= 5,
+        "five bars and the background"
+    );
 
     for (query, status, needle) in [
         ("kind=pie", 400, "'kind'"),

@@ -139,16 +139,18 @@ fn draw_xy<DB: DrawingBackend>(area: &Area<DB>, c: &XyChart, theme: Theme) -> Dr
         .y_desc(c.y_label.as_str())
         .x_labels(6)
         .y_labels(5)
+        .x_max_light_lines(2)
+        .y_max_light_lines(2)
         .label_style((FONT, theme.font(11)).into_font().color(&INK))
         .axis_desc_style((FONT, theme.font(12)).into_font().color(&INK))
         .bold_line_style(GRID.mix(0.6))
         .light_line_style(GRID.mix(0.25))
         .axis_style(INK.mix(0.8))
         .draw()?;
-    let mut labelled = false;
     // Earlier runs first, so the live curve is drawn on top.
     let mut order: Vec<&XySeries> = c.series.iter().collect();
     order.sort_by_key(|s| !s.faded);
+    let mut legend = Vec::new();
     for s in order {
         let color = PALETTE[s.color % PALETTE.len()];
         let style = if s.faded {
@@ -158,34 +160,65 @@ fn draw_xy<DB: DrawingBackend>(area: &Area<DB>, c: &XyChart, theme: Theme) -> Dr
         };
         let radius = if theme.big { 4 } else { 2 };
         if s.line {
-            let anno = chart.draw_series(LineSeries::new(s.points.iter().copied(), style))?;
-            if !s.label.is_empty() {
-                labelled = true;
-                anno.label(s.label.as_str())
-                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], style));
-            }
+            chart.draw_series(LineSeries::new(s.points.iter().copied(), style))?;
         }
-        if s.markers {
-            let anno = chart.draw_series(
+        if s.markers && s.points.len() > 200 {
+            // Many markers: small squares (much cheaper to draw than circles, same look).
+            let r = radius;
+            chart.draw_series(s.points.iter().map(|&p| {
+                EmptyElement::at(p) + Rectangle::new([(-r, -r), (r, r)], style.filled())
+            }))?;
+        } else if s.markers {
+            chart.draw_series(
                 s.points
                     .iter()
                     .map(|&p| Circle::new(p, radius, style.filled())),
             )?;
-            if !s.line && !s.label.is_empty() {
-                labelled = true;
-                anno.label(s.label.as_str())
-                    .legend(move |(x, y)| Circle::new((x + 8, y), radius, style.filled()));
-            }
+        }
+        if !s.label.is_empty() {
+            legend.push((s.label.as_str(), style, s.line));
         }
     }
-    if labelled && c.series.len() > 1 {
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .background_style(BACKGROUND.mix(0.85))
-            .border_style(GRID)
-            .label_font((FONT, theme.font(11)).into_font().color(&INK))
-            .draw()?;
+    if c.series.len() > 1 && !legend.is_empty() {
+        draw_legend(&chart.plotting_area().strip_coord_spec(), &legend, theme)?;
+    }
+    Ok(())
+}
+
+/// The legend, top right inside the plot. (Measured through the backend: plotters' own legend
+/// measures text with the page's layout engine in the browser, which is slow.)
+fn draw_legend<DB: DrawingBackend>(
+    area: &Area<DB>,
+    items: &[(&str, ShapeStyle, bool)],
+    theme: Theme,
+) -> DrawResult<DB> {
+    let font = (FONT, theme.font(11)).into_font().color(&INK);
+    let line = theme.font(15) as i32;
+    let mut width = 0;
+    for (label, ..) in items {
+        width = width.max(area.estimate_text_size(label, &font)?.0 as i32);
+    }
+    let (w, _) = area.dim_in_pixel();
+    let sample = theme.font(18) as i32;
+    let (bw, bh) = (width + sample + 16, line * items.len() as i32 + 8);
+    let (x0, y0) = (w as i32 - bw - 6, 6);
+    area.draw(&Rectangle::new(
+        [(x0, y0), (x0 + bw, y0 + bh)],
+        BACKGROUND.mix(0.85).filled(),
+    ))?;
+    area.draw(&Rectangle::new([(x0, y0), (x0 + bw, y0 + bh)], GRID))?;
+    for (i, (label, style, is_line)) in items.iter().enumerate() {
+        let y = y0 + 4 + i as i32 * line + line / 2;
+        if *is_line {
+            area.draw(&PathElement::new(
+                vec![(x0 + 6, y), (x0 + 6 + sample, y)],
+                *style,
+            ))?;
+        } else {
+            area.draw(&Circle::new((x0 + 6 + sample / 2, y), 3, style.filled()))?;
+        }
+        let text = font.clone().pos(Pos::new(HPos::Left, VPos::Center));
+        area.draw(&Text::new(label.to_string(), (x0 + sample + 10, y), text))?;
     }
     Ok(())
 }

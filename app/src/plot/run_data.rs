@@ -4,7 +4,7 @@
 //! Columns are ring buffers of at most [`MAX_POINTS`] values: a run longer than that keeps its
 //! newest points, so a tab's memory stays bounded however long the run. Missing values are NaN.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 
 use serde_json::Value;
 
@@ -45,6 +45,76 @@ impl KeyInfo {
     }
 }
 
+/// A column of values, at most [`MAX_POINTS`] long: when full, the oldest value goes. Always one
+/// contiguous slice (drawing walks it at memory speed); it knows whether it only ever grew, so
+/// the extent of a scan's `seq_num`, `time` or motor is its first and last value.
+#[derive(Clone, Debug, Default)]
+pub struct Column {
+    values: Vec<f64>,
+    start: usize,
+    ascending: bool,
+}
+
+impl Column {
+    fn new() -> Column {
+        Column {
+            ascending: true,
+            ..Column::default()
+        }
+    }
+
+    pub fn as_slice(&self) -> &[f64] {
+        &self.values[self.start..]
+    }
+
+    pub fn len(&self) -> usize {
+        self.values.len() - self.start
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn last(&self) -> Option<f64> {
+        self.as_slice().last().copied()
+    }
+
+    fn push(&mut self, v: f64) {
+        if let Some(last) = self.last() {
+            self.ascending &= v >= last;
+        } else {
+            self.ascending = v.is_finite();
+        }
+        self.values.push(v);
+    }
+
+    /// Forgets the oldest value. The space is reclaimed in one move once half the buffer is
+    /// forgotten, so dropping stays O(1) on average and memory stays within 1.5 × the points.
+    fn drop_oldest(&mut self) {
+        self.start += 1;
+        if self.start >= MAX_POINTS / 2 {
+            self.values.drain(..self.start);
+            self.start = 0;
+        }
+    }
+
+    /// The finite `[min, max]`, from the ends when the column only grew.
+    pub fn extent(&self) -> Option<(f64, f64)> {
+        let s = self.as_slice();
+        match (self.ascending, s.first(), s.last()) {
+            (true, Some(a), Some(b)) => Some((*a, *b)),
+            _ => super::decimate::extent(s.iter().copied()),
+        }
+    }
+}
+
+impl std::ops::Index<usize> for Column {
+    type Output = f64;
+    fn index(&self, i: usize) -> &f64 {
+        &self.as_slice()[i]
+    }
+}
+
 /// The newest value of a 2-D field: `rows` × `cols`, row-major.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Frame {
@@ -60,9 +130,9 @@ pub struct StreamData {
     pub keys: BTreeMap<String, KeyInfo>,
     /// Detector fields the descriptor hints at (`hints.<device>.fields`), in order.
     pub hinted: Vec<String>,
-    pub seq_num: VecDeque<f64>,
-    pub time: VecDeque<f64>,
-    pub columns: BTreeMap<String, VecDeque<f64>>,
+    pub seq_num: Column,
+    pub time: Column,
+    pub columns: BTreeMap<String, Column>,
     pub frames: BTreeMap<String, Frame>,
     /// Events dropped from the front because the stream outgrew [`MAX_POINTS`].
     pub dropped: u64,
@@ -78,7 +148,7 @@ impl StreamData {
     }
 
     /// A column by field name; `seq_num` and `time` are columns too.
-    pub fn column(&self, field: &str) -> Option<&VecDeque<f64>> {
+    pub fn column(&self, field: &str) -> Option<&Column> {
         match field {
             "seq_num" => Some(&self.seq_num),
             "time" => Some(&self.time),
@@ -97,17 +167,17 @@ impl StreamData {
 
     fn push<'v>(&mut self, seq_num: f64, time: f64, data: impl Fn(&str) -> Option<&'v Value>) {
         if self.seq_num.len() >= MAX_POINTS {
-            self.seq_num.pop_front();
-            self.time.pop_front();
+            self.seq_num.drop_oldest();
+            self.time.drop_oldest();
             for c in self.columns.values_mut() {
-                c.pop_front();
+                c.drop_oldest();
             }
             self.dropped += 1;
         }
-        self.seq_num.push_back(seq_num);
-        self.time.push_back(time);
+        self.seq_num.push(seq_num);
+        self.time.push(time);
         for (field, column) in self.columns.iter_mut() {
-            column.push_back(data(field).map(number).unwrap_or(f64::NAN));
+            column.push(data(field).map(number).unwrap_or(f64::NAN));
         }
         for (field, info) in &self.keys {
             if info.shape.len() == 2 {
@@ -196,7 +266,7 @@ impl RunData {
                 let columns = keys
                     .iter()
                     .filter(|(_, k)| k.is_scalar_number())
-                    .map(|(f, _)| (f.clone(), VecDeque::new()))
+                    .map(|(f, _)| (f.clone(), Column::new()))
                     .collect();
                 self.streams.insert(
                     uid.to_string(),
@@ -315,7 +385,16 @@ pub(crate) mod tests {
         );
         let motor = primary.column("motor").unwrap();
         assert!(motor[0] < motor[24], "the motor moves: {motor:?}");
-        assert!(primary.column("det").unwrap().iter().all(|v| v.is_finite()));
+        assert!(primary
+            .column("det")
+            .unwrap()
+            .as_slice()
+            .iter()
+            .all(|v| v.is_finite()));
+        assert_eq!(
+            primary.column("seq_num").unwrap().extent(),
+            Some((1.0, 25.0))
+        );
         assert!(run.stop.is_some());
         assert_eq!(run.plan_name(), "scan");
     }
@@ -342,7 +421,7 @@ pub(crate) mod tests {
         );
         let s = run.stream("primary").unwrap();
         assert_eq!(s.len(), 3);
-        let x: Vec<f64> = s.column("x").unwrap().iter().copied().collect();
+        let x: Vec<f64> = s.column("x").unwrap().as_slice().to_vec();
         assert_eq!(x[..2], [2.5, 3.5]);
         assert!(
             x[2].is_nan(),
@@ -365,7 +444,8 @@ pub(crate) mod tests {
             "the ring buffer keeps the newest points"
         );
         assert_eq!(s.column("x").unwrap().len(), MAX_POINTS);
-        assert_eq!(*s.column("x").unwrap().back().unwrap(), (n - 1) as f64);
+        assert_eq!(s.column("x").unwrap().last(), Some((n - 1) as f64));
+        assert_eq!(s.column("x").unwrap()[0], 10.0, "the 13 oldest values went");
         assert_eq!(s.dropped, 13);
         assert_eq!(run.events, n as u64 + 3);
     }

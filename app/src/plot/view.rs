@@ -2,14 +2,14 @@
 //! a [`Readout`] for `value`, a [`TableView`] for `table`. Pure: the browser and the server's
 //! `plot.svg` call the same functions.
 
-use std::collections::{vec_deque, BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 use std::ops::Range;
 
 use serde_json::Value;
 
 use super::chart::{Colormap, Heatmap, Histogram, Picture, XyChart, XySeries};
 use super::decimate::{self, extent, padded};
-use super::run_data::{RunData, StreamData};
+use super::run_data::{Column, RunData, StreamData};
 use crate::model::applets::AppletKind;
 
 /// Where an applet's data comes from (see `model::applets::validate`).
@@ -128,12 +128,12 @@ fn title(run: &RunData) -> String {
 /// One curve's points: an x column against a y column (no copy of a million points), or a
 /// dataset against its index.
 enum Curve<'a> {
-    Columns(&'a VecDeque<f64>, &'a VecDeque<f64>),
+    Columns(&'a Column, &'a Column),
     Owned(Vec<(f64, f64)>),
 }
 
 enum CurveIter<'a> {
-    Columns(std::iter::Zip<vec_deque::Iter<'a, f64>, vec_deque::Iter<'a, f64>>),
+    Columns(std::iter::Zip<std::slice::Iter<'a, f64>, std::slice::Iter<'a, f64>>),
     Owned(std::slice::Iter<'a, (f64, f64)>),
 }
 
@@ -151,7 +151,9 @@ impl Iterator for CurveIter<'_> {
 impl Curve<'_> {
     fn points(&self) -> CurveIter<'_> {
         match self {
-            Curve::Columns(xs, ys) => CurveIter::Columns(xs.iter().zip(ys.iter())),
+            Curve::Columns(xs, ys) => {
+                CurveIter::Columns(xs.as_slice().iter().zip(ys.as_slice().iter()))
+            }
             Curve::Owned(p) => CurveIter::Owned(p.iter()),
         }
     }
@@ -160,6 +162,14 @@ impl Curve<'_> {
         match self {
             Curve::Columns(xs, _) => xs.is_empty(),
             Curve::Owned(p) => p.is_empty(),
+        }
+    }
+
+    /// The x extent; for a column that only grew, from its ends.
+    fn x_extent(&self) -> Option<(f64, f64)> {
+        match self {
+            Curve::Columns(xs, _) => xs.extent(),
+            Curve::Owned(p) => extent(p.iter().map(|p| p.0)),
         }
     }
 }
@@ -240,7 +250,10 @@ fn xy(
     let x_range = match &view.x {
         Some(r) => r.clone(),
         None => padded(
-            extent(curves.iter().flat_map(|(_, c, _)| c.points().map(|p| p.0)))
+            curves
+                .iter()
+                .filter_map(|(_, c, _)| c.x_extent())
+                .reduce(|a, b| (a.0.min(b.0), a.1.max(b.1)))
                 .unwrap_or((0.0, 1.0)),
         ),
     };
@@ -270,7 +283,10 @@ fn xy(
     for (i, ((label, curve, faded), reduced)) in curves.iter().zip(reduced).enumerate() {
         let points = match reduced {
             Some(r) => r,
-            None => decimate::one_per_pixel(curve.points(), &x_range, &y_range, columns, rows),
+            // Markers are a few pixels wide: one per 3 × 3 pixel cell is all that shows.
+            None => {
+                decimate::one_per_pixel(curve.points(), &x_range, &y_range, columns / 3, rows / 3)
+            }
         };
         series.push(XySeries {
             label: label.clone(),
@@ -346,9 +362,10 @@ fn heatmap(spec: &Value, inputs: &Inputs) -> Result<Picture, String> {
     };
     let (xs, ys, zs) = (col(x)?, col(y)?, col(z)?);
     let points: Vec<(f64, f64, f64)> = xs
+        .as_slice()
         .iter()
-        .zip(ys)
-        .zip(zs)
+        .zip(ys.as_slice())
+        .zip(zs.as_slice())
         .map(|((&x, &y), &z)| (x, y, z))
         .collect();
     // bluesky's grid_scan puts `shape: [rows, cols]` in the start document.
@@ -384,7 +401,7 @@ fn histogram(spec: &Value, inputs: &Inputs) -> Result<Picture, String> {
         let values = stream
             .column(field)
             .ok_or_else(|| format!("no numeric field '{field}'; it has {}", fields_of(stream)))?;
-        let (e, c) = decimate::histogram(values.iter().copied(), bins);
+        let (e, c) = decimate::histogram(values.as_slice().iter().copied(), bins);
         (e, c, title_of(run, stream), stream.label(field))
     };
     Ok(Picture::Histogram(Histogram {
@@ -431,7 +448,7 @@ pub fn readout(spec: &Value, inputs: &Inputs) -> Readout {
         Ok((run, stream)) => {
             let last = stream
                 .column(field)
-                .and_then(|c| c.back().copied())
+                .and_then(|c| c.last())
                 .filter(|v| v.is_finite());
             let units = stream
                 .keys

@@ -51,21 +51,43 @@ fn PlotBody(applet: Signal<Applet>, big: bool, readonly: bool) -> impl IntoView 
 
     #[cfg(feature = "hydrate")]
     {
+        let key = draw::next_key();
         let on_resize =
             window_event_listener(leptos::ev::resize, move |_| resized.update(|n| *n += 1));
         on_cleanup(move || on_resize.remove());
+        // New data redraws at most every `draw::DATA_INTERVAL_MS`; what the user changes
+        // (zoom, size, the applet itself) redraws on the next frame.
+        let redraw = move |urgent: bool| {
+            let (a, r, v) = (
+                applet.get_untracked(),
+                runs.get_untracked(),
+                zoom.get_untracked(),
+            );
+            let Some(el) = canvas.get_untracked() else {
+                return;
+            };
+            draw::schedule(key, urgent, move || {
+                if let Some(x) = draw::draw(&el, &a, &r, &v, big, board) {
+                    drawn_x.set_value(x);
+                }
+            });
+        };
         Effect::new(move |_| {
             if !frozen.get() {
                 board.tick.track();
                 board.datasets.track();
             }
-            resized.track();
-            let (a, r, v) = (applet.get(), runs.get(), zoom.get());
-            let Some(el) = canvas.get() else { return };
-            if let Some(x) = draw::draw(&el, &a, &r, &v, big, board) {
-                drawn_x.set_value(x);
-            }
+            redraw(false);
         });
+        Effect::new(move |_| {
+            resized.track();
+            applet.track();
+            runs.track();
+            zoom.track();
+            canvas.track();
+            redraw(true);
+        });
+        on_cleanup(move || draw::cancel(key));
     }
 
     #[cfg(not(feature = "hydrate"))]
@@ -344,8 +366,7 @@ mod draw {
     use std::ops::Range;
 
     use plotters::prelude::IntoDrawingArea;
-    use plotters_canvas::CanvasBackend;
-    use wasm_bindgen::JsValue;
+    use wasm_bindgen::{JsCast, JsValue};
     use web_sys::HtmlCanvasElement;
 
     use crate::board::{AppletRuns, Board};
@@ -353,6 +374,112 @@ mod draw {
     use crate::plot::chart::{self, Picture, Theme};
     use crate::plot::view::{self, Inputs, ViewState};
     use leptos::prelude::*;
+
+    use std::cell::RefCell;
+    use std::collections::VecDeque;
+
+    /// Drawing is spread over animation frames: each frame draws pending applets until
+    /// [`FRAME_BUDGET_MS`] is spent and leaves the rest for the next frame, so however fast data
+    /// arrives and however many applets there are, the page keeps its frame rate (each applet is
+    /// then redrawn less often, never with stale data: only its newest request is kept).
+    const FRAME_BUDGET_MS: f64 = 8.0;
+
+    /// Redraws for new data come at most this often per applet (20 a second: live to the eye,
+    /// and the frame rate stays with the page).
+    pub const DATA_INTERVAL_MS: f64 = 50.0;
+
+    struct Job {
+        key: u64,
+        urgent: bool,
+        draw: Box<dyn FnOnce()>,
+    }
+
+    #[derive(Default)]
+    struct Scheduler {
+        next_key: u64,
+        pending: VecDeque<Job>,
+        /// When each applet last drew.
+        drawn_at: std::collections::HashMap<u64, f64>,
+        requested: bool,
+    }
+
+    fn now() -> f64 {
+        web_sys::window()
+            .and_then(|w| w.performance())
+            .map(|p| p.now())
+            .unwrap_or(0.0)
+    }
+
+    thread_local! {
+        static SCHEDULER: RefCell<Scheduler> = RefCell::default();
+    }
+
+    pub fn next_key() -> u64 {
+        SCHEDULER.with_borrow_mut(|s| {
+            s.next_key += 1;
+            s.next_key
+        })
+    }
+
+    /// Asks for a drawing of applet `key` (replacing one it asked for earlier and that has not
+    /// run yet, keeping its place in the line).
+    pub fn schedule(key: u64, urgent: bool, draw: impl FnOnce() + 'static) {
+        let request = SCHEDULER.with_borrow_mut(|s| {
+            match s.pending.iter_mut().find(|j| j.key == key) {
+                Some(job) => {
+                    job.urgent |= urgent;
+                    job.draw = Box::new(draw);
+                }
+                None => s.pending.push_back(Job {
+                    key,
+                    urgent,
+                    draw: Box::new(draw),
+                }),
+            }
+            !std::mem::replace(&mut s.requested, true)
+        });
+        if request {
+            request_animation_frame(run_frame);
+        }
+    }
+
+    pub fn cancel(key: u64) {
+        SCHEDULER.with_borrow_mut(|s| {
+            s.pending.retain(|j| j.key != key);
+            s.drawn_at.remove(&key);
+        });
+    }
+
+    fn run_frame() {
+        let start = now();
+        let mut waiting = VecDeque::new();
+        loop {
+            let Some(job) = SCHEDULER.with_borrow_mut(|s| s.pending.pop_front()) else {
+                break;
+            };
+            let last = SCHEDULER.with_borrow(|s| s.drawn_at.get(&job.key).copied());
+            if !job.urgent && last.is_some_and(|t| start - t < DATA_INTERVAL_MS) {
+                waiting.push_back(job);
+                continue;
+            }
+            (job.draw)();
+            SCHEDULER.with_borrow_mut(|s| s.drawn_at.insert(job.key, start));
+            if now() - start > FRAME_BUDGET_MS {
+                break;
+            }
+        }
+        let again = SCHEDULER.with_borrow_mut(|s| {
+            // Jobs that wait for their interval go back in front, in their order.
+            while let Some(job) = waiting.pop_back() {
+                s.pending.push_front(job);
+            }
+            s.requested = !s.pending.is_empty();
+            s.requested
+        });
+        if again {
+            request_animation_frame(run_frame);
+        }
+    }
 
     /// Draws the applet now; returns the x range drawn (for drag-to-zoom).
     pub fn draw(
@@ -393,7 +520,7 @@ mod draw {
                 (p, events)
             })
         });
-        let backend = CanvasBackend::with_canvas_object(canvas.clone())?;
+        let backend = crate::plot::canvas::Canvas::new(canvas)?;
         let root = backend.into_drawing_area();
         if let Err(e) = chart::draw(&root, &picture, Theme { big }) {
             leptos::logging::warn!("hutch: drawing applet '{}' failed: {e}", applet.name);
@@ -421,7 +548,7 @@ mod draw {
     }
 
     /// Publishes draw times for benchmarks and curious users: `window.hutchPlots` =
-    /// `{draws, ms: [the last 512 durations], events}`.
+    /// `{draws, ms: [the last 512 durations], events, wasmBytes}`.
     fn record(ms: f64, events: u64) {
         let Some(window) = web_sys::window() else {
             return;
@@ -437,7 +564,7 @@ mod draw {
                 o.into()
             });
         let list = js_sys::Reflect::get(&stats, &"ms".into())
-            .map(|v| js_sys::Array::from(&v))
+            .map(|v| v.unchecked_into::<js_sys::Array>())
             .unwrap_or_default();
         list.push(&ms.into());
         if list.length() > 512 {
@@ -449,5 +576,13 @@ mod draw {
             .unwrap_or(0.0);
         let _ = js_sys::Reflect::set(&stats, &"draws".into(), &(draws + 1.0).into());
         let _ = js_sys::Reflect::set(&stats, &"events".into(), &(events as f64).into());
+        // The wasm heap (where the run columns live), for the memory benchmark.
+        if let Ok(memory) = wasm_bindgen::memory().dyn_into::<js_sys::WebAssembly::Memory>() {
+            let bytes = memory
+                .buffer()
+                .unchecked_into::<js_sys::ArrayBuffer>()
+                .byte_length();
+            let _ = js_sys::Reflect::set(&stats, &"wasmBytes".into(), &(bytes as f64).into());
+        }
     }
 }
