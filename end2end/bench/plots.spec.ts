@@ -109,7 +109,14 @@ test('1 000 events/s into a 4-applet page', async ({ page }) => {
       await cdp.send('Profiler.enable');
       await cdp.send('Profiler.start');
     }
+    if (process.env.HUTCH_TRACE) await page.context().browser()!.startTracing(page, { categories: ['devtools.timeline'] });
     const frames = await measureFrames(page, 10_000);
+    if (process.env.HUTCH_TRACE) {
+      const trace = JSON.parse((await page.context().browser()!.stopTracing()).toString());
+      const sums = new Map<string, number>();
+      for (const e of trace.traceEvents) if (e.ph === 'X' && e.dur) sums.set(e.name, (sums.get(e.name) ?? 0) + e.dur / 1000);
+      console.log([...sums.entries()].sort((a, b) => b[1] - a[1]).slice(0, 20).map(([k, v]) => `${v.toFixed(0)} ms ${k}`).join('\n'));
+    }
     if (cdp) {
       const { profile } = await cdp.send('Profiler.stop');
       const self = new Map<string, number>();
