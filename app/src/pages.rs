@@ -3,8 +3,8 @@
 pub mod applets;
 pub mod common;
 pub mod console;
+pub mod datasets;
 pub mod history;
 pub mod kiosk;
 pub mod monitor;
-pub mod planned;
 pub mod queue;

@@ -11,10 +11,11 @@ use leptos_router::{
 use crate::live::{provide_live, ConnectionIndicator};
 use crate::pages::applets::{editor::AppletEditorPage, AppletsPage};
 use crate::pages::console::ConsolePage;
+use crate::pages::datasets::DatasetsPage;
 use crate::pages::history::{DispatchPage, HistoryPage};
 use crate::pages::kiosk::KioskPage;
+use crate::pages::monitor::MonitorPage;
 use crate::pages::queue::QueuePage;
-use crate::pages::{monitor::MonitorPage, planned::Planned};
 
 /// The whole HTML document, rendered on the server.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -72,10 +73,7 @@ pub fn App() -> impl IntoView {
                         view=AppletEditorPage
                     />
                     <Route path=StaticSegment("kiosk") view=KioskPage/>
-                    <Route
-                        path=StaticSegment("datasets")
-                        view=|| view! { <Planned title="Datasets" issue="datasets"/> }
-                    />
+                    <Route path=StaticSegment("datasets") view=DatasetsPage ssr=SsrMode::Async/>
                     <Route path=StaticSegment("console") view=ConsolePage ssr=SsrMode::Async/>
                 </Routes>
             </main>

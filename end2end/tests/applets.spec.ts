@@ -142,3 +142,20 @@ test('the kiosk is read-only, never asks for a login, and reconnects after a ser
   await note('after restart', '# Still here');
   await expect(applet(page, 'after restart').locator('h3')).toHaveText('Still here');
 });
+
+test('datasets are listed live and one click plots them', async ({ page }) => {
+  await hutch.api('PUT', '/api/datasets/beam.current', { value: 101.5, unit: 'mA' });
+  await hutch.api('PUT', '/api/datasets/scan.trace', { value: [1, 4, 2, 8] });
+  await page.goto(hutch.signIn('/datasets'));
+  const current = page.locator('tr[data-dataset="beam.current"]');
+  await expect(current.locator('.value')).toHaveText('101.5 mA');
+  await expect(page.getByTestId('connection')).toHaveAttribute('data-state', 'connected');
+  await hutch.api('PUT', '/api/datasets/beam.current', { value: 99.25 });
+  await expect(current.locator('.value')).toHaveText('99.25 mA');
+  await page.locator('tr[data-dataset="scan.trace"]').getByRole('button', { name: 'Plot' }).click();
+  await expect(page.getByTestId('outcome')).toContainText('plot scan.trace: done');
+  const applets = (await hutch.api('GET', '/api/applets')).applets;
+  expect(applets.map((a: any) => [a.name, a.kind, a.spec])).toEqual([['scan.trace', 'line', { datasets: ['scan.trace'] }]]);
+  await page.goto(`${hutch.url}/applets`);
+  await expect(applet(page, 'scan.trace').getByTestId('plot')).toHaveAttribute('data-points', '4');
+});

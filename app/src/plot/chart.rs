@@ -275,6 +275,8 @@ fn draw_heatmap<DB: DrawingBackend>(area: &Area<DB>, h: &Heatmap, theme: Theme) 
     chart
         .configure_mesh()
         .disable_mesh()
+        .x_labels(6)
+        .y_labels(5)
         .x_desc(h.x_label.as_str())
         .y_desc(h.y_label.as_str())
         .label_style((FONT, theme.font(11)).into_font().color(&INK))

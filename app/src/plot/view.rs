@@ -461,11 +461,19 @@ pub fn readout(spec: &Value, inputs: &Inputs) -> Readout {
                 value: last
                     .map(|v| format!("{}{units}", fmt(&Value::from(v))))
                     .unwrap_or_else(|| "–".into()),
-                detail: format!(
-                    "{}, event {}",
-                    run.short_name(),
-                    stream.len() as u64 + stream.dropped
-                ),
+                detail: if stream.column(field).is_none() {
+                    format!(
+                        "{} has no numeric field '{field}' in '{}'",
+                        run.short_name(),
+                        stream.name
+                    )
+                } else {
+                    format!(
+                        "{}, event {}",
+                        run.short_name(),
+                        stream.len() as u64 + stream.dropped
+                    )
+                },
             }
         }
         Err(why) => Readout {
@@ -651,6 +659,11 @@ mod tests {
             &inputs,
         );
         assert!(r.detail.ends_with("event 25"), "{r:?}");
+        let r = readout(&json!({"latest": true, "field": "det4"}), &inputs);
+        assert_eq!(
+            (r.value.as_str(), r.detail.as_str()),
+            ("–", "scan 2 has no numeric field 'det4' in 'primary'")
+        );
         let t = table(
             &json!({"latest": true, "fields": ["det"], "rows": 3}),
             &inputs,
