@@ -73,10 +73,16 @@ test('a live plot grows during a simulated scan', async ({ page }, info) => {
     new MutationObserver(() => seen.push(Number(c.getAttribute('data-events')))).observe(c, { attributes: true, attributeFilter: ['data-events'] });
   });
   await hutch.api('POST', '/api/environment/open');
-  await expect.poll(async () => (await hutch.api('GET', '/api/status')).worker_environment_exists).toBe(true);
-  await hutch.api('POST', '/api/queue/item/execute', {
+  await expect
+    .poll(async () => {
+      const s = await hutch.api('GET', '/api/status');
+      return s.worker_environment_exists && s.manager_state === 'idle';
+    })
+    .toBe(true);
+  const started = await hutch.api('POST', '/api/queue/item/execute', {
     item: { name: 'count', args: [['noisy_det']], kwargs: { num: 40, delay: 0.1 }, item_type: 'plan' },
   });
+  expect(started.success, started.msg).toBe(true);
   await expect(canvas).toHaveAttribute('data-events', '40', { timeout: 30_000 });
   const seen: number[] = await page.evaluate(() => (window as any).seenEvents);
   expect(seen.some((n) => n > 0 && n < 40), `intermediate drawings: ${seen}`).toBe(true);

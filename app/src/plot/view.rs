@@ -642,6 +642,29 @@ mod tests {
     }
 
     #[test]
+    fn an_image_detector_frame_becomes_a_heatmap() {
+        let run = fixture("count_direct_img.jsonl");
+        let inputs = Inputs {
+            live: Some(&run),
+            ..Inputs::default()
+        };
+        let spec = json!({"latest": true, "field": "img", "colormap": "gray"});
+        let Picture::Heatmap(h) = picture(
+            AppletKind::Image,
+            &spec,
+            &inputs,
+            &ViewState::default(),
+            (400, 300),
+        ) else {
+            panic!("a heatmap")
+        };
+        assert_eq!((h.grid.nx, h.grid.ny), (10, 10));
+        assert!(h.grid.cells.iter().all(|v| v.is_finite()));
+        assert_eq!(h.colormap, Colormap::Gray);
+        assert!(h.title.contains("event 3"), "{}", h.title);
+    }
+
+    #[test]
     fn readouts_tables_histograms_and_datasets() {
         let live = fixture("scan_det_motor.jsonl");
         let mut datasets = BTreeMap::new();
