@@ -300,6 +300,7 @@ async fn a_run_is_drawn_as_svg_and_png_and_bad_requests_say_what_to_fix() {
         ("colour=red", 400, "unknown parameter 'colour'"),
         ("stream=baseline", 404, "no stream 'baseline'"),
         ("kind=image", 400, "'field'"),
+        ("kind=histogram&field=det&bins=0", 400, "'bins' must"),
     ] {
         let (code, body) = get_text(&server, &format!("/api/runs/{uid}/plot.svg?{query}")).await;
         assert_eq!(code, status, "{query}: {body}");

@@ -179,7 +179,9 @@ fn parse(uid: &str, q: &HashMap<String, String>, run: &RunData) -> Result<Reques
         _ => unreachable!("kinds are parsed above"),
     }
     let spec = Value::Object(spec);
-    applets::validate(kind, &spec).map_err(|e| ApiError::bad_param(e.to_string()))?;
+    // The spec's keys are the query's parameters: name the parameter, not `spec.<key>`.
+    applets::validate(kind, &spec)
+        .map_err(|e| ApiError::bad_param(format!("'{}' {}", e.field, e.msg)))?;
     let known = |f: &str| stream.column(f).is_some();
     if let Some(bad) = fields.iter().find(|f| !known(f)) {
         let mut names = vec!["seq_num", "time"];
