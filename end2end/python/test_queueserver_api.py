@@ -11,8 +11,8 @@ def client(url: str) -> REManagerAPI:
     return rm
 
 
-def test_open_queue_run_history_pause_resume_close(hutch):
-    RM = client(hutch)
+def test_open_queue_run_history_pause_resume_close(any_hutch):
+    RM = client(any_hutch)
     try:
         status = RM.status(reload=True)
         assert status["manager_state"] == "idle"

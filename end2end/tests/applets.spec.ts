@@ -1,5 +1,5 @@
 import { test, expect, Page } from '@playwright/test';
-import { serveEach } from './server';
+import { serveEach, curvePixels } from './server';
 
 // The applet grid, the editor, live plots and the kiosk, through the real built app.
 const hutch = serveEach();
@@ -89,13 +89,7 @@ test('a live plot grows during a simulated scan', async ({ page }, info) => {
   await expect(canvas).not.toHaveAttribute('data-message', /./);
 
   // The picture has the curve: pixels in the first series colour (0, 114, 178).
-  const blue = await canvas.evaluate((c: HTMLCanvasElement) => {
-    const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
-    let n = 0;
-    for (let i = 0; i < d.length; i += 4) if (Math.abs(d[i] - 0) < 40 && Math.abs(d[i + 1] - 114) < 40 && Math.abs(d[i + 2] - 178) < 40) n++;
-    return n;
-  });
-  expect(blue).toBeGreaterThan(200);
+  expect(await curvePixels(canvas)).toBeGreaterThan(200);
   await applet(page, 'noisy').screenshot({ path: info.outputPath('live-plot.png') });
   await info.attach('live plot', { path: info.outputPath('live-plot.png'), contentType: 'image/png' });
 

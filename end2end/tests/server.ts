@@ -130,3 +130,13 @@ export function serveEach(extra: string[] = []): Hutch {
     },
   });
 }
+
+/** Pixels of a plot canvas in the first series colour (0, 114, 178): how much curve is drawn. */
+export async function curvePixels(canvas: import('@playwright/test').Locator): Promise<number> {
+  return canvas.evaluate((c: HTMLCanvasElement) => {
+    const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+    let n = 0;
+    for (let i = 0; i < d.length; i += 4) if (Math.abs(d[i] - 0) < 40 && Math.abs(d[i + 1] - 114) < 40 && Math.abs(d[i + 2] - 178) < 40) n++;
+    return n;
+  });
+}

@@ -130,7 +130,8 @@ pub struct WorkerArgs {
 #[derive(Debug, Clone, Default, Args)]
 pub struct ServeArgs {
     /// Config file in TOML with any of the keys bind, data_dir, database, site_dir, mirror_dir, api_key,
-    /// emergency_lock_key, auth, tls_cert, tls_key, secure_cookies, permissions.
+    /// emergency_lock_key, auth, tls_cert, tls_key, secure_cookies, permissions, environment,
+    /// startup_dir, startup_script, startup_module, python.
     /// [default: $XDG_CONFIG_HOME/hutch/hutch.toml (~/.config/hutch/hutch.toml) if it exists]
     #[arg(long, env = "HUTCH_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
@@ -188,6 +189,34 @@ pub struct ServeArgs {
     /// [file key: permissions]
     #[arg(long, env = "HUTCH_PERMISSIONS", value_name = "FILE")]
     pub permissions: Option<PathBuf>,
+
+    /// The environment `environment/open` starts: `sim` (hutch's simulated devices and plans) or
+    /// `bluesky` (a real RunEngine running your startup profile in your own Python; give exactly
+    /// one of --startup-dir, --startup-script, --startup-module, and --python).
+    /// [file key: environment] [default: sim]
+    #[arg(long, env = "HUTCH_ENVIRONMENT", value_name = "sim|bluesky")]
+    pub environment: Option<String>,
+
+    /// bluesky environment: a profile directory (e.g. profile_collection) whose Python files run
+    /// in name order, as start-re-manager's --startup-dir. [file key: startup_dir]
+    #[arg(long, env = "HUTCH_STARTUP_DIR", value_name = "DIR")]
+    pub startup_dir: Option<PathBuf>,
+
+    /// bluesky environment: one startup script, as start-re-manager's --startup-script.
+    /// [file key: startup_script]
+    #[arg(long, env = "HUTCH_STARTUP_SCRIPT", value_name = "FILE")]
+    pub startup_script: Option<PathBuf>,
+
+    /// bluesky environment: an importable startup module, as start-re-manager's --startup-module.
+    /// [file key: startup_module]
+    #[arg(long, env = "HUTCH_STARTUP_MODULE", value_name = "NAME")]
+    pub startup_module: Option<String>,
+
+    /// bluesky environment: the Python to run it in; it needs bluesky, ophyd and
+    /// bluesky-queueserver (hutch brings its own worker code). [file key: python]
+    /// [default: python3 on PATH]
+    #[arg(long, env = "HUTCH_PYTHON", value_name = "PATH")]
+    pub python: Option<PathBuf>,
 }
 
 /// The `hutch.toml` file. Unknown keys are refused so that a typo does not go unnoticed.
@@ -206,6 +235,11 @@ struct FileConfig {
     tls_key: Option<PathBuf>,
     secure_cookies: Option<bool>,
     permissions: Option<PathBuf>,
+    environment: Option<String>,
+    startup_dir: Option<PathBuf>,
+    startup_script: Option<PathBuf>,
+    startup_module: Option<String>,
+    python: Option<PathBuf>,
 }
 
 /// The resolved configuration the server runs with.
@@ -237,6 +271,8 @@ pub struct Config {
     pub secure_cookies: bool,
     /// The per-group permissions file, if any.
     pub permissions: Option<PathBuf>,
+    /// What `environment/open` starts.
+    pub environment: crate::worker::launch::Environment,
 }
 
 impl fmt::Debug for Config {
@@ -249,6 +285,7 @@ impl fmt::Debug for Config {
             .field("site_dir", &self.site_dir)
             .field("mirror_dir", &self.mirror_dir)
             .field("auth", &self.auth)
+            .field("environment", &self.environment)
             .field("tls", &self.tls)
             .field("api_key", &self.api_key.as_ref().map(|_| "<set>"))
             .field(
@@ -294,6 +331,7 @@ impl Config {
             tls: None,
             secure_cookies: false,
             permissions: None,
+            environment: crate::worker::launch::Environment::Sim,
         }
     }
 
@@ -309,6 +347,7 @@ impl Config {
                 _ => FileConfig::default(),
             },
         };
+        let environment = resolve_environment(&args, &file)?;
         let data_dir = match args.data_dir.or(file.data_dir) {
             Some(dir) => dir,
             None => default_data_dir(env).ok_or(ConfigError::NoDataDir)?,
@@ -331,6 +370,7 @@ impl Config {
         };
         let secure_cookies = args.secure_cookies.or(file.secure_cookies).unwrap_or(false);
         Ok(Config {
+            environment,
             permissions: args.permissions.or(file.permissions),
             auth,
             tls,
@@ -368,9 +408,21 @@ impl Config {
 impl Config {
     /// The settings as `hutch.toml` text, for `hutch config`.
     pub fn to_toml(&self) -> String {
+        use crate::worker::launch::{Environment, Startup};
         let q = |p: &Path| format!("{:?}", p.display().to_string());
+        let environment = match &self.environment {
+            Environment::Sim => "environment = \"sim\"\n".to_string(),
+            Environment::Bluesky { startup, python } => {
+                let s = match startup {
+                    Startup::Dir(d) => format!("startup_dir = {}", q(d)),
+                    Startup::Script(f) => format!("startup_script = {}", q(f)),
+                    Startup::Module(m) => format!("startup_module = {m:?}"),
+                };
+                format!("environment = \"bluesky\"\n{s}\npython = {}\n", q(python))
+            }
+        };
         format!(
-            "bind = \"{}\"\ndata_dir = {}\ndatabase = {}\nsite_dir = {}\nmirror_dir = {}\nauth = \"{}\"\nsecure_cookies = {}\n{}",
+            "bind = \"{}\"\ndata_dir = {}\ndatabase = {}\nsite_dir = {}\nmirror_dir = {}\nauth = \"{}\"\nsecure_cookies = {}\n{environment}{}",
             self.bind,
             q(&self.data_dir),
             q(&self.database),
@@ -383,6 +435,75 @@ impl Config {
                 None => String::new(),
             }
         )
+    }
+}
+
+/// `--environment` with its startup code: flags and variables beat the file as a whole, so a
+/// flag's `--startup-script` replaces the file's `startup_dir` instead of clashing with it.
+fn resolve_environment(
+    args: &ServeArgs,
+    file: &FileConfig,
+) -> Result<crate::worker::launch::Environment, ConfigError> {
+    use crate::worker::launch::{Environment, Startup};
+    let from = |dir: &Option<PathBuf>, script: &Option<PathBuf>, module: &Option<String>| {
+        let mut out = Vec::new();
+        if let Some(d) = dir {
+            out.push(Startup::Dir(d.clone()));
+        }
+        if let Some(f) = script {
+            out.push(Startup::Script(f.clone()));
+        }
+        if let Some(m) = module {
+            out.push(Startup::Module(m.clone()));
+        }
+        out
+    };
+    let mut startups = from(
+        &args.startup_dir,
+        &args.startup_script,
+        &args.startup_module,
+    );
+    if startups.is_empty() {
+        startups = from(
+            &file.startup_dir,
+            &file.startup_script,
+            &file.startup_module,
+        );
+    }
+    let kind = args
+        .environment
+        .clone()
+        .or(file.environment.clone())
+        .unwrap_or_else(|| "sim".into());
+    match kind.as_str() {
+        "sim" => {
+            if !startups.is_empty() {
+                return Err(ConfigError::Invalid(
+                    "--startup-dir, --startup-script and --startup-module are for --environment bluesky; the simulated environment (the default) has no startup code".into(),
+                ));
+            }
+            Ok(Environment::Sim)
+        }
+        "bluesky" => {
+            let startup = match startups.len() {
+                1 => startups.remove(0),
+                0 => return Err(ConfigError::Invalid(
+                    "--environment bluesky needs its startup code: give one of --startup-dir DIR (a profile_collection directory), --startup-script FILE or --startup-module NAME".into(),
+                )),
+                _ => return Err(ConfigError::Invalid(
+                    "give only one of --startup-dir, --startup-script and --startup-module".into(),
+                )),
+            };
+            let python = args
+                .python
+                .clone()
+                .or(file.python.clone())
+                .unwrap_or_else(|| "python3".into());
+            Ok(Environment::Bluesky { startup, python })
+        }
+        other => Err(ConfigError::Invalid(format!(
+            "--environment must be sim or bluesky, not '{other}'"
+        ))),
     }
 }
 
@@ -467,6 +588,72 @@ mod tests {
         assert_eq!(c.data_dir, PathBuf::from("/flag"), "flag wins over file");
         assert_eq!(c.bind.to_string(), "0.0.0.0:7000", "file wins over default");
         assert_eq!(c.database, PathBuf::from("/flag/hutch.db"));
+    }
+
+    #[test]
+    fn the_bluesky_environment_needs_exactly_one_startup() {
+        use crate::worker::launch::{Environment, Startup};
+        let env = env_of(&[("HOME", "/h")]);
+        let c = Config::resolve(ServeArgs::default(), &env).unwrap();
+        assert_eq!(c.environment, Environment::Sim);
+        let args = ServeArgs {
+            environment: Some("bluesky".into()),
+            startup_dir: Some("/profile".into()),
+            ..Default::default()
+        };
+        let c = Config::resolve(args, &env).unwrap();
+        assert_eq!(
+            c.environment,
+            Environment::Bluesky {
+                startup: Startup::Dir("/profile".into()),
+                python: "python3".into()
+            }
+        );
+        assert!(c.to_toml().contains("startup_dir = \"/profile\""));
+        let none = ServeArgs {
+            environment: Some("bluesky".into()),
+            ..Default::default()
+        };
+        let err = Config::resolve(none, &env).unwrap_err().to_string();
+        assert!(err.contains("--startup-dir"), "{err}");
+        let two = ServeArgs {
+            environment: Some("bluesky".into()),
+            startup_dir: Some("/p".into()),
+            startup_module: Some("m".into()),
+            ..Default::default()
+        };
+        assert!(Config::resolve(two, &env).is_err());
+        let sim_with_dir = ServeArgs {
+            startup_dir: Some("/p".into()),
+            ..Default::default()
+        };
+        assert!(Config::resolve(sim_with_dir, &env).is_err());
+        let odd = ServeArgs {
+            environment: Some("epics".into()),
+            ..Default::default()
+        };
+        assert!(Config::resolve(odd, &env).is_err());
+        // The file's startup code gives way to a flag's as a whole.
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("hutch.toml");
+        std::fs::write(
+            &file,
+            "environment = \"bluesky\"\nstartup_dir = \"/from/file\"\npython = \"/venv/bin/python\"\n",
+        )
+        .unwrap();
+        let args = ServeArgs {
+            config: Some(file),
+            startup_module: Some("beamline.startup".into()),
+            ..Default::default()
+        };
+        let c = Config::resolve(args, &env).unwrap();
+        assert_eq!(
+            c.environment,
+            Environment::Bluesky {
+                startup: Startup::Module("beamline.startup".into()),
+                python: "/venv/bin/python".into()
+            }
+        );
     }
 
     #[test]

@@ -68,6 +68,8 @@ pub struct AppState {
     pub auth: auth::Auth,
     /// Turns `true` once shutdown begins; long-lived connections watch it and close.
     pub shutdown: watch::Receiver<bool>,
+    /// Notified by `manager/stop`: the server shuts down as on SIGTERM.
+    pub manager_stop: Arc<tokio::sync::Notify>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -176,7 +178,9 @@ pub async fn prepare(config: Config) -> Result<Prepared, StartError> {
     let (feed, feed_sink) = stream::feed::start(hub.clone(), db.clone());
     let docs = runs::store::start(db.clone(), Some(feed_sink));
     let (datasets, applets) = start_mirrored(&config, &db, &hub, &console, &shutdown).await?;
-    let mut catalog = worker::sim::catalog::catalog();
+    // The plans and devices come from the environment (its `ready` message, stored for the next
+    // start); only the permissions are configured here.
+    let mut catalog = queue::catalog::Catalog::default();
     if let Some(path) = &config.permissions {
         let text = std::fs::read_to_string(path)
             .map_err(|e| StartError::Permissions(format!("cannot read {}: {e}", path.display())))?;
@@ -191,8 +195,12 @@ pub async fn prepare(config: Config) -> Result<Prepared, StartError> {
         catalog,
         status: status.clone(),
         console: console.clone(),
-        assets: config.data_dir.join("assets"),
-        worker_exe,
+        launch: worker::launch::Launch {
+            environment: config.environment.clone(),
+            exe: worker_exe,
+            assets: config.data_dir.join("assets"),
+            python_dir: config.data_dir.join("python"),
+        },
         emergency_key: config.emergency_lock_key.clone(),
         datasets: datasets.clone(),
         applets: applets.clone(),
@@ -214,6 +222,7 @@ pub async fn prepare(config: Config) -> Result<Prepared, StartError> {
         applets,
         auth,
         shutdown,
+        manager_stop: Arc::new(tokio::sync::Notify::new()),
     };
     Ok(Prepared { state, stop })
 }
@@ -234,8 +243,12 @@ impl Prepared {
         let app =
             http::router(self.state.clone()).into_make_service_with_connect_info::<SocketAddr>();
         let stop = self.stop;
+        let asked = self.state.manager_stop.clone();
         let graceful = async move {
-            shutdown.await;
+            tokio::select! {
+                () = shutdown => {}
+                () = asked.notified() => tracing::info!("stopping: manager/stop was requested"),
+            }
             let _ = stop.send(true);
         };
         let result = match &self.state.config.tls {

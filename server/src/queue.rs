@@ -1,6 +1,7 @@
 //! The plan queue: pure logic (positions, catalogue, validation, the state machine) and, around
 //! it, the manager task that owns the state, persists it and talks to the worker.
 
+pub mod annotation;
 pub mod catalog;
 pub mod edit;
 pub mod manager;
@@ -9,6 +10,7 @@ pub mod position;
 pub mod run;
 pub mod state;
 pub mod store;
+pub mod tasks;
 #[cfg(test)]
 mod tests;
 pub mod validate;

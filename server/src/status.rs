@@ -66,6 +66,7 @@ impl StatusBoard {
                 started_at,
                 stream_clients: 0,
                 worker_pid: None,
+                environment: String::new(),
             },
         };
         hub.publish(

@@ -13,6 +13,8 @@ use serde_json::{Map, Value};
 pub enum ItemType {
     Plan,
     Instruction,
+    /// A function of the environment (`function/execute`); never queued.
+    Function,
 }
 
 impl ItemType {
@@ -20,6 +22,7 @@ impl ItemType {
         match self {
             ItemType::Plan => "plan",
             ItemType::Instruction => "instruction",
+            ItemType::Function => "function",
         }
     }
 }

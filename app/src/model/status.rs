@@ -71,6 +71,9 @@ pub struct HutchInfo {
     /// Process id of the worker while an environment is open.
     #[serde(default)]
     pub worker_pid: Option<u32>,
+    /// Which environment `environment/open` starts: `sim` or `bluesky` (and what it runs).
+    #[serde(default)]
+    pub environment: String,
 }
 
 impl ServerStatus {
@@ -123,6 +126,7 @@ mod tests {
                 started_at: "2026-11-22T00:00:00Z".into(),
                 stream_clients: 0,
                 worker_pid: None,
+                environment: "sim".into(),
             },
         }
     }

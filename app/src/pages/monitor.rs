@@ -203,6 +203,15 @@ fn StatusCard(status: ServerStatus) -> impl IntoView {
     let rows: Vec<(&str, &str, String)> = vec![
         ("Manager", "manager-state", status.manager_state.clone()),
         ("Environment", "environment", env),
+        (
+            "Environment kind",
+            "environment-kind",
+            if status.hutch.environment.is_empty() {
+                "—".to_string()
+            } else {
+                status.hutch.environment.clone()
+            },
+        ),
         ("Readiness", "readiness", ready.to_string()),
         (
             "Run engine",

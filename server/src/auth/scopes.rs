@@ -27,6 +27,10 @@ pub const WRITE_EXECUTE: &str = "write:execute";
 pub const WRITE_LOCK: &str = "write:lock";
 pub const WRITE_DATASETS: &str = "write:datasets";
 pub const WRITE_APPLETS: &str = "write:applets";
+pub const WRITE_SCRIPTS: &str = "write:scripts";
+pub const WRITE_PERMISSIONS: &str = "write:permissions";
+pub const WRITE_CONFIG: &str = "write:config";
+pub const WRITE_MANAGER_STOP: &str = "write:manager:stop";
 pub const PUBLISH_DOCUMENTS: &str = "publish:documents";
 pub const USER_APIKEYS: &str = "user:apikeys";
 pub const ADMIN: &str = "admin";
@@ -53,9 +57,23 @@ pub const ALL: &[&str] = &[
     WRITE_LOCK,
     WRITE_DATASETS,
     WRITE_APPLETS,
+    WRITE_SCRIPTS,
+    WRITE_PERMISSIONS,
+    WRITE_CONFIG,
+    WRITE_MANAGER_STOP,
     PUBLISH_DOCUMENTS,
     USER_APIKEYS,
     ADMIN,
+];
+
+/// Scopes only staff hold among the accounts of multi-user mode: running arbitrary Python in
+/// the environment, changing who may do what, and stopping hutch.
+pub const STAFF_ONLY: &[&str] = &[
+    ADMIN,
+    WRITE_SCRIPTS,
+    WRITE_PERMISSIONS,
+    WRITE_CONFIG,
+    WRITE_MANAGER_STOP,
 ];
 
 /// What a kiosk screen may see: everything a dashboard shows, nothing it could change.
@@ -111,7 +129,11 @@ impl Role {
     pub fn scopes(self) -> Vec<&'static str> {
         match self {
             Role::Admin | Role::SingleUser => ALL.to_vec(),
-            Role::Operator => ALL.iter().copied().filter(|s| *s != ADMIN).collect(),
+            Role::Operator => ALL
+                .iter()
+                .copied()
+                .filter(|s| !STAFF_ONLY.contains(s))
+                .collect(),
             Role::Observer => ALL
                 .iter()
                 .copied()

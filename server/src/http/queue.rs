@@ -4,9 +4,11 @@
 //! queue manager. A rejected request is HTTP 200 with `success: false` and a `msg`, as in the
 //! reference; nothing is changed by a rejected request.
 
+mod admin;
 mod edit;
 mod environment;
 mod info;
+mod tasks;
 
 use axum::body::Bytes;
 use axum::http::StatusCode;
@@ -27,6 +29,8 @@ pub fn routes() -> super::api::Api {
     edit::routes()
         .merge(environment::routes())
         .merge(info::routes())
+        .merge(tasks::routes())
+        .merge(admin::routes())
 }
 
 /// The request body as a map, refusing keys the route does not take.

@@ -67,6 +67,12 @@ pub fn prepare_item(
             item.args = None;
             item.kwargs = None;
         }
+        ItemType::Function => {
+            return Err(format!(
+                "'{}' is a function: functions are not queued; run it with function/execute",
+                item.name
+            ))
+        }
     }
     item.user = ctx.user.to_string();
     item.user_group = ctx.user_group.to_string();

@@ -5,7 +5,6 @@
 //! to SQLite, then publish (status board, stream), then carry out the effects on the worker, then
 //! reply. So a client that sees a change can rely on it being stored.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use hutch_app::model::queue::ExitStatus;
@@ -20,6 +19,7 @@ use crate::console::Console;
 use crate::status::StatusBoard;
 use crate::stream::Hub;
 use crate::worker::handle::{WorkerEvent, WorkerHandle};
+use crate::worker::launch::{Environment, Launch};
 use crate::worker::protocol::{FromWorker, ToWorker};
 
 /// Who is asking (stamped into items; from the authenticated principal).
@@ -32,7 +32,7 @@ pub struct Principal {
 /// What a request may touch.
 pub struct Env<'a, 'c> {
     pub state: &'a mut QueueState,
-    pub catalog: &'a Catalog,
+    pub catalog: &'a mut Catalog,
     pub ctx: &'a mut Ctx<'c>,
     pub console: &'a Console,
     pub uids: &'a Uids,
@@ -69,6 +69,7 @@ pub struct Uids {
     pub lock_info: String,
     pub plans_allowed: String,
     pub devices_allowed: String,
+    pub task_results: String,
 }
 
 fn uuid() -> String {
@@ -88,6 +89,7 @@ pub fn unix_now() -> f64 {
 #[derive(Clone)]
 pub struct QueueHandle {
     tx: mpsc::Sender<Request>,
+    opened: watch::Receiver<OpenOutcome>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -95,6 +97,11 @@ pub struct QueueHandle {
 pub struct ManagerGone;
 
 impl QueueHandle {
+    /// The outcome of the latest `environment/open`.
+    pub fn open_outcome(&self) -> watch::Receiver<OpenOutcome> {
+        self.opened.clone()
+    }
+
     /// Runs `job` inside the manager and returns its reply once the changes are stored.
     pub async fn call<R: Into<Reply>>(
         &self,
@@ -128,8 +135,13 @@ pub struct Manager {
     /// The worker is expected to exit (close or destroy was requested).
     exit_expected: bool,
     next_scan_id: i64,
-    assets: PathBuf,
-    worker_exe: PathBuf,
+    launch: Launch,
+    /// The key under which this environment's catalogue is stored.
+    catalog_key: String,
+    /// Why the worker said it could not open (`open_failed`), for its exit that follows.
+    open_error: Option<String>,
+    /// The outcome of the latest `environment/open`, for requests that wait for it.
+    open_outcome: watch::Sender<OpenOutcome>,
     events_tx: mpsc::Sender<WorkerEvent>,
     datasets: crate::datasets::Datasets,
     applets: crate::applets::Applets,
@@ -144,10 +156,8 @@ pub struct Setup {
     pub catalog: Catalog,
     pub status: Arc<StatusBoard>,
     pub console: Console,
-    /// Where workers write large data (image frames).
-    pub assets: PathBuf,
-    /// The program started as worker.
-    pub worker_exe: PathBuf,
+    /// How workers are started (environment, program, assets directory).
+    pub launch: Launch,
     pub emergency_key: Option<String>,
     /// Where plans' datasets and applets go.
     pub datasets: crate::datasets::Datasets,
@@ -166,13 +176,15 @@ pub async fn start(
         catalog,
         status,
         console,
-        assets,
-        worker_exe,
+        launch,
         emergency_key,
         datasets,
         applets,
     } = setup;
     let (store, loaded) = Store::load(pool, unix_now()).await?;
+    let catalog_key = launch.environment.describe();
+    let catalog = initial_catalog(&store, &catalog_key, &launch, catalog, &console).await;
+    let (open_outcome, _) = watch::channel(OpenOutcome::default());
     for uid in &loaded.interrupted {
         let text = format!("item {uid} was running when hutch stopped: recorded as interrupted and put back at the front of the queue");
         tracing::warn!("{text}");
@@ -204,20 +216,65 @@ pub async fn start(
             lock_info: uuid(),
             plans_allowed: uuid(),
             devices_allowed: uuid(),
+            task_results: uuid(),
         },
         worker: None,
         generation: 0,
         exit_expected: false,
         next_scan_id: loaded.next_scan_id,
-        assets,
-        worker_exe,
+        launch,
+        catalog_key,
+        open_error: None,
+        open_outcome,
         events_tx,
         datasets,
         applets,
     };
     manager.publish_status();
+    let opened = manager.open_outcome.subscribe();
     tokio::spawn(manager.run(rx, events_rx, shutdown));
-    Ok(QueueHandle { tx })
+    Ok(QueueHandle { tx, opened })
+}
+
+/// What the last `environment/open` came to: `generation` counts the opens, `result` is
+/// `None` while the environment is still starting.
+#[derive(Clone, Debug, Default)]
+pub struct OpenOutcome {
+    pub generation: u64,
+    pub result: Option<Result<(), String>>,
+}
+
+/// The catalogue before the environment first opens: the one it last described (stored), or for
+/// the simulated environment its own (the same code the worker sends it from), else empty.
+async fn initial_catalog(
+    store: &Store,
+    key: &str,
+    launch: &Launch,
+    configured: Catalog,
+    console: &Console,
+) -> Catalog {
+    let permissions = configured.permissions.clone();
+    let stored = match store.load_catalog(key).await {
+        Ok(Some((p, d, t))) => Catalog::from_json(&p, &d, t.as_ref()).ok(),
+        Ok(None) => None,
+        Err(e) => {
+            tracing::warn!("cannot read the stored catalogue: {e}");
+            None
+        }
+    };
+    let mut catalog = match stored {
+        Some(c) => c,
+        None if launch.environment == Environment::Sim => crate::worker::sim::catalog::catalog(),
+        None => {
+            console.push(
+                unix_now(),
+                "The plans and devices of this environment are known once it has opened (environment/open).",
+            );
+            Catalog::default()
+        }
+    };
+    catalog.permissions = permissions;
+    catalog
 }
 
 impl Manager {
@@ -276,7 +333,7 @@ impl Manager {
                 };
                 let mut env = Env {
                     state: &mut self.state,
-                    catalog: &self.catalog,
+                    catalog: &mut self.catalog,
                     ctx: &mut ctx,
                     console: &self.console,
                     uids: &self.uids,
@@ -344,6 +401,11 @@ impl Manager {
                 Change::HistoryTrim { .. } => self.uids.plan_history = uuid(),
                 Change::Runs => self.uids.run_list = uuid(),
                 Change::Settings => self.uids.lock_info = uuid(),
+                Change::Tasks => self.uids.task_results = uuid(),
+                Change::Catalog => {
+                    self.uids.plans_allowed = uuid();
+                    self.uids.devices_allowed = uuid();
+                }
                 Change::Status => {}
             }
         }
@@ -391,7 +453,11 @@ impl Manager {
                 Change::HistoryTrim { count } => {
                     (Topic::History, json!(HistoryDelta::Trim { count }))
                 }
-                Change::Settings | Change::Runs | Change::Status => continue,
+                Change::Settings
+                | Change::Runs
+                | Change::Status
+                | Change::Tasks
+                | Change::Catalog => continue,
             };
             self.hub.publish_delta(topic, delta);
         }
@@ -400,6 +466,7 @@ impl Manager {
     fn publish_status(&self) {
         let q = &self.state;
         let worker_pid = self.worker.as_ref().and_then(|w| w.pid);
+        let environment = self.launch.environment.describe();
         let u = &self.uids;
         self.status.update(|s| {
             s.items_in_queue = q.items.len();
@@ -424,6 +491,9 @@ impl Manager {
             s.lock.environment = q.lock.as_ref().is_some_and(|l| l.environment);
             s.lock.queue = q.lock.as_ref().is_some_and(|l| l.queue);
             s.hutch.worker_pid = worker_pid;
+            s.hutch.environment.clone_from(&environment);
+            s.worker_background_tasks = q.tasks.background_running();
+            s.task_results_uid.clone_from(&u.task_results);
         });
     }
 
@@ -447,18 +517,27 @@ impl Manager {
             Effect::OpenEnvironment => {
                 self.generation += 1;
                 self.exit_expected = false;
-                self.log("Creating the RE Worker environment (simulated devices) ...");
-                match WorkerHandle::spawn(
-                    self.generation,
-                    &self.worker_exe,
-                    &self.assets,
-                    self.events_tx.clone(),
-                ) {
+                self.open_error = None;
+                self.open_outcome.send_replace(OpenOutcome {
+                    generation: self.generation,
+                    result: None,
+                });
+                self.log(&format!(
+                    "Creating the RE Worker environment ({}) ...",
+                    self.launch.environment.describe()
+                ));
+                let spawned = self.launch.command().and_then(|c| {
+                    WorkerHandle::spawn(self.generation, c, self.events_tx.clone())
+                        .map_err(|e| self.launch.spawn_error(&e))
+                });
+                match spawned {
                     Ok(w) => self.worker = Some(w),
-                    Err(e) => {
+                    Err(reason) => {
                         let now = unix_now();
-                        let reason = format!("could not start the worker process: {e}");
-                        self.log(&reason);
+                        self.log(&format!(
+                            "Failed to open the RE Worker environment: {reason}"
+                        ));
+                        self.set_open_result(Err(reason.clone()));
                         self.with_ctx(now, |q, ctx| q.environment_gone(Some(&reason), ctx));
                         Box::pin(self.settle(now)).await;
                     }
@@ -489,6 +568,72 @@ impl Manager {
             Effect::Stop => self.send(ToWorker::Stop).await,
             Effect::Abort => self.send(ToWorker::Abort).await,
             Effect::Halt => self.send(ToWorker::Halt).await,
+            Effect::Task(start) => {
+                use super::tasks::TaskRequest as R;
+                let super::tasks::TaskStart {
+                    task_uid,
+                    background,
+                    request,
+                } = *start;
+                let msg = match request {
+                    R::Script {
+                        script,
+                        update_lists,
+                        update_re,
+                    } => ToWorker::Script {
+                        task_uid,
+                        script,
+                        update_lists,
+                        update_re,
+                        background,
+                    },
+                    R::Function { item } => ToWorker::Function {
+                        task_uid,
+                        item,
+                        background,
+                    },
+                    R::Update => ToWorker::Update {
+                        task_uid,
+                        background,
+                    },
+                };
+                self.send(msg).await;
+            }
+        }
+    }
+
+    /// Tells requests waiting on `environment/open` how it went (once per open).
+    fn set_open_result(&mut self, result: Result<(), String>) {
+        let generation = self.generation;
+        self.open_outcome.send_if_modified(|o| {
+            if o.generation == generation && o.result.is_none() {
+                o.result = Some(result);
+                true
+            } else {
+                false
+            }
+        });
+    }
+
+    /// Takes the catalogue the environment described, keeps it for the next start, and renews
+    /// the `*_allowed_uid`s so that clients re-read it.
+    async fn set_catalog(&mut self, plans: Value, devices: Value, types: Option<Value>) {
+        match Catalog::from_json(&plans, &devices, types.as_ref()) {
+            Ok(mut c) => {
+                c.permissions = self.catalog.permissions.clone();
+                self.catalog = c;
+                self.state.changes.push(Change::Catalog);
+                if let Err(e) = self
+                    .store
+                    .save_catalog(&self.catalog_key, &plans, &devices, types.as_ref(), unix_now())
+                    .await
+                {
+                    tracing::error!("could not store the environment's plans and devices: {e}");
+                }
+            }
+            Err(e) => self.log(&format!(
+                "The environment's list of plans and devices is not readable ({e}); keeping the previous one"
+            )),
         }
     }
 
@@ -513,11 +658,17 @@ impl Manager {
             }
             WorkerEvent::Exited(_, reason) => {
                 self.worker = None;
-                let reason = match (self.exit_expected, reason) {
-                    (true, _) => None,
-                    (false, Some(r)) => Some(r),
-                    (false, None) => Some("RE Worker process exited unexpectedly".to_string()),
+                let reason = match (self.exit_expected, self.open_error.take(), reason) {
+                    (true, _, _) => None,
+                    (false, Some(why), _) => Some(why),
+                    (false, None, Some(r)) => Some(r),
+                    (false, None, None) => {
+                        Some("RE Worker process exited unexpectedly".to_string())
+                    }
                 };
+                self.set_open_result(Err(reason
+                    .clone()
+                    .unwrap_or_else(|| "the environment was closed before it opened".into())));
                 match &reason {
                     Some(r) => self.log(&format!("The RE Worker environment is gone: {r}")),
                     None => self.log("The RE Worker environment is closed."),
@@ -531,9 +682,56 @@ impl Manager {
 
     async fn on_message(&mut self, msg: FromWorker, now: f64) {
         match msg {
-            FromWorker::Ready { environment, .. } => {
-                self.log(&format!("RE Worker environment '{environment}' is open."));
+            FromWorker::Ready {
+                environment,
+                plans,
+                devices,
+                types,
+                ..
+            } => {
+                if let Some(plans) = plans {
+                    self.set_catalog(plans, devices.unwrap_or(Value::Null), types)
+                        .await;
+                }
+                self.log(&format!(
+                    "RE Worker environment '{environment}' is open: {} plans, {} devices.",
+                    self.catalog.plans.len(),
+                    self.catalog.devices.len()
+                ));
+                self.set_open_result(Ok(()));
                 self.with_ctx(now, |q, ctx| q.environment_opened(ctx));
+            }
+            FromWorker::OpenFailed { msg, .. } => {
+                // The worker has printed the traceback on its stderr, which is the console.
+                self.log(&format!("Failed to open the RE Worker environment: {msg}"));
+                self.open_error = Some(msg);
+            }
+            FromWorker::Catalog {
+                plans,
+                devices,
+                types,
+            } => {
+                self.set_catalog(plans, devices, types).await;
+                self.log(&format!(
+                    "The lists of plans and devices were updated: {} plans, {} devices.",
+                    self.catalog.plans.len(),
+                    self.catalog.devices.len()
+                ));
+            }
+            FromWorker::TaskFinished {
+                task_uid,
+                success,
+                msg,
+                traceback,
+                return_value,
+            } => {
+                let outcome = super::tasks::TaskOutcome {
+                    success,
+                    msg,
+                    traceback,
+                    return_value,
+                };
+                self.with_ctx(now, |q, ctx| q.task_finished(&task_uid, outcome, ctx));
             }
             FromWorker::Log { msg } => {
                 self.console.push(now, &msg);

@@ -96,6 +96,10 @@ impl QueueState {
             };
             self.finish_running(&outcome, ctx);
         }
+        self.tasks_gone(
+            reason.unwrap_or("RE Worker environment was closed while the task was running"),
+            ctx.now,
+        );
         self.env = EnvState::Closed;
         self.re_state = None;
         self.manager = ManagerState::Idle;

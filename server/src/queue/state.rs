@@ -26,6 +26,8 @@ pub enum ManagerState {
     Paused,
     CreatingEnvironment,
     ExecutingQueue,
+    /// A foreground task (script, function, update) runs in the environment.
+    ExecutingTask,
     ClosingEnvironment,
     DestroyingEnvironment,
 }
@@ -37,6 +39,7 @@ impl ManagerState {
             ManagerState::Paused => "paused",
             ManagerState::CreatingEnvironment => "creating_environment",
             ManagerState::ExecutingQueue => "executing_queue",
+            ManagerState::ExecutingTask => "executing_task",
             ManagerState::ClosingEnvironment => "closing_environment",
             ManagerState::DestroyingEnvironment => "destroying_environment",
         }
@@ -49,6 +52,7 @@ pub enum EnvState {
     Initializing,
     Idle,
     ExecutingPlan,
+    ExecutingTask,
     Closing,
 }
 
@@ -59,6 +63,7 @@ impl EnvState {
             EnvState::Initializing => "initializing",
             EnvState::Idle => "idle",
             EnvState::ExecutingPlan => "executing_plan",
+            EnvState::ExecutingTask => "executing_task",
             EnvState::Closing => "closing",
         }
     }
@@ -128,6 +133,10 @@ pub enum Change {
     Runs,
     /// Manager, environment or run-engine state changed.
     Status,
+    /// A task started or ended (`task_results_uid`).
+    Tasks,
+    /// The plans, devices or permissions changed (`plans_allowed_uid`, `devices_allowed_uid`).
+    Catalog,
 }
 
 /// Something the manager must tell or do to the worker.
@@ -142,6 +151,8 @@ pub enum Effect {
     Stop,
     Abort,
     Halt,
+    /// Run a script, function or update in the worker.
+    Task(Box<super::tasks::TaskStart>),
 }
 
 /// How the worker says a plan ended.
@@ -171,6 +182,8 @@ pub struct QueueState {
     /// The emergency key accepted by `unlock` (from configuration).
     pub emergency_key: Option<String>,
     pub runs: Vec<RunInfo>,
+    /// Scripts, functions and updates, running and finished.
+    pub tasks: super::tasks::Tasks,
     pub changes: Vec<Change>,
     pub effects: Vec<Effect>,
 }
@@ -191,6 +204,7 @@ impl Default for QueueState {
             lock: None,
             emergency_key: None,
             runs: Vec::new(),
+            tasks: super::tasks::Tasks::default(),
             changes: Vec::new(),
             effects: Vec::new(),
         }

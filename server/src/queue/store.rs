@@ -118,18 +118,23 @@ impl Store {
         state: &QueueState,
         now: f64,
     ) -> Result<(), sqlx::Error> {
-        let mut stored = changes
-            .iter()
-            .filter(|c| !matches!(c, Change::Status | Change::Runs));
+        let mut stored = changes.iter().filter(|c| {
+            !matches!(
+                c,
+                Change::Status | Change::Runs | Change::Tasks | Change::Catalog
+            )
+        });
         if let (Some(only), None) = (stored.next(), stored.next()) {
             if self.apply_single(only).await? {
                 return Ok(());
             }
         }
-        if changes
-            .iter()
-            .all(|c| matches!(c, Change::Status | Change::Runs))
-        {
+        if changes.iter().all(|c| {
+            matches!(
+                c,
+                Change::Status | Change::Runs | Change::Tasks | Change::Catalog
+            )
+        }) {
             return Ok(());
         }
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
@@ -254,7 +259,7 @@ impl Store {
                     save_setting(&mut tx, "autostart", &to_json(&state.autostart)).await?;
                     save_setting(&mut tx, "lock", &to_json(&state.lock)).await?;
                 }
-                Change::Runs | Change::Status => {}
+                Change::Runs | Change::Status | Change::Tasks | Change::Catalog => {}
             }
         }
         flush_inserts(&mut tx, &mut pending).await?;
@@ -286,6 +291,56 @@ impl Store {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         save_setting(&mut tx, "next_scan_id", &next.to_string()).await?;
         tx.commit().await
+    }
+
+    /// Keeps what `environment` described, for the next start.
+    pub async fn save_catalog(
+        &self,
+        environment: &str,
+        plans: &serde_json::Value,
+        devices: &serde_json::Value,
+        types: Option<&serde_json::Value>,
+        now: f64,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "INSERT INTO environment_catalog (environment, plans, devices, types, updated_at) \
+             VALUES (?, ?, ?, ?, ?) ON CONFLICT (environment) DO UPDATE SET plans = excluded.plans, \
+             devices = excluded.devices, types = excluded.types, updated_at = excluded.updated_at",
+        )
+        .bind(environment)
+        .bind(plans.to_string())
+        .bind(devices.to_string())
+        .bind(types.map(|t| t.to_string()))
+        .bind(now)
+        .execute(&self.pool)
+        .await
+        .map(|_| ())
+    }
+
+    /// What `environment` described when it last opened: (plans, devices, types).
+    pub async fn load_catalog(
+        &self,
+        environment: &str,
+    ) -> Result<
+        Option<(
+            serde_json::Value,
+            serde_json::Value,
+            Option<serde_json::Value>,
+        )>,
+        sqlx::Error,
+    > {
+        let row: Option<(String, String, Option<String>)> = sqlx::query_as(
+            "SELECT plans, devices, types FROM environment_catalog WHERE environment = ?",
+        )
+        .bind(environment)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.and_then(|(p, d, t)| {
+            let p = serde_json::from_str(&p).ok()?;
+            let d = serde_json::from_str(&d).ok()?;
+            let t = t.and_then(|t| serde_json::from_str(&t).ok());
+            Some((p, d, t))
+        }))
     }
 
     fn forget(&mut self, uid: &str) {

@@ -39,7 +39,11 @@ pub fn validate_plan(
         }
         check(catalog, plan, param, &value)?;
     }
-    if let Some(num) = kwargs.get("num").filter(|n| !n.is_null()) {
+    let strict_num = plan
+        .parameters
+        .iter()
+        .any(|p| p.name == "num" && p.ty == ValueType::OptInt);
+    if let Some(num) = kwargs.get("num").filter(|n| !n.is_null() && strict_num) {
         if num.as_u64().is_none_or(|n| n < 1) {
             return Err(format!(
                 "parameter 'num' of plan '{}' must be a positive integer, got {}",
@@ -61,13 +65,20 @@ fn bind<'p>(
     let mut rest = args.iter();
     for param in &plan.parameters {
         match param.kind {
+            ParamKind::PositionalOnly => {
+                if let Some(v) = rest.next() {
+                    bound.push((param, v.clone()));
+                } else if param.required() {
+                    return Err(format!("missing a required argument: '{}'", param.name));
+                }
+            }
             ParamKind::PositionalOrKeyword => {
                 if let Some(v) = rest.next() {
-                    if kwargs.contains_key(param.name) {
+                    if kwargs.contains_key(&param.name) {
                         return Err(format!("multiple values for argument '{}'", param.name));
                     }
                     bound.push((param, v.clone()));
-                } else if let Some(v) = kwargs.get(param.name) {
+                } else if let Some(v) = kwargs.get(&param.name) {
                     bound.push((param, v.clone()));
                 } else if param.required() {
                     return Err(format!("missing a required argument: '{}'", param.name));
@@ -78,7 +89,7 @@ fn bind<'p>(
                 bound.push((param, Value::Array(values)));
             }
             ParamKind::KeywordOnly => {
-                if let Some(v) = kwargs.get(param.name) {
+                if let Some(v) = kwargs.get(&param.name) {
                     bound.push((param, v.clone()));
                 } else if param.required() {
                     return Err(format!("missing a required argument: '{}'", param.name));
@@ -96,7 +107,7 @@ fn bind<'p>(
         .any(|p| p.kind == ParamKind::VarKeyword);
     for key in kwargs.keys() {
         let known = plan.parameters.iter().any(|p| {
-            p.name == key
+            p.name == *key
                 && matches!(
                     p.kind,
                     ParamKind::PositionalOrKeyword | ParamKind::KeywordOnly
@@ -137,6 +148,23 @@ fn check(
     };
     let number = |v: &Value| v.as_f64().filter(|f| f.is_finite());
     let ok = match param.ty {
+        ValueType::Any => true,
+        ValueType::Annotated => {
+            let Some(expr) = &param.expr else {
+                return Ok(());
+            };
+            // `*args` arrive as one list: each element must fit.
+            let fits = |v: &Value| super::annotation::fits(expr, v, catalog);
+            let good = match param.kind {
+                ParamKind::VarPositional => value.as_array().is_none_or(|a| a.iter().all(fits)),
+                _ => fits(value),
+            };
+            if !good {
+                let what = expr.describe();
+                return fail(&what);
+            }
+            good
+        }
         ValueType::Detectors => return check_detectors(catalog, plan, param, value),
         ValueType::Float => number(value).is_some(),
         ValueType::OptFloat => value.is_null() || number(value).is_some(),

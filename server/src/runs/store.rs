@@ -373,7 +373,7 @@ impl Writer {
             return Ok(r.clone());
         }
         let row: Option<(String,)> =
-            sqlx::query_as("SELECT run_uid FROM run_documents WHERE uid = ? AND name = 'resource'")
+            sqlx::query_as("SELECT run_uid FROM run_documents WHERE uid = ? AND name IN ('resource', 'stream_resource')")
                 .bind(uid)
                 .fetch_optional(&mut **tx)
                 .await?;
@@ -506,6 +506,17 @@ impl Writer {
                 self.keep(tx, &run, name, None, doc).await?;
                 Ok(run)
             }
+            "stream_resource" => {
+                let (uid, run) = (need("uid")?, need("run_start")?);
+                self.keep(tx, run, name, Some(uid), doc).await?;
+                self.resources.insert(uid.to_string(), run.to_string());
+                Ok(run.to_string())
+            }
+            "stream_datum" => {
+                let run = self.resource_run(tx, need("stream_resource")?).await?;
+                self.keep(tx, &run, name, Some(need("uid")?), doc).await?;
+                Ok(run)
+            }
             "stop" => {
                 let (uid, run) = (need("uid")?, need("run_start")?);
                 self.cursor(tx, run).await?;
@@ -522,7 +533,7 @@ impl Writer {
                 Ok(run.to_string())
             }
             other => Err(PutError::Invalid(format!(
-                "unknown document type '{other}'; expected start, descriptor, event, event_page, resource, datum, datum_page or stop"
+                "unknown document type '{other}'; expected start, descriptor, event, event_page, resource, datum, datum_page, stream_resource, stream_datum or stop"
             ))),
         }
     }

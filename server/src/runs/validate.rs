@@ -17,6 +17,8 @@ pub const NAMES: &[&str] = &[
     "resource",
     "datum",
     "datum_page",
+    "stream_resource",
+    "stream_datum",
     "stop",
 ];
 
@@ -129,6 +131,23 @@ pub fn check(name: &str, doc: &Value) -> Result<(), String> {
                     ));
                 }
             }
+        }
+        "stream_resource" => {
+            // ophyd-async's externally stored data (event-model 1.19+): where the frames are.
+            d.string("uid")?;
+            d.string("data_key")?;
+            d.optional("uri", Value::is_string, "a string")?;
+            d.optional("mimetype", Value::is_string, "a string")?;
+            d.optional("parameters", Value::is_object, "an object")?;
+            d.string("run_start")
+                .map_err(|e| format!("{e} (hutch needs it to know the run)"))?;
+        }
+        "stream_datum" => {
+            d.string("uid")?;
+            d.string("stream_resource")?;
+            d.string("descriptor")?;
+            d.object("indices")?;
+            d.object("seq_nums")?;
         }
         "stop" => {
             d.string("uid")?;

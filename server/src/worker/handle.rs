@@ -1,7 +1,6 @@
 //! The manager's side of a worker process: spawn it, write commands to its stdin, turn its
 //! stdout lines into events, notice when it exits, and kill it on demand.
 
-use std::path::Path;
 use std::process::Stdio;
 
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
@@ -30,17 +29,13 @@ pub struct WorkerHandle {
 }
 
 impl WorkerHandle {
-    /// Starts `<exe> worker` (normally this same binary) with its assets directory.
+    /// Starts the worker `command` (see [`super::launch::Launch::command`]).
     pub fn spawn(
         generation: u64,
-        exe: &Path,
-        assets: &Path,
+        mut command: Command,
         events: mpsc::Sender<WorkerEvent>,
     ) -> std::io::Result<WorkerHandle> {
-        let mut child = Command::new(exe)
-            .arg("worker")
-            .arg("--assets")
-            .arg(assets)
+        let mut child = command
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

@@ -31,9 +31,15 @@ pub fn run(assets: PathBuf) -> i32 {
     }
     let seed = std::process::id() as u64 ^ 0x5DEE_CE66;
     let mut sim = Sim::new(assets, seed);
+    // The catalogue travels in `ready`, as a Python environment's does: the manager has no
+    // compiled-in list of its own.
+    let catalog = super::sim::catalog::catalog();
     let _ = out_tx.send(FromWorker::Ready {
         protocol: WORKER_PROTOCOL,
         environment: "sim".into(),
+        plans: Some(catalog.plans_json(false)),
+        devices: Some(catalog.devices_json()),
+        types: Some(catalog.types_json()),
     });
     while let Ok((item, scan_id)) = plan_rx.recv() {
         let send = |m: FromWorker| {
@@ -83,6 +89,31 @@ fn read_all(
             ToWorker::Abort => control.command(Command::Abort),
             ToWorker::Halt => control.command(Command::Halt),
             ToWorker::Close => return,
+            ToWorker::Update { task_uid, .. } => {
+                let catalog = super::sim::catalog::catalog();
+                let _ = out.send(FromWorker::Catalog {
+                    plans: catalog.plans_json(false),
+                    devices: catalog.devices_json(),
+                    types: Some(catalog.types_json()),
+                });
+                let _ = out.send(FromWorker::TaskFinished {
+                    task_uid,
+                    success: true,
+                    msg: String::new(),
+                    traceback: String::new(),
+                    return_value: serde_json::Value::Null,
+                });
+            }
+            // The simulated environment has no Python namespace to run code in.
+            ToWorker::Script { task_uid, .. } | ToWorker::Function { task_uid, .. } => {
+                let _ = out.send(FromWorker::TaskFinished {
+                    task_uid,
+                    success: false,
+                    msg: "the simulated environment runs no Python: scripts and functions need --environment bluesky".into(),
+                    traceback: String::new(),
+                    return_value: serde_json::Value::Null,
+                });
+            }
         }
     }
     std::process::exit(3);

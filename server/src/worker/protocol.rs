@@ -10,8 +10,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::queue::state::PauseOption;
 
-/// Bumped when a change would break an existing worker.
-pub const WORKER_PROTOCOL: u32 = 1;
+/// Bumped when a change would break an existing worker. Version 2 added the catalogue in
+/// `ready`, `catalog`, `open_failed` and the tasks (`script`, `function`, `update` →
+/// `task_finished`); a version-1 worker still works (its catalogue is then the one last stored).
+pub const WORKER_PROTOCOL: u32 = 2;
 
 /// Manager → worker.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -31,14 +33,69 @@ pub enum ToWorker {
     Halt,
     /// Finish and exit (the environment is being closed).
     Close,
+    /// Execute Python source in the environment's namespace (`script/upload`).
+    Script {
+        task_uid: String,
+        script: String,
+        /// Re-read the plans and devices afterwards (then send `catalog`).
+        update_lists: bool,
+        /// Use the `RE` the script defines, if it defines one.
+        update_re: bool,
+        /// Run beside a plan instead of only when idle.
+        background: bool,
+    },
+    /// Call a function of the namespace (`function/execute`).
+    Function {
+        task_uid: String,
+        item: Box<QueueItem>,
+        background: bool,
+    },
+    /// Re-read the plans and devices of the namespace (`environment/update`).
+    Update { task_uid: String, background: bool },
 }
 
 /// Worker → manager.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum FromWorker {
-    /// First message: the environment is open.
-    Ready { protocol: u32, environment: String },
+    /// First message: the environment is open. `plans` and `devices` are its catalogue in
+    /// bluesky-queueserver's "existing" representation; `types` names hutch's strict parameter
+    /// types (the simulated environment's own plans).
+    Ready {
+        protocol: u32,
+        environment: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        plans: Option<serde_json::Value>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        devices: Option<serde_json::Value>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        types: Option<serde_json::Value>,
+    },
+    /// The environment could not be opened (the worker exits next): a one-line reason and the
+    /// traceback of the profile, if any.
+    OpenFailed {
+        msg: String,
+        #[serde(default)]
+        traceback: String,
+    },
+    /// The plans and devices changed (after a script or `update`).
+    Catalog {
+        plans: serde_json::Value,
+        devices: serde_json::Value,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        types: Option<serde_json::Value>,
+    },
+    /// A task (script, function, update) ended.
+    TaskFinished {
+        task_uid: String,
+        success: bool,
+        #[serde(default)]
+        msg: String,
+        #[serde(default)]
+        traceback: String,
+        #[serde(default)]
+        return_value: serde_json::Value,
+    },
     /// A line for the console.
     Log { msg: String },
     /// A bluesky document, in emission order.

@@ -201,19 +201,28 @@ async fn item_add(S(state): S<AppState>, Extension(who): Caller, body: Bytes) ->
 
 async fn item_add_batch(S(state): S<AppState>, Extension(who): Caller, body: Bytes) -> Reply {
     let p = params(&body, "item_add_batch", &with_key("items"))?;
-    run(&state, who, move |env: &mut Env| {
+    run(&state, who, move |env: &mut Env| add_batch(env, &p)).await
+}
+
+/// `queue/item/add/batch` inside the manager: all items or none (also the spreadsheet upload's).
+pub(super) fn add_batch(env: &mut Env, p: &Map<String, Value>) -> Value {
+    {
         let qsize = env.state.items.len();
-        if let Err(e) = guard(env, Guard::Queue, &lock_key(&p), "Failed to add an item: ") {
+        if let Err(e) = guard(env, Guard::Queue, &lock_key(p), "Failed to add an item: ") {
             return with(fail(e), json!({"qsize": null, "items": [], "results": []}));
         }
         let Some(sent) = p.get("items").and_then(Value::as_array).cloned() else {
             return with(
-                fail("Failed to add an item: Invalid request format: the list of items is not found"),
+                fail(
+                    "Failed to add an item: Invalid request format: the list of items is not found",
+                ),
                 json!({"qsize": null, "items": [], "results": []}),
             );
         };
-        let prepared: Vec<Result<QueueItem, String>> =
-            sent.iter().map(|v| super::edit_item(env, Some(v))).collect();
+        let prepared: Vec<Result<QueueItem, String>> = sent
+            .iter()
+            .map(|v| super::edit_item(env, Some(v)))
+            .collect();
         let failed = prepared.iter().filter(|r| r.is_err()).count();
         let results: Vec<Value> = prepared
             .iter()
@@ -222,23 +231,31 @@ async fn item_add_batch(S(state): S<AppState>, Extension(who): Caller, body: Byt
                 Err(e) => json!({"success": false, "msg": format!("Failed to add a plan: {e}")}),
             })
             .collect();
-        let placement = match placement(&p, "pos") {
+        let placement = match placement(p, "pos") {
             Ok(pl) if failed == 0 => pl,
             other => {
                 let msg = match other {
                     Err(e) => format!("Failed to add all items: {e}"),
                     Ok(_) => format!("Failed to add all items: validation of {failed} out of {} submitted items failed", sent.len()),
                 };
-                return with(fail(msg), json!({"qsize": qsize, "items": sent, "results": results}));
+                return with(
+                    fail(msg),
+                    json!({"qsize": qsize, "items": sent, "results": results}),
+                );
             }
         };
         let items: Vec<QueueItem> = prepared.into_iter().flatten().collect();
         match env.state.add_batch(items.clone(), &placement, env.ctx) {
-            Ok(qsize) => with(ok(), json!({"qsize": qsize, "items": items, "results": results})),
-            Err(e) => with(fail(format!("Failed to add all items: {e}")), json!({"qsize": qsize, "items": sent, "results": results})),
+            Ok(qsize) => with(
+                ok(),
+                json!({"qsize": qsize, "items": items, "results": results}),
+            ),
+            Err(e) => with(
+                fail(format!("Failed to add all items: {e}")),
+                json!({"qsize": qsize, "items": sent, "results": results}),
+            ),
         }
-    })
-    .await
+    }
 }
 
 fn which(p: &Map<String, Value>) -> Result<Which, String> {

@@ -1,6 +1,7 @@
 //! Environment, queue execution and run-engine control routes.
 
 use axum::body::Bytes;
+use axum::response::IntoResponse;
 use axum::Extension;
 use hutch_app::model::status::QueueMode;
 use serde_json::{json, Map, Value};
@@ -125,11 +126,49 @@ async fn control(
     .await
 }
 
+/// How long `environment/open` waits for the environment to open or fail before it answers
+/// (bluesky answers at once; waiting a little lets a missing Python, a Python without bluesky
+/// or a profile that raises early be told to the caller). Slower profiles report through the
+/// status and the console, as in bluesky.
+const OPEN_REPLY_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
+
 async fn environment_open(S(s): S<AppState>, Extension(w): Caller, b: Bytes) -> Reply {
-    control(s, w, b, "environment_open", |env| {
-        env.state.open_environment()
-    })
-    .await
+    let mut outcome = s.queue.open_outcome();
+    let before = outcome.borrow_and_update().generation;
+    let p = params(&b, "environment_open", &["lock_key"])?;
+    let answer = s
+        .queue
+        .call(w, move |env: &mut Env| {
+            match guard(env, Guard::Environment, &lock_key(&p), "Error: ")
+                .and_then(|()| env.state.open_environment())
+            {
+                Ok(()) => super::ok(),
+                Err(e) => fail(e),
+            }
+        })
+        .await
+        .map_err(|e| ApiError::new(axum::http::StatusCode::SERVICE_UNAVAILABLE, e.to_string()))?;
+    match answer {
+        crate::queue::manager::Reply::Value(v) if v["success"] == true => {}
+        crate::queue::manager::Reply::Value(v) => return Ok(axum::Json(v).into_response()),
+        crate::queue::manager::Reply::Raw(r) => return Ok(r.into_response()),
+    }
+    let waited = tokio::time::timeout(
+        OPEN_REPLY_WAIT,
+        outcome.wait_for(|o| o.generation > before && o.result.is_some()),
+    )
+    .await;
+    match waited {
+        Ok(Ok(o)) => match o.result.clone() {
+            Some(Err(e)) => Ok(axum::Json(fail(format!(
+                "Failed to open the RE Worker environment: {e}"
+            )))
+            .into_response()),
+            _ => Ok(axum::Json(super::ok()).into_response()),
+        },
+        // Still opening: the outcome shows in the status and the console.
+        _ => Ok(axum::Json(super::ok()).into_response()),
+    }
 }
 async fn environment_close(S(s): S<AppState>, Extension(w): Caller, b: Bytes) -> Reply {
     control(s, w, b, "environment_close", |env| {

@@ -12,21 +12,12 @@ fn p(
     ty: ValueType,
     annotation: Option<&'static str>,
 ) -> ParamSpec {
-    ParamSpec {
-        name,
-        kind,
-        ty,
-        annotation,
-        default: None,
-        description: None,
-        min: None,
-        max: None,
-    }
+    ParamSpec::new(name, kind, ty, annotation, None, None)
 }
 
 fn with(mut p: ParamSpec, default: Option<&'static str>, description: &'static str) -> ParamSpec {
-    p.default = default;
-    p.description = Some(description);
+    p.default = default.map(String::from);
+    p.description = Some(description.into());
     p
 }
 
@@ -84,11 +75,12 @@ fn plan(
     parameters: Vec<ParamSpec>,
 ) -> PlanSpec {
     PlanSpec {
-        name,
-        description,
-        module,
+        name: name.into(),
+        description: description.into(),
+        module: module.into(),
         is_generator: module == "bluesky.plans",
         parameters,
+        raw: None,
     }
 }
 
@@ -202,12 +194,14 @@ fn plans() -> Vec<PlanSpec> {
 }
 
 fn devices() -> Vec<DeviceSpec> {
-    let motor = |name| DeviceSpec {
-        name,
-        classname: "SynAxis",
-        module: "ophyd.sim",
+    let motor = |name: &str| DeviceSpec {
+        name: name.into(),
+        classname: "SynAxis".into(),
+        module: "ophyd.sim".into(),
         is_readable: true,
         is_movable: true,
+        is_flyable: false,
+        raw: None,
         components: vec![
             ("acceleration", "Signal"),
             ("readback", "_ReadbackSignal"),
@@ -224,12 +218,14 @@ fn devices() -> Vec<DeviceSpec> {
         ("sigma", "Signal"),
         ("val", "SynSignal"),
     ];
-    let det = |name, classname| DeviceSpec {
-        name,
-        classname,
-        module: "ophyd.sim",
+    let det = |name: &str, classname: &str| DeviceSpec {
+        name: name.into(),
+        classname: classname.into(),
+        module: "ophyd.sim".into(),
         is_readable: true,
         is_movable: false,
+        is_flyable: false,
+        raw: None,
         components: gauss_parts.clone(),
     };
     vec![
@@ -244,12 +240,14 @@ fn devices() -> Vec<DeviceSpec> {
         det("det4", "Syn2DGauss"),
         det("noisy_det", "SynGauss"),
         DeviceSpec {
-            name: "img",
-            classname: "SynSignalWithRegistry",
-            module: "ophyd.sim",
+            name: "img".into(),
+            classname: "SynSignalWithRegistry".into(),
+            module: "ophyd.sim".into(),
             is_readable: true,
             is_movable: false,
+            is_flyable: false,
             components: vec![],
+            raw: None,
         },
     ]
 }
