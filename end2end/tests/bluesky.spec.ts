@@ -46,6 +46,6 @@ test('a live plot fills in from a real RunEngine scan, and the form offers the p
   await expect(page.locator('select#plan-name')).toContainText('plan_test_progress_bars');
   // And the Monitor says which environment runs.
   await page.goto(hutch.signIn('/'));
-  await expect(page.getByTestId('environment-kind')).toContainText('profile directory');
+  await expect(page.getByTestId('environment-kind')).toContainText('bluesky: profile_collection_sim');
   await page.screenshot({ path: info.outputPath('bluesky-monitor.png') });
 });

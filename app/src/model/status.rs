@@ -71,7 +71,8 @@ pub struct HutchInfo {
     /// Process id of the worker while an environment is open.
     #[serde(default)]
     pub worker_pid: Option<u32>,
-    /// Which environment `environment/open` starts: `sim` or `bluesky` (and what it runs).
+    /// Which environment `environment/open` starts: `sim (simulated devices)` or
+    /// `bluesky: <profile directory, script or module>`.
     #[serde(default)]
     pub environment: String,
 }

@@ -466,7 +466,7 @@ impl Manager {
     fn publish_status(&self) {
         let q = &self.state;
         let worker_pid = self.worker.as_ref().and_then(|w| w.pid);
-        let environment = self.launch.environment.describe();
+        let environment = self.launch.environment.short();
         let u = &self.uids;
         self.status.update(|s| {
             s.items_in_queue = q.items.len();

@@ -53,6 +53,23 @@ impl Environment {
         }
     }
 
+    /// A short name for screens: `sim`, `bluesky: profile_collection`.
+    pub fn short(&self) -> String {
+        let last = |p: &Path| {
+            p.file_name().map_or_else(
+                || p.display().to_string(),
+                |n| n.to_string_lossy().into_owned(),
+            )
+        };
+        match self {
+            Environment::Sim => "sim (simulated devices)".into(),
+            Environment::Bluesky { startup, .. } => match startup {
+                Startup::Dir(d) | Startup::Script(d) => format!("bluesky: {}", last(d)),
+                Startup::Module(m) => format!("bluesky: {m}"),
+            },
+        }
+    }
+
     pub fn describe(&self) -> String {
         match self {
             Environment::Sim => "simulated devices".into(),
