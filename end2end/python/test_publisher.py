@@ -1,5 +1,5 @@
 """hutch_publisher.HutchPublisher: against a small fake server, and against the real hutch with a
-real bluesky RunEngine and the recorded documents in shared/fixtures/bluesky-docs."""
+real bluesky RunEngine and the recorded documents in server/tests/fixtures/bluesky-docs."""
 import json
 import logging
 import os
@@ -15,7 +15,7 @@ from conftest import KEY, REPO, free_port
 from hutch_publisher import HutchPublisher
 
 AUTH = {"Authorization": f"ApiKey {KEY}"}
-FIXTURES = REPO.parent / "shared" / "fixtures" / "bluesky-docs"
+FIXTURES = REPO / "server" / "tests" / "fixtures" / "bluesky-docs"
 
 
 # ------------------------------------------------------------------------------------ helpers
@@ -539,11 +539,8 @@ def test_hutch_restarted_between_runs_loses_nothing(tmp_path):
 
 def fixture_files():
     files = sorted(FIXTURES.glob("*.jsonl"))
-    if files:
-        return files
-    return [pytest.param(None, marks=pytest.mark.skip(
-        reason=f"no recorded bluesky documents at {FIXTURES} (shared/fixtures/bluesky-docs, "
-               "which sits beside the repository)"))]
+    assert files, f"no recorded bluesky documents in {FIXTURES}"
+    return files
 
 
 @pytest.mark.parametrize("path", fixture_files(), ids=lambda p: getattr(p, "name", "missing"))

@@ -10,9 +10,9 @@ use tokio_tungstenite::tungstenite::Message;
 
 fn fixture(name: &str) -> Vec<Value> {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/fixtures/bluesky-docs")
+        .join("tests/fixtures/bluesky-docs")
         .join(name);
-    let text = std::fs::read_to_string(&path).expect("the shared fixtures sit beside the checkout");
+    let text = std::fs::read_to_string(&path).expect("server/tests/fixtures/bluesky-docs is in the repository");
     text.lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect()

@@ -7,11 +7,11 @@ use serde_json::{json, Value};
 
 fn fixture(name: &str) -> Vec<(String, Value)> {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/fixtures/bluesky-docs")
+        .join("tests/fixtures/bluesky-docs")
         .join(name);
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
         panic!(
-            "{} ({e}); shared/ must sit beside the checkout",
+            "{} ({e}); copied from the recorded replies into server/tests/fixtures",
             path.display()
         )
     });

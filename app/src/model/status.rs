@@ -1,7 +1,7 @@
 //! The server status, in the shape bluesky-httpserver returns from `/api/status`.
 //!
 //! Existing bluesky clients read these keys, so the names and meanings follow the reference
-//! (`shared/reference/bluesky-httpserver-api/status.json`). hutch adds one object, `hutch`, with
+//! (recorded in `server/tests/fixtures/bluesky-httpserver-api/status.json`). hutch adds one object, `hutch`, with
 //! facts of its own; clients that do not know it ignore it.
 
 use serde::{Deserialize, Serialize};
@@ -144,10 +144,10 @@ mod tests {
     #[test]
     fn reference_status_keys_are_all_present() {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../shared/reference/bluesky-httpserver-api/status.json");
+            .join("../server/tests/fixtures/bluesky-httpserver-api/status.json");
         let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
             panic!(
-                "reference file {} is missing ({e}); shared/ must sit beside the checkout",
+                "reference file {} is missing ({e}); copied from the recorded replies into server/tests/fixtures",
                 path.display()
             )
         });

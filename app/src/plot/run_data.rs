@@ -357,7 +357,7 @@ pub(crate) mod tests {
 
     pub(crate) fn fixture(name: &str) -> RunData {
         let path = format!(
-            "{}/../../shared/fixtures/bluesky-docs/{name}",
+            "{}/../server/tests/fixtures/bluesky-docs/{name}",
             env!("CARGO_MANIFEST_DIR")
         );
         let text = std::fs::read_to_string(&path).expect("fixture");

@@ -276,9 +276,9 @@ mod tests {
     fn fixtures() -> Vec<(String, Value)> {
         let dir = concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/../../shared/fixtures/bluesky-docs/all.jsonl"
+            "/tests/fixtures/bluesky-docs/all.jsonl"
         );
-        let text = std::fs::read_to_string(dir).expect("the shared fixtures");
+        let text = std::fs::read_to_string(dir).expect("server/tests/fixtures/bluesky-docs");
         text.lines()
             .map(|l| pair(serde_json::from_str(l).unwrap()).unwrap())
             .collect()
