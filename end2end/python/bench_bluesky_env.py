@@ -24,7 +24,7 @@ import time
 import httpx
 
 sys.path.insert(0, os.path.dirname(__file__))
-from conftest import KEY, bluesky_args, sim_profile, start_hutch, stop_hutch  # noqa: E402
+from conftest import KEY, REPO, bluesky_args, sim_profile, start_hutch, stop_hutch  # noqa: E402
 
 H = {"Authorization": f"ApiKey {KEY}"}
 
@@ -45,7 +45,7 @@ def summary(name, open_s, g, total_s, n):
     g = sorted(g)
     p99 = g[min(len(g) - 1, int(len(g) * 0.99))]
     print(
-        f"{name:24s} open {open_s:5.2f} s | {n} plans in {total_s:6.2f} s ({total_s / n * 1000:6.1f} ms/plan) | "
+        f"{name:28s} open {open_s:5.2f} s | {n} plans in {total_s:6.2f} s ({total_s / n * 1000:6.1f} ms/plan) | "
         f"stop->next start: median {statistics.median(g):6.2f} ms, p99 {p99:6.2f} ms, max {g[-1]:6.2f} ms"
     )
 
@@ -83,6 +83,46 @@ def bench_hutch(n, profile):
         summary(f"hutch ({label(profile)})", open_s, gaps([(r["time_start"], r["time_stop"]) for r in runs]), total, n)
     finally:
         stop_hutch(url)
+
+
+def bench_worker_alone(n, profile):
+    """hutch's Python worker driven straight over its pipes, the next `run` written the moment
+    `finished` is read: the RunEngine's and the worker's own share of the gap, with no manager."""
+    import json
+
+    env = dict(os.environ, PYTHONPATH=str(REPO / "server" / "python"))
+    t0 = time.monotonic()
+    w = subprocess.Popen(
+        [sys.executable, "-u", "-m", "hutch_worker", "--startup-dir", profile],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, text=True,
+    )
+
+    def until(kind):
+        for line in w.stdout:
+            m = json.loads(line)
+            if m["type"] == kind:
+                return m
+            if m["type"] == "document":
+                times.append((m["name"], m["doc"].get("time")))
+        raise AssertionError(f"worker ended before {kind}")
+
+    times = []
+    until("ready")
+    open_s = time.monotonic() - t0
+    t0 = time.monotonic()
+    for i in range(n):
+        item = {"name": "count", "args": [["det1"]], "kwargs": {"num": 1}, "item_type": "plan",
+                "item_uid": f"b{i}", "user": "bench", "user_group": "primary"}
+        w.stdin.write(json.dumps({"type": "run", "item": item, "scan_id": i + 1}) + "\n")
+        w.stdin.flush()
+        until("finished")
+    total = time.monotonic() - t0
+    w.stdin.write(json.dumps({"type": "close"}) + "\n")
+    w.stdin.flush()
+    w.wait(timeout=30)
+    starts = [t for k, t in times if k == "start"]
+    stops = [t for k, t in times if k == "stop"]
+    summary(f"worker alone ({label(profile)})", open_s, gaps(list(zip(starts, stops))), total, n)
 
 
 RECORDER = """
@@ -172,6 +212,7 @@ def main():
     ap.add_argument("--no-qserver", action="store_true", help="only hutch")
     a = ap.parse_args()
     for profile in (sim_profile(), quiet_profile()):
+        bench_worker_alone(a.plans, profile)
         bench_hutch(a.plans, profile)
         if not a.no_qserver:
             bench_qserver(a.plans, profile)

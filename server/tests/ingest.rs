@@ -12,7 +12,8 @@ fn fixture(name: &str) -> Vec<Value> {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures/bluesky-docs")
         .join(name);
-    let text = std::fs::read_to_string(&path).expect("server/tests/fixtures/bluesky-docs is in the repository");
+    let text = std::fs::read_to_string(&path)
+        .expect("server/tests/fixtures/bluesky-docs is in the repository");
     text.lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect()

@@ -503,7 +503,8 @@ mod tests {
     fn reduced_count_parameters_equal_the_captured_reference() {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("tests/fixtures/bluesky-httpserver-api/plans_allowed.json");
-        let text = std::fs::read_to_string(&path).expect("server/tests/fixtures holds the recorded reply");
+        let text =
+            std::fs::read_to_string(&path).expect("server/tests/fixtures holds the recorded reply");
         let reference: Value = serde_json::from_str(&text).unwrap();
         let theirs = &reference["exchanges"][1]["response"]["plans_allowed"]["count"]["parameters"];
         let ours = &catalog().plans_json(true)["count"]["parameters"];
