@@ -115,8 +115,11 @@ def test_a_plan_that_raises_and_a_script_that_adds_it(bluesky):
         """
         import bluesky.plans as bp
 
+        from hutch_worker.helpers import set_dataset
+
         def count_then_fail(detectors, num: int = 2):
             yield from bp.count(detectors, num=num)
+            set_dataset("sample.holder", "empty", unit="state")
             raise RuntimeError("the sample holder is empty")
         """
     )
@@ -136,6 +139,10 @@ def test_a_plan_that_raises_and_a_script_that_adds_it(bluesky):
     assert "RuntimeError" in failed["result"]["traceback"]
     assert len(failed["result"]["run_uids"]) == 1, "its run was recorded"
     assert after["result"]["exit_status"] == "completed", "the environment stayed open"
+    # The plan's dataset reached hutch, with the plan's dispatch as its provenance.
+    ds = httpx.get(f"{url}/api/datasets/sample.holder", headers=H).json()["dataset"]
+    assert ds["value"] == "empty" and ds["unit"] == "state", ds
+    assert ds["set_by"].startswith("dispatch:"), ds
 
 
 def test_function_execute_and_task_result(bluesky):

@@ -449,12 +449,17 @@ fn saved_api_key(data_dir: &Path) -> Result<String, StartError> {
         Err(e) => return Err(fail(e)),
     }
     let key = auth::generate_key();
-    std::fs::write(&path, format!("{key}\n")).map_err(fail)?;
+    // Created readable by its owner only from the first byte (a chmod afterwards would leave a
+    // moment in which others could read it).
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
     #[cfg(unix)]
     {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).map_err(fail)?;
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
     }
+    let mut file = options.open(&path).map_err(fail)?;
+    std::io::Write::write_all(&mut file, format!("{key}\n").as_bytes()).map_err(fail)?;
     Ok(key)
 }
 

@@ -197,16 +197,24 @@ fn number(v: &Value) -> f64 {
     }
 }
 
+/// Most values one 2-D frame may hold (a 2896 × 2896 image); a larger one is not drawn.
+pub const MAX_FRAME_VALUES: usize = 8 << 20;
+
 fn frame(v: &Value) -> Option<Frame> {
     let rows = v.as_array()?;
     let cols = rows.first()?.as_array()?.len();
+    // Check the shape before allocating: a ragged "image" (one long row and a million empty
+    // ones) must not ask for rows × cols values.
+    if rows.len().checked_mul(cols)? > MAX_FRAME_VALUES
+        || rows
+            .iter()
+            .any(|r| r.as_array().is_none_or(|r| r.len() != cols))
+    {
+        return None;
+    }
     let mut values = Vec::with_capacity(rows.len() * cols);
     for row in rows {
-        let row = row.as_array()?;
-        if row.len() != cols {
-            return None;
-        }
-        values.extend(row.iter().map(number));
+        values.extend(row.as_array()?.iter().map(number));
     }
     Some(Frame {
         rows: rows.len(),
@@ -347,6 +355,23 @@ impl RunData {
             Some(id) => format!("scan {id}"),
             None => self.uid.chars().take(8).collect(),
         }
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod frame_tests {
+    use super::*;
+
+    #[test]
+    fn ragged_or_huge_frames_are_refused_without_allocating() {
+        let mut rows = vec![Value::Array(vec![Value::from(1.0); 1000])];
+        rows.extend(std::iter::repeat_n(Value::Array(vec![]), 100_000));
+        assert_eq!(frame(&Value::Array(rows)), None);
+        let ok = serde_json::json!([[1, 2], [3, 4]]);
+        assert_eq!(
+            frame(&ok).map(|f| (f.rows, f.cols, f.values)),
+            Some((2, 2, vec![1.0, 2.0, 3.0, 4.0]))
+        );
     }
 }
 

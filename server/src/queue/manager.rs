@@ -244,8 +244,9 @@ pub struct OpenOutcome {
     pub result: Option<Result<(), String>>,
 }
 
-/// The catalogue before the environment first opens: the one it last described (stored), or for
-/// the simulated environment its own (the same code the worker sends it from), else empty.
+/// The catalogue before the environment opens: for the simulated environment its own (the same
+/// code its worker sends it from); for another, the one it described when it last opened
+/// (stored), else empty until it opens.
 async fn initial_catalog(
     store: &Store,
     key: &str,
@@ -254,6 +255,13 @@ async fn initial_catalog(
     console: &Console,
 ) -> Catalog {
     let permissions = configured.permissions.clone();
+    if launch.environment == Environment::Sim {
+        // The simulated worker is this binary: its catalogue is known without asking it (and
+        // a stored one could be an older hutch's).
+        let mut catalog = crate::worker::sim::catalog::catalog();
+        catalog.permissions = permissions;
+        return catalog;
+    }
     let stored = match store.load_catalog(key).await {
         Ok(Some((p, d, t))) => Catalog::from_json(&p, &d, t.as_ref()).ok(),
         Ok(None) => None,
@@ -264,7 +272,6 @@ async fn initial_catalog(
     };
     let mut catalog = match stored {
         Some(c) => c,
-        None if launch.environment == Environment::Sim => crate::worker::sim::catalog::catalog(),
         None => {
             console.push(
                 unix_now(),

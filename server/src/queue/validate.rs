@@ -8,6 +8,13 @@ use serde_json::{Map, Value};
 
 use super::catalog::{Catalog, ParamKind, ParamSpec, PlanSpec, ValueType};
 
+/// Most points (readings) one plan of the simulated environment may take.
+pub const MAX_POINTS: u64 = 1_000_000;
+/// Longest wait a plan argument may ask for: a day.
+pub const MAX_SECONDS: f64 = 86_400.0;
+/// Farthest a simulated motor may be sent (either way, in its units).
+pub const MAX_POSITION: f64 = 1e9;
+
 /// Checks a plan call; the error names the problem so the user can fix it.
 pub fn validate_plan(
     catalog: &Catalog,
@@ -44,9 +51,9 @@ pub fn validate_plan(
         .iter()
         .any(|p| p.name == "num" && p.ty == ValueType::OptInt);
     if let Some(num) = kwargs.get("num").filter(|n| !n.is_null() && strict_num) {
-        if num.as_u64().is_none_or(|n| n < 1) {
+        if num.as_u64().is_none_or(|n| !(1..=MAX_POINTS).contains(&n)) {
             return Err(format!(
-                "parameter 'num' of plan '{}' must be a positive integer, got {}",
+                "parameter 'num' of plan '{}' must be an integer from 1 to {MAX_POINTS}, got {}",
                 plan.name,
                 describe(num)
             ));
@@ -169,13 +176,14 @@ fn check(
         ValueType::Float => number(value).is_some(),
         ValueType::OptFloat => value.is_null() || number(value).is_some(),
         ValueType::OptInt => value.is_null() || value.as_i64().is_some(),
-        ValueType::Seconds => number(value).is_some_and(|s| s >= 0.0),
+        ValueType::Seconds => number(value).is_some_and(|s| (0.0..=MAX_SECONDS).contains(&s)),
         ValueType::Delay => {
+            let wait = |v: &Value| number(v).is_some_and(|s| (0.0..=MAX_SECONDS).contains(&s));
             value.is_null()
-                || number(value).is_some_and(|s| s >= 0.0)
+                || wait(value)
                 || value
                     .as_array()
-                    .is_some_and(|a| a.iter().all(|v| number(v).is_some_and(|s| s >= 0.0)))
+                    .is_some_and(|a| a.len() as u64 <= MAX_POINTS && a.iter().all(wait))
         }
         ValueType::Metadata => value.is_null() || value.is_object(),
         ValueType::NullOnly => value.is_null(),
@@ -202,8 +210,8 @@ fn check(
             ValueType::Float => "a number",
             ValueType::OptFloat => "a number or null",
             ValueType::OptInt => "an integer or null",
-            ValueType::Seconds => "a number of seconds (0 or more)",
-            ValueType::Delay => "a delay in seconds (0 or more) or a list of delays",
+            ValueType::Seconds => "a number of seconds from 0 to 86400 (a day)",
+            ValueType::Delay => "a delay in seconds from 0 to 86400 or a list of delays",
             ValueType::Metadata => "an object of metadata or null",
             ValueType::NullOnly => "null (hutch cannot receive callables)",
             ValueType::OptStr => "a string or null",
@@ -212,6 +220,10 @@ fn check(
         });
     }
     check_range(plan, param, value)
+}
+
+fn position_ok(v: f64) -> bool {
+    v.is_finite() && v.abs() <= MAX_POSITION
 }
 
 fn check_range(plan: &PlanSpec, param: &ParamSpec, value: &Value) -> Result<(), String> {
@@ -305,20 +317,24 @@ fn check_motor_groups(
         check_motor(catalog, plan, &chunk[0])?;
         for (i, v) in chunk[1..].iter().enumerate() {
             let good = match ty {
-                ValueType::GridArgs if i == 2 => v.as_u64().is_some_and(|n| n >= 1),
+                ValueType::GridArgs if i == 2 => {
+                    v.as_u64().is_some_and(|n| (1..=MAX_POINTS).contains(&n))
+                }
                 ValueType::ListArgs => {
-                    let points = v
-                        .as_array()
-                        .filter(|a| !a.is_empty() && a.iter().all(|p| p.as_f64().is_some()));
+                    let points = v.as_array().filter(|a| {
+                        !a.is_empty()
+                            && a.len() as u64 <= MAX_POINTS
+                            && a.iter().all(|p| p.as_f64().is_some_and(position_ok))
+                    });
                     let same_len =
                         points.is_some_and(|p| *list_len.get_or_insert(p.len()) == p.len());
                     points.is_some() && same_len
                 }
-                _ => v.as_f64().is_some_and(f64::is_finite),
+                _ => v.as_f64().is_some_and(position_ok),
             };
             if !good {
                 return Err(format!(
-                    "plan '{}': {} after motor {} is not valid; expected {shape}",
+                    "plan '{}': {} after motor {} is not valid; expected {shape} (positions within ±{MAX_POSITION:e}, at most {MAX_POINTS} points)",
                     plan.name,
                     describe(v),
                     chunk[0]
@@ -326,11 +342,28 @@ fn check_motor_groups(
             }
         }
     }
-    if trailing_num && args[args.len() - 1].as_u64().is_none_or(|n| n < 1) {
+    if trailing_num
+        && args[args.len() - 1]
+            .as_u64()
+            .is_none_or(|n| !(1..=MAX_POINTS).contains(&n))
+    {
         return Err(format!(
-            "plan '{}': the number of points must be a positive integer",
+            "plan '{}': the number of points must be an integer from 1 to {MAX_POINTS}",
             plan.name
         ));
+    }
+    if ty == ValueType::GridArgs {
+        let total = body
+            .chunks(group)
+            .map(|c| c[3].as_u64().unwrap_or(1))
+            .try_fold(1u64, |acc, n| acc.checked_mul(n))
+            .unwrap_or(u64::MAX);
+        if total > MAX_POINTS {
+            return Err(format!(
+                "plan '{}' would take {total} points; the grid may have at most {MAX_POINTS}",
+                plan.name
+            ));
+        }
     }
     Ok(())
 }

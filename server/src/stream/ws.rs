@@ -244,7 +244,8 @@ impl Conn {
                             self.send_error("max_points must be at least 2").await?;
                             continue;
                         }
-                        let plot = runs::Plot::new(max_points, opts.max_rate);
+                        // More points than any screen has pixels would only cost memory.
+                        let plot = runs::Plot::new(max_points.min(100_000), opts.max_rate);
                         self.plots.insert(topic.clone(), plot);
                     }
                     let since = since.get(&key).copied().unwrap_or(0);

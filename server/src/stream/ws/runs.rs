@@ -34,12 +34,15 @@ pub struct Plot {
 
 impl Plot {
     pub fn new(max_points: usize, max_rate: Option<f64>) -> Plot {
+        // Between one frame a minute and 1000 a second: `1 / 1e-300` seconds would not fit a
+        // Duration (and would panic).
         let rate = max_rate
             .filter(|r| r.is_finite() && *r > 0.0)
-            .unwrap_or(10.0);
+            .unwrap_or(10.0)
+            .clamp(1.0 / 60.0, 1000.0);
         Plot {
             max_points,
-            interval: Duration::from_secs_f64(1.0 / rate.min(1000.0)),
+            interval: Duration::from_secs_f64(1.0 / rate),
             next: Instant::now(),
             seq: 0,
             streams: HashMap::new(),

@@ -21,6 +21,15 @@ fn with(mut p: ParamSpec, default: Option<&'static str>, description: &'static s
     p
 }
 
+/// Limits a user can read in `plans/allowed` (`min`, `max`) and validation enforces.
+fn bounded(mut p: ParamSpec, min: f64, max: f64) -> ParamSpec {
+    p.min = Some(min);
+    p.max = Some(max);
+    p
+}
+
+const MAX_POINTS: f64 = crate::queue::validate::MAX_POINTS as f64;
+
 fn detectors() -> ParamSpec {
     with(
         p(
@@ -100,10 +109,14 @@ fn plans() -> Vec<PlanSpec> {
         )
     };
     let num = |ty, annotation| {
-        with(
-            p("num", KeywordOnly, ty, annotation),
-            Some("None"),
-            "number of points",
+        bounded(
+            with(
+                p("num", KeywordOnly, ty, annotation),
+                Some("None"),
+                "number of points",
+            ),
+            1.0,
+            MAX_POINTS,
         )
     };
     let grid_args = with(
@@ -146,8 +159,8 @@ fn plans() -> Vec<PlanSpec> {
     vec![
         plan("count", "Take one or more readings from detectors.", "bluesky.plans", vec![
             detectors(),
-            with(p("num", PositionalOrKeyword, OptInt, Some("int | None")), Some("1"),
-                "number of readings to take; default is 1; if None, capture data until canceled"),
+            bounded(with(p("num", PositionalOrKeyword, OptInt, Some("int | None")), Some("1"),
+                "number of readings to take; default is 1; if None, capture data until canceled"), 1.0, MAX_POINTS),
             with(p("delay", PositionalOrKeyword, Delay, Some("float | collections.abc.Iterable[float]")), Some("0.0"),
                 "Time delay in seconds between successive readings; default is 0."),
             with(p("per_shot", KeywordOnly, NullOnly, None), Some("None"),
@@ -188,7 +201,8 @@ fn plans() -> Vec<PlanSpec> {
             move_args("device1, value1, device2, value2, ..."), group, timeout,
         ]),
         plan("sleep", "Tell the RunEngine to sleep, while asynchronously doing other processing.", "bluesky.plan_stubs", vec![
-            with(p("time", PositionalOrKeyword, Seconds, Some("float")), None, "seconds"),
+            bounded(with(p("time", PositionalOrKeyword, Seconds, Some("float")), None, "seconds"),
+                0.0, crate::queue::validate::MAX_SECONDS),
         ]),
     ]
 }
@@ -322,6 +336,39 @@ mod tests {
     #[test]
     fn bad_plans_are_refused_with_a_message_that_names_the_problem() {
         let bad = [
+            // Arguments that would hang or exhaust the worker are bounded.
+            ("sleep", json!([1e300]), json!({}), "from 0 to 86400"),
+            (
+                "count",
+                json!([["det1"]]),
+                json!({"num": 2_000_000_000u64}),
+                "out of range [1, 1000000]",
+            ),
+            (
+                "count",
+                json!([["det1"], 2_000_000_000u64]),
+                json!({}),
+                "out of range",
+            ),
+            (
+                "count",
+                json!([["det1"]]),
+                json!({"delay": 1e300}),
+                "from 0 to 86400",
+            ),
+            ("mv", json!(["motor", 1e300]), json!({}), "positions within"),
+            (
+                "scan",
+                json!([["det"], "motor", -1, 1, 2_000_000_000u64]),
+                json!({}),
+                "from 1 to 1000000",
+            ),
+            (
+                "grid_scan",
+                json!([["det4"], "motor1", -1, 1, 1000, "motor2", -1, 1, 1001]),
+                json!({}),
+                "at most 1000000",
+            ),
             (
                 "nonexistent_plan",
                 json!([]),
@@ -404,7 +451,7 @@ mod tests {
                 "scan",
                 json!([["det1"], "motor", -1, 1]),
                 json!({"num": 0}),
-                "must be a positive integer",
+                "out of range [1, 1000000]",
             ),
             (
                 "grid_scan",

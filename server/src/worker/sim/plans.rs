@@ -44,6 +44,18 @@ fn names(v: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// A number of points that cannot exhaust memory, whatever reached the worker (validation bounds
+/// it too; this is the worker's own guard).
+fn points_of(n: u64) -> Result<usize, String> {
+    let max = crate::queue::validate::MAX_POINTS;
+    if n > max {
+        return Err(format!(
+            "{n} points are more than the simulated environment takes ({max})"
+        ));
+    }
+    Ok(n as usize)
+}
+
 fn linspace(start: f64, stop: f64, n: usize) -> Vec<f64> {
     match n {
         0 => vec![],
@@ -72,10 +84,12 @@ pub fn build(item: &QueueItem, devices: &Devices) -> Result<SimPlan, String> {
     plan_args.insert("detectors".into(), json!(detectors));
     match item.name.as_str() {
         "count" => {
-            let n = kw("num")
-                .or(rest.first())
-                .and_then(Value::as_u64)
-                .unwrap_or(1) as usize;
+            let n = points_of(
+                kw("num")
+                    .or(rest.first())
+                    .and_then(Value::as_u64)
+                    .unwrap_or(1),
+            )?;
             let delay = kw("delay").or(rest.get(1)).cloned().unwrap_or(json!(0.0));
             points = vec![vec![]; n];
             delays = match &delay {
@@ -94,6 +108,7 @@ pub fn build(item: &QueueItem, devices: &Devices) -> Result<SimPlan, String> {
             } else {
                 (rest, kw("num").and_then(Value::as_u64).unwrap_or(1))
             };
+            let n = points_of(n)? as u64;
             let mut columns = Vec::new();
             for g in body.chunks(3) {
                 let m = g[0].as_str().unwrap_or_default().to_string();
@@ -134,7 +149,7 @@ pub fn build(item: &QueueItem, devices: &Devices) -> Result<SimPlan, String> {
                 axes.push(linspace(
                     num(&g[1]) + offset(&m),
                     num(&g[2]) + offset(&m),
-                    g[3].as_u64().unwrap_or(1) as usize,
+                    points_of(g[3].as_u64().unwrap_or(1))?,
                 ));
                 motors.push(m);
             }
@@ -143,6 +158,11 @@ pub fn build(item: &QueueItem, devices: &Devices) -> Result<SimPlan, String> {
                 .enumerate()
                 .map(|(i, m)| i > 0 && (snake == json!(true) || names(&snake).contains(m)))
                 .collect();
+            let total = axes
+                .iter()
+                .try_fold(1u64, |acc, a| acc.checked_mul(a.len() as u64))
+                .unwrap_or(u64::MAX);
+            points_of(total)?;
             points = grid(&axes, &snaked);
             plan_args.insert("args".into(), Value::Array(rest.to_vec()));
             plan_args.insert("snake_axes".into(), snake);

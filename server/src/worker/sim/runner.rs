@@ -139,6 +139,14 @@ impl Emit<'_> {
 /// How often a run sets the `<detector>.last` datasets while it goes.
 const LAST_READING_EVERY: Duration = Duration::from_millis(100);
 
+/// A wait of `s` seconds that cannot panic: negative or NaN is no wait, and anything past
+/// validation's bound (a day) is cut to it. (`Duration::from_secs_f64(1e300)` panics.)
+fn seconds(s: f64) -> Duration {
+    let s = if s.is_finite() { s } else { 0.0 };
+    Duration::try_from_secs_f64(s.clamp(0.0, crate::queue::validate::MAX_SECONDS))
+        .unwrap_or(Duration::ZERO)
+}
+
 /// What a run has read so far, for the datasets it sets: each scalar detector's last reading
 /// and its maximum with the motor positions there.
 #[derive(Default)]
@@ -243,7 +251,7 @@ impl Sim {
             SimPlan::Sleep(s) => {
                 let status = self.interruptible(control, &mut emit, |sim, c| {
                     let _ = sim;
-                    c.sleep(Duration::from_secs_f64(s))
+                    c.sleep(seconds(s))
                 });
                 finished(status, String::new(), vec![], vec![])
             }
@@ -290,7 +298,7 @@ impl Sim {
             return false;
         };
         let secs = (target - m.position).abs() / m.velocity.max(1e-9);
-        let interrupted = secs > 0.0 && control.sleep(Duration::from_secs_f64(secs));
+        let interrupted = secs > 0.0 && control.sleep(seconds(secs));
         if !interrupted {
             if let Some(m) = self.devices.motor_mut(motor) {
                 m.position = target;
@@ -357,7 +365,7 @@ impl Sim {
             i += 1;
             let delay = t.delays.get(i - 1).copied().unwrap_or(0.0);
             if delay > 0.0 {
-                control.sleep(Duration::from_secs_f64(delay));
+                control.sleep(seconds(delay));
             }
         }
         let (status, run_exit) = end.unwrap_or((ExitStatus::Completed, "success"));
@@ -541,6 +549,17 @@ mod tests {
                 _ => None,
             })
             .collect()
+    }
+
+    #[test]
+    fn waits_never_panic() {
+        assert_eq!(seconds(-1.0), Duration::ZERO);
+        assert_eq!(seconds(f64::NAN), Duration::ZERO);
+        assert_eq!(
+            seconds(1e300).as_secs_f64(),
+            crate::queue::validate::MAX_SECONDS
+        );
+        assert_eq!(seconds(0.5), Duration::from_millis(500));
     }
 
     #[test]
