@@ -13,19 +13,31 @@ pub struct Out {
 
 impl Out {
     fn show(&self, v: &Value, human: impl FnOnce(&Value) -> String) {
-        if self.json {
-            println!("{}", serde_json::to_string_pretty(v).unwrap_or_default());
+        let text = if self.json {
+            serde_json::to_string_pretty(v).unwrap_or_default()
         } else {
-            let text = human(v);
-            if !text.is_empty() {
-                println!("{text}");
-            }
+            human(v)
+        };
+        if !text.is_empty() {
+            print_line(&text);
         }
     }
 
     /// For commands whose answer is only "done": the message, or `msg`.
     fn done(&self, v: &Value, what: &str) {
         self.show(v, |_| what.to_string());
+    }
+}
+
+/// Prints a line; a reader that went away (`hutch history get | head`) ends the program quietly
+/// instead of a panic about a broken pipe.
+fn print_line(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = writeln!(out, "{text}").and_then(|()| out.flush()) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
     }
 }
 
@@ -115,7 +127,7 @@ pub async fn run(cmd: ClientCommand, client: &Client, out: &Out) -> Result<(), F
             let (path, what) = match action {
                 EnvironmentAction::Open => (
                     "open",
-                    "opening the environment (watch it with `hutch status`)",
+                    "the environment is opening or open (`hutch wait idle`, then `hutch status`)",
                 ),
                 EnvironmentAction::Close => ("close", "closing the environment"),
                 EnvironmentAction::Destroy => ("destroy", "destroying the environment"),
@@ -525,6 +537,10 @@ async fn allowed(what: AllowedWhat, client: &Client, out: &Out) -> Result<(), Fa
                 }
             })
             .collect();
+        if rows.is_empty() {
+            // A bluesky environment describes its plans and devices when it opens.
+            return "none yet: the environment describes them when it opens (hutch environment open)".to_string();
+        }
         match what {
             AllowedWhat::Plans => table(&["plan", "parameters", "description"], &rows),
             AllowedWhat::Devices => table(&["device", "class", "can be"], &rows),

@@ -167,6 +167,9 @@ fn check(
                 _ => fits(value),
             };
             if !good {
+                if let Some(msg) = unknown_device(catalog, plan, param, expr, value) {
+                    return Err(msg);
+                }
                 let what = expr.describe();
                 return fail(&what);
             }
@@ -220,6 +223,59 @@ fn check(
         });
     }
     check_range(plan, param, value)
+}
+
+/// For a device-name parameter given a name the environment does not have: says which, and
+/// what it has instead (the usual mistake, so the message should fix it).
+fn unknown_device(
+    catalog: &Catalog,
+    plan: &PlanSpec,
+    param: &ParamSpec,
+    expr: &super::annotation::TypeExpr,
+    value: &Value,
+) -> Option<String> {
+    use super::annotation::{fits, DeviceKind, TypeExpr};
+    let kind = |t: &TypeExpr| match t {
+        TypeExpr::Device(k) => Some(*k),
+        TypeExpr::List(inner) => match **inner {
+            TypeExpr::Device(k) => Some(k),
+            _ => None,
+        },
+        _ => None,
+    };
+    let kind = match expr {
+        TypeExpr::Union(parts) => parts.iter().find_map(kind),
+        other => kind(other),
+    }?;
+    let names: Vec<&Value> = match value {
+        Value::Array(a) => a.iter().collect(),
+        v => vec![v],
+    };
+    let bad = names
+        .into_iter()
+        .find(|v| !fits(&TypeExpr::Device(kind), v, catalog))?
+        .as_str()?;
+    let (what, known) = match kind {
+        DeviceKind::Movable => ("movable device", catalog.movable_names()),
+        DeviceKind::Readable => ("readable device", catalog.readable_names()),
+        DeviceKind::Flyable | DeviceKind::Any => (
+            "device",
+            catalog.devices.keys().map(String::as_str).collect(),
+        ),
+    };
+    let mut known = known.join(", ");
+    if known.len() > 400 {
+        let cut = known
+            .char_indices()
+            .nth(400)
+            .map_or(known.len(), |(i, _)| i);
+        known.truncate(cut);
+        known.push('…');
+    }
+    Some(format!(
+        "parameter '{}' of plan '{}': '{bad}' is not a {what} of this environment; {what}s: {known}",
+        param.name, plan.name
+    ))
 }
 
 fn position_ok(v: f64) -> bool {
@@ -366,4 +422,72 @@ fn check_motor_groups(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod annotated_tests {
+    use super::*;
+    use serde_json::json;
+
+    /// A catalogue as a bluesky environment describes it (no hutch types).
+    fn bluesky_catalog() -> Catalog {
+        let plans = json!({"count": {"name": "count", "module": "bluesky.plans", "parameters": [
+            {"name": "detectors", "kind": {"name": "POSITIONAL_OR_KEYWORD", "value": 1},
+             "annotation": {"type": "collections.abc.Sequence[__READABLE__]"}, "convert_device_names": true},
+            {"name": "num", "kind": {"name": "POSITIONAL_OR_KEYWORD", "value": 1},
+             "annotation": {"type": "int | None"}, "default": "1", "min": "1", "max": "100"},
+            {"name": "md", "kind": {"name": "KEYWORD_ONLY", "value": 3}, "default": "None"},
+        ]}, "move_to": {"name": "move_to", "parameters": [
+            {"name": "where", "kind": {"name": "POSITIONAL_ONLY", "value": 0},
+             "annotation": {"type": "Places", "enums": {"Places": ["in", "out"]}}},
+            {"name": "motor", "kind": {"name": "POSITIONAL_OR_KEYWORD", "value": 1},
+             "annotation": {"type": "__MOVABLE__"}},
+        ]}});
+        let devices = json!({
+            "det1": {"is_readable": true, "is_movable": false, "components": {"val": {"is_readable": true}}},
+            "motor": {"is_readable": true, "is_movable": true},
+        });
+        Catalog::from_json(&plans, &devices, None).unwrap()
+    }
+
+    fn check(name: &str, args: Value, kwargs: Value) -> Result<(), String> {
+        let kwargs = kwargs.as_object().cloned().unwrap_or_default();
+        validate_plan(&bluesky_catalog(), name, args.as_array().unwrap(), &kwargs)
+    }
+
+    #[test]
+    fn plans_described_by_annotations_are_checked() {
+        check("count", json!([["det1"]]), json!({"num": 3})).unwrap();
+        check("count", json!([["det1.val", "motor"]]), json!({})).unwrap();
+        check("count", json!([["det1"]]), json!({"md": {"any": "thing"}})).unwrap();
+        let e = check("count", json!([["nodet"]]), json!({})).unwrap_err();
+        assert!(
+            e.contains("'nodet' is not a readable device") && e.contains("det1, motor"),
+            "{e}"
+        );
+        let e = check("count", json!([["det1"]]), json!({"num": 2.5})).unwrap_err();
+        assert!(e.contains("must be an integer or null"), "{e}");
+        let e = check("count", json!([["det1"]]), json!({"num": 1000})).unwrap_err();
+        assert!(e.contains("out of range [1, 100]"), "{e}");
+        let e = check("count", json!([]), json!({})).unwrap_err();
+        assert!(
+            e.contains("missing a required argument: 'detectors'"),
+            "{e}"
+        );
+        check("move_to", json!(["in", "motor"]), json!({})).unwrap();
+        let e = check("move_to", json!(["sideways", "motor"]), json!({})).unwrap_err();
+        assert!(e.contains("one of in, out"), "{e}");
+        let e = check("move_to", json!(["in", "det1"]), json!({})).unwrap_err();
+        assert!(e.contains("'det1' is not a movable device"), "{e}");
+        let e = check(
+            "move_to",
+            json!([]),
+            json!({"where": "in", "motor": "motor"}),
+        )
+        .unwrap_err();
+        assert!(
+            e.contains("missing a required argument: 'where'"),
+            "positional only: {e}"
+        );
+    }
 }
