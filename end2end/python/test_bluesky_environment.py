@@ -162,6 +162,12 @@ def test_function_execute_and_task_result(bluesky):
     RM.wait_for_completed_task(bg["task_uid"], timeout=30)
     RM.wait_for_idle(timeout=60)
     assert RM.task_result(bg["task_uid"])["result"]["success"]
+    # Plan code cannot read hutch's own key: the worker's environment is cleaned of it.
+    t = RM.script_upload("import os\ndef secret_seen():\n    return os.environ.get('HUTCH_API_KEY')\n")
+    RM.wait_for_completed_task(t["task_uid"], timeout=30)
+    seen = RM.function_execute(BFunc("secret_seen"))
+    RM.wait_for_completed_task(seen["task_uid"], timeout=30)
+    assert RM.task_result(seen["task_uid"])["result"]["return_value"] is None
     # environment/update re-reads the lists.
     upd = RM.environment_update()
     RM.wait_for_completed_task(upd["task_uid"], timeout=30)

@@ -148,6 +148,14 @@ pub struct Launch {
 impl Launch {
     /// The command that starts the worker; for bluesky, writes the worker package first.
     pub fn command(&self) -> Result<Command, String> {
+        let mut c = self.program()?;
+        // Plan code has no business with hutch's own secrets.
+        c.env_remove("HUTCH_API_KEY")
+            .env_remove("HUTCH_EMERGENCY_LOCK_KEY");
+        Ok(c)
+    }
+
+    fn program(&self) -> Result<Command, String> {
         match &self.environment {
             Environment::Sim => {
                 let mut c = Command::new(&self.exe);

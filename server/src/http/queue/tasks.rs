@@ -69,34 +69,39 @@ fn no_python(env: &Environment) -> Option<String> {
     })
 }
 
-/// Starts a task in the manager: `request` is built inside it so that the uid is the manager's.
+/// What a task route asks for, made inside the manager from the new task's uid: the request
+/// and the extra keys of its reply, or (refused) the keys of the refusal.
+type Make = Box<dyn FnOnce(&mut Env, &str) -> Result<(TaskRequest, Value), (String, Value)> + Send>;
+
+/// Starts a task in the manager (lock, environment state and `make`'s own checks first).
 async fn start(
     state: &AppState,
     who: crate::queue::manager::Principal,
     p: Map<String, Value>,
-    request: TaskRequest,
-    extra: impl FnOnce(&str) -> Value + Send + 'static,
+    make: Make,
 ) -> Reply {
     run(state, who, move |env: &mut Env| {
         let background = flag(&p, "run_in_background", false);
         let task_uid = (env.ctx.new_uid)();
         let now = env.ctx.now;
-        let result = guard(env, Guard::Environment, &lock_key(&p), "Error: ").and_then(|()| {
-            env.state.start_task(
-                TaskStart {
-                    task_uid: task_uid.clone(),
-                    background,
-                    request,
-                },
-                now,
-            )
-        });
-        match result {
+        if let Err(e) = guard(env, Guard::Environment, &lock_key(&p), "Error: ") {
+            return with(fail(e), json!({"task_uid": null}));
+        }
+        let (request, extra) = match make(env, &task_uid) {
+            Ok(made) => made,
+            Err((e, extra)) => return with(with(fail(e), json!({"task_uid": null})), extra),
+        };
+        let start = TaskStart {
+            task_uid: task_uid.clone(),
+            background,
+            request,
+        };
+        match env.state.start_task(start, now) {
             Ok(()) => with(
                 json!({"success": true, "msg": "", "task_uid": task_uid}),
-                extra(&task_uid),
+                extra,
             ),
-            Err(e) => with(with(fail(e), json!({"task_uid": null})), extra("")),
+            Err(e) => with(with(fail(e), json!({"task_uid": null})), extra),
         }
     })
     .await
@@ -104,7 +109,13 @@ async fn start(
 
 async fn environment_update(S(s): S<AppState>, Extension(w): Caller, b: Bytes) -> Reply {
     let p = params(&b, "environment_update", &["run_in_background", "lock_key"])?;
-    start(&s, w, p, TaskRequest::Update, |_| json!({})).await
+    start(
+        &s,
+        w,
+        p,
+        Box::new(|_, _| Ok((TaskRequest::Update, json!({})))),
+    )
+    .await
 }
 
 async fn script_upload(S(s): S<AppState>, Extension(w): Caller, b: Bytes) -> Reply {
@@ -144,7 +155,7 @@ async fn script_upload(S(s): S<AppState>, Extension(w): Caller, b: Bytes) -> Rep
         update_lists: flag(&p, "update_lists", true),
         update_re: flag(&p, "update_re", false),
     };
-    start(&s, w, p, request, |_| json!({})).await
+    start(&s, w, p, Box::new(move |_, _| Ok((request, json!({}))))).await
 }
 
 async fn function_execute(S(s): S<AppState>, Extension(w): Caller, b: Bytes) -> Reply {
@@ -165,48 +176,31 @@ async fn function_execute(S(s): S<AppState>, Extension(w): Caller, b: Bytes) -> 
         let reply = with(fail(msg), json!({"item": raw, "task_uid": null}));
         return Ok(axum::Json(reply).into_response());
     }
-    let group = w.user_group.clone();
-    let user = w.user.clone();
-    // The permissions live in the manager's catalogue: check there, then start.
-    run(&s, w, move |env: &mut Env| {
+    let (user, group) = (w.user.clone(), w.user_group.clone());
+    // The permissions live in the manager's catalogue: checked there, with the item stamped
+    // with the task's uid as bluesky does.
+    let make: Make = Box::new(move |env, task_uid| {
         if let Some(perm) = &env.catalog.permissions {
             if !perm.function_allowed(&group, &item.name) {
-                return with(
-                    fail(format!(
-                        "Error: Function '{}' is not allowed for users from '{group}' group.",
-                        item.name
-                    )),
-                    json!({"item": raw, "task_uid": null}),
+                let msg = format!(
+                    "Error: Function '{}' is not allowed for users from '{group}' group.",
+                    item.name
                 );
+                return Err((msg, json!({"item": raw})));
             }
         }
-        let background = flag(&p, "run_in_background", false);
-        let task_uid = (env.ctx.new_uid)();
         let mut item = item;
         item.user = user;
         item.user_group = group;
-        item.item_uid.clone_from(&task_uid);
+        item.item_uid = task_uid.to_string();
         let shown = json!({"name": item.name, "args": item.args, "kwargs": item.kwargs,
             "user": item.user, "user_group": item.user_group, "item_uid": item.item_uid});
-        let now = env.ctx.now;
-        let result = guard(env, Guard::Environment, &lock_key(&p), "Error: ").and_then(|()| {
-            env.state.start_task(
-                TaskStart {
-                    task_uid: task_uid.clone(),
-                    background,
-                    request: TaskRequest::Function {
-                        item: Box::new(item),
-                    },
-                },
-                now,
-            )
-        });
-        match result {
-            Ok(()) => json!({"success": true, "msg": "", "item": shown, "task_uid": task_uid}),
-            Err(e) => with(fail(e), json!({"item": raw, "task_uid": null})),
-        }
-    })
-    .await
+        let request = TaskRequest::Function {
+            item: Box::new(item),
+        };
+        Ok((request, json!({"item": shown})))
+    });
+    start(&s, w, p, make).await
 }
 
 /// Reads a `function/execute` item: a name, a list of args and an object of kwargs.
