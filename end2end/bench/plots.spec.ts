@@ -13,7 +13,7 @@ function publisher(hutch: Hutch, plan: string, fields: string[]) {
   const post = (docs: unknown[]) =>
     fetch(`${hutch.url}/api/documents`, {
       method: 'POST',
-      headers: { Authorization: 'ApiKey e2e-key', 'Content-Type': 'application/json' },
+      headers: { Authorization: 'ApiKey e2e-test-key', 'Content-Type': 'application/json' },
       body: JSON.stringify(docs),
     }).then(async (r) => {
       if (!r.ok) throw new Error(`publish: ${r.status} ${await r.text()}`);

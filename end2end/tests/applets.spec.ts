@@ -103,7 +103,7 @@ test('a live plot grows during a simulated scan', async ({ page }, info) => {
 
   // The same run as a picture for the e-log.
   const runs = (await hutch.api('GET', '/api/runs?plan=count')).runs;
-  const png = await fetch(`${hutch.url}/api/runs/${runs[0].uid}/plot.png`, { headers: { Authorization: 'ApiKey e2e-key' } });
+  const png = await fetch(`${hutch.url}/api/runs/${runs[0].uid}/plot.png`, { headers: { Authorization: 'ApiKey e2e-test-key' } });
   expect(png.status).toBe(200);
   expect(png.headers.get('content-type')).toBe('image/png');
 });

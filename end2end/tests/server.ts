@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path';
 
 const repo = resolve(__dirname, '..', '..');
 const bin = process.env.HUTCH_BIN ?? join(repo, 'target', 'debug', 'hutch');
-export const KEY = 'e2e-key';
+export const KEY = 'e2e-test-key';
 const siteDir = process.env.HUTCH_SITE_DIR ?? join(repo, 'target', 'site');
 
 async function freePort(): Promise<number> {

@@ -366,6 +366,21 @@ impl Recheck {
             Authn::Anonymous => Some("not signed in any more".into()),
         }
     }
+
+    /// [`Self::failed`], and also when the credentials no longer carry `scope` (a key's scopes
+    /// lowered, a user's role changed).
+    pub async fn lost(&self, scope: &str) -> Option<String> {
+        match self.auth.authenticate(&self.creds).await {
+            Authn::Ok(id) if id.has(scope) => None,
+            Authn::Ok(id) => Some(format!(
+                "{} (role {}) no longer has the scope {scope} this connection needs",
+                id.user,
+                id.role.as_str()
+            )),
+            Authn::Denied { msg, .. } => Some(msg),
+            Authn::Anonymous => Some("not signed in any more".into()),
+        }
+    }
 }
 
 /// Constant-time comparison, so the key cannot be guessed from timing.
@@ -403,8 +418,17 @@ pub fn source(req: &Request) -> String {
         .get("x-forwarded-for")
         .and_then(|v| v.to_str().ok())
     {
-        Some(fwd) => format!("{peer} (forwarded for {fwd})"),
+        // Bounded: a client chooses this header, and it goes into the throttle map and the log.
+        Some(fwd) => format!("{peer} (forwarded for {})", bounded(fwd, 200)),
         None => peer,
+    }
+}
+
+/// `text` cut to at most `max` characters (with … when cut).
+pub fn bounded(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((i, _)) => format!("{}…", &text[..i]),
+        None => text.to_string(),
     }
 }
 

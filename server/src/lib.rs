@@ -100,6 +100,8 @@ pub enum StartError {
     Permissions(String),
     #[error("{0}; give PEM files to --tls-cert and --tls-key")]
     Tls(String),
+    #[error("the API key (HUTCH_API_KEY or api_key in the config file) is shorter than {MIN_API_KEY} characters; choose a longer one, or unset it to let hutch make one")]
+    WeakApiKey,
     #[error("cannot read or save the API key in {path}: {error}; set HUTCH_API_KEY instead")]
     ApiKey {
         path: PathBuf,
@@ -151,6 +153,11 @@ pub async fn prepare(config: Config) -> Result<Prepared, StartError> {
         .site_root(config.site_dir.display().to_string())
         .site_pkg_dir("pkg")
         .build();
+    if let Some(k) = &config.api_key {
+        if k.trim().chars().count() < MIN_API_KEY {
+            return Err(StartError::WeakApiKey);
+        }
+    }
     let api_key: Arc<str> = match &config.api_key {
         Some(k) => k.as_str().into(),
         None => saved_api_key(&config.data_dir)?.into(),
@@ -356,8 +363,12 @@ fn mirror_note(console: &Console, error: bool, msg: &str) {
 
 /// Keeps a file that could not be imported beside the mirror, since the next write replaces it.
 fn keep_rejected(path: &Path, text: &str) -> String {
+    use std::io::Write;
     let aside = path.with_extension("json.rejected");
-    match std::fs::write(&aside, text) {
+    // Replaced, never written through: a symlink planted at that name is removed, not followed.
+    let _ = std::fs::remove_file(&aside);
+    let kept = mirror::create_new_private(&aside).and_then(|mut f| f.write_all(text.as_bytes()));
+    match kept {
         Ok(()) => format!("your file is kept as {}", aside.display()),
         Err(e) => format!("it could not be kept aside ({e})"),
     }
@@ -434,6 +445,9 @@ async fn import_datasets_file(
 pub async fn stopping(mut shutdown: watch::Receiver<bool>) {
     let _ = shutdown.wait_for(|stop| *stop).await;
 }
+
+/// Shortest API key hutch accepts from its settings (a guessable key guards the whole beamline).
+pub const MIN_API_KEY: usize = 8;
 
 /// The key saved in DATA_DIR/api_key, or a new one saved there (readable by the owner only).
 fn saved_api_key(data_dir: &Path) -> Result<String, StartError> {

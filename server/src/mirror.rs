@@ -43,18 +43,38 @@ pub fn pretty(v: &Value) -> String {
     text
 }
 
-/// Writes `text` to `path` atomically: a temporary file beside it, flushed, then renamed.
+/// Largest mirror file read back; a bigger one is not imported (it is not hutch's).
+pub const MAX_MIRROR_FILE: u64 = 64 << 20;
+
+/// A new file at `path` that did not exist (so never one a symlink planted there points to),
+/// readable and writable by its owner only.
+pub fn create_new_private(path: &Path) -> std::io::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path)
+}
+
+/// Writes `text` to `path` atomically: a temporary file of its own beside it (unique, created
+/// exclusively), flushed, then renamed over `path`.
 pub fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
     use std::io::Write;
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let tmp = path.with_file_name(format!(".{name}.tmp"));
-    let mut f = std::fs::File::create(&tmp)?;
-    f.write_all(text.as_bytes())?;
-    f.sync_all()?;
-    std::fs::rename(&tmp, path)
+    let tmp = path.with_file_name(format!(".{name}.{}.tmp", uuid::Uuid::new_v4().simple()));
+    let mut f = create_new_private(&tmp)?;
+    let written = f.write_all(text.as_bytes()).and_then(|()| f.sync_all());
+    if let Err(e) = written.and_then(|()| std::fs::rename(&tmp, path)) {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
+    }
+    Ok(())
 }
 
 /// One mirror file. Cheap to clone.
@@ -66,7 +86,18 @@ pub struct Mirror {
 }
 
 fn read(path: &Path) -> Option<String> {
-    std::fs::read_to_string(path).ok()
+    use std::io::Read;
+    let f = std::fs::File::open(path).ok()?;
+    let mut text = String::new();
+    f.take(MAX_MIRROR_FILE + 1).read_to_string(&mut text).ok()?;
+    if text.len() as u64 > MAX_MIRROR_FILE {
+        tracing::warn!(
+            "{} is larger than {MAX_MIRROR_FILE} bytes: not read as a mirror",
+            path.display()
+        );
+        return None;
+    }
+    Some(text)
 }
 
 impl Mirror {
@@ -151,6 +182,37 @@ impl Mirror {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[cfg(unix)]
+    #[test]
+    fn writes_never_follow_a_planted_symlink_and_are_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let victim = dir.path().join("victim");
+        std::fs::write(&victim, "keep me").unwrap();
+        // The old fixed temporary name, pointing elsewhere.
+        std::os::unix::fs::symlink(&victim, dir.path().join(".applets.json.tmp")).unwrap();
+        let path = dir.path().join("applets.json");
+        write_atomically(&path, "{}\n").unwrap();
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep me");
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "{}\n");
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        let leftovers = std::fs::read_dir(dir.path())
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .file_name()
+                    .to_string_lossy()
+                    .ends_with(".tmp")
+            })
+            .count();
+        assert_eq!(
+            leftovers, 1,
+            "only the planted link; no temporary file of ours is left"
+        );
+    }
 
     #[test]
     fn pretty_sorts_keys_and_ends_with_a_newline() {

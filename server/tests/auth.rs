@@ -839,9 +839,8 @@ async fn a_permissions_file_limits_plans_and_devices_per_group() {
     );
 }
 
-#[tokio::test]
-async fn open_sockets_end_when_their_key_is_revoked() {
-    use tokio_tungstenite::tungstenite::Message;
+/// A multi-user server with a fast heartbeat and an operator `name` with a key: (server, key, info).
+async fn operator_with_key(name: &str) -> (TestServer, String, hutch_server::auth::store::KeyInfo) {
     let server = TestServer::start_with(|c| {
         c.auth = Mode::Multi;
         c.heartbeat = std::time::Duration::from_millis(100);
@@ -849,13 +848,21 @@ async fn open_sockets_end_when_their_key_is_revoked() {
     .await;
     let store = &server.state.auth.store;
     store
-        .add_user("otto", Role::Operator, "primary", "password-1")
+        .add_user(name, Role::Operator, "primary", "password-1")
         .await
         .unwrap();
     let (key, info) = store
-        .create_key("otto", "user", &Role::Operator.scopes(), "", None)
+        .create_key(name, "user", &Role::Operator.scopes(), "", None)
         .await
         .unwrap();
+    (server, key, info)
+}
+
+#[tokio::test]
+async fn open_sockets_end_when_their_key_is_revoked() {
+    use tokio_tungstenite::tungstenite::Message;
+    let (server, key, info) = operator_with_key("otto").await;
+    let store = &server.state.auth.store;
     let connect = |path: &str| {
         let mut req = format!("ws://{}{path}", server.addr)
             .into_client_request()
@@ -867,7 +874,24 @@ async fn open_sockets_end_when_their_key_is_revoked() {
     let (mut stream, _) = connect("/api/stream").await.unwrap();
     assert_eq!(next_json(&mut stream).await["type"], "hello");
     let (mut publisher, _) = connect("/api/documents/ws").await.unwrap();
+    let (mut status_ws, _) = connect("/api/status/ws").await.unwrap();
+    let (mut console_ws, _) = connect("/api/console_output/ws").await.unwrap();
     store.revoke(&info.first_eight, None).await.unwrap();
+
+    // bluesky's own sockets close too (they used to stay open until the client left).
+    for ws in [&mut status_ws, &mut console_ws] {
+        let code = loop {
+            match tokio::time::timeout(common::DEADLINE, ws.next())
+                .await
+                .unwrap()
+            {
+                Some(Ok(Message::Close(f))) => break f.map(|f| u16::from(f.code)),
+                Some(Ok(_)) => continue,
+                other => panic!("expected a close frame, got {other:?}"),
+            }
+        };
+        assert_eq!(code, Some(4001));
+    }
 
     let error = common::next_matching(&mut stream, |f| f["type"] == "error").await;
     assert!(
@@ -895,5 +919,33 @@ async fn open_sockets_end_when_their_key_is_revoked() {
     assert_eq!(
         (told["type"].as_str(), told["status"].as_u64()),
         (Some("error"), Some(401))
+    );
+}
+
+#[tokio::test]
+async fn a_publisher_whose_role_is_lowered_stops_publishing() {
+    let (server, key, _) = operator_with_key("pia").await;
+    let store = &server.state.auth.store;
+    let mut req = format!("ws://{}/api/documents/ws", server.addr)
+        .into_client_request()
+        .unwrap();
+    req.headers_mut()
+        .insert("authorization", key_header(&key).parse().unwrap());
+    let (mut publisher, _) = tokio_tungstenite::connect_async(req).await.unwrap();
+    // Still the same valid key, but an observer may not publish.
+    store
+        .update_user("pia", Some(Role::Observer), None, None, None)
+        .await
+        .unwrap();
+    let told = tokio::time::timeout(common::DEADLINE, publisher.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    let told: Value = serde_json::from_str(told.to_text().unwrap()).unwrap();
+    assert_eq!(told["status"].as_u64(), Some(401), "{told}");
+    assert!(
+        told["msg"].as_str().unwrap().contains("publish:documents"),
+        "{told}"
     );
 }

@@ -214,3 +214,17 @@ async fn a_page_link_with_the_key_sets_a_cookie_and_cleans_the_address() {
         .unwrap();
     assert_eq!(router.oneshot(req).await.unwrap().status(), StatusCode::OK);
 }
+
+#[tokio::test]
+async fn a_short_or_empty_api_key_is_refused_at_start() {
+    for key in ["", "short"] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = hutch_server::config::Config::for_data_dir(dir.path());
+        config.api_key = Some(key.into());
+        let err = match hutch_server::prepare(config).await {
+            Ok(_) => panic!("a {}-character key was accepted", key.len()),
+            Err(e) => e.to_string(),
+        };
+        assert!(err.contains("shorter than 8 characters"), "{err}");
+    }
+}

@@ -193,3 +193,45 @@ async fn bad_subscriptions_are_explained() {
         "{reply}"
     );
 }
+
+#[tokio::test]
+async fn subscriptions_are_collapsed_capped_and_their_options_clamped() {
+    let server = TestServer::start().await;
+    let mut ws = server.ws().await;
+    next_json(&mut ws).await;
+    // A tiny max_rate panicked the connection (1 / 1e-300 s is no Duration).
+    send_json(
+        &mut ws,
+        json!({"type": "subscribe", "topics": ["run:r0", "run:r0"],
+               "options": {"run:r0": {"max_points": 1_000_000_000u64, "max_rate": 1e-300}}}),
+    )
+    .await;
+    let reply = next_json(&mut ws).await;
+    assert_eq!(
+        (reply["type"].clone(), reply["topic"].clone()),
+        (json!("subscribed"), json!("run:r0"))
+    );
+    // The duplicate was one subscription: the next frame answers the next request.
+    let topics: Vec<String> = (1..300).map(|i| format!("run:r{i}")).collect();
+    send_json(&mut ws, json!({"type": "subscribe", "topics": topics})).await;
+    let (mut subscribed, mut refused) = (0, 0);
+    while subscribed + refused < 299 {
+        let m = next_json(&mut ws).await;
+        match m["type"].as_str() {
+            Some("subscribed") => subscribed += 1,
+            Some("error") => {
+                assert!(
+                    m["msg"].as_str().unwrap().contains("at most 256 topics"),
+                    "{m}"
+                );
+                refused += 1;
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(
+        (subscribed, refused),
+        (255, 44),
+        "256 topics in all, r0 included"
+    );
+}

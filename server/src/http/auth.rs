@@ -168,8 +168,10 @@ async fn login(State(state): State<AppState>, req: Request) -> Result<Response, 
         })?;
     let (f, form) = fields(&headers, &body)?;
     let next = safe_next(text(&f, "next")).to_string();
+    // A name longer than any account's cannot sign in; bounded before it reaches the throttle
+    // map or the audit log.
     let user = match auth.mode {
-        Mode::Multi => text(&f, "username").to_string(),
+        Mode::Multi => auth::bounded(text(&f, "username"), 128),
         Mode::Single => String::new(),
     };
     // Single-user mode has no names: throttle by address only, or one host could lock out all.

@@ -125,7 +125,7 @@ async fn serve(mut socket: WebSocket, state: AppState, recheck: crate::auth::Rec
         tokio::select! {
             () = &mut stopping, if waiting.is_empty() => break,
             _ = recheck_tick.tick() => {
-                if let Some(why) = recheck.failed().await {
+                if let Some(why) = recheck.lost(crate::auth::scopes::PUBLISH_DOCUMENTS).await {
                     let msg = json!({"type": "error", "frame": null, "status": 401, "msg": why});
                     let _ = socket.send(Message::Text(msg.to_string().into())).await;
                     break;

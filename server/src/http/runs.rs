@@ -188,6 +188,17 @@ async fn data(
     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
+/// A text cell: quoted, and one that a spreadsheet would run as a formula (`=`, `+`, `-`, `@`)
+/// starts with `'` so that it is shown as text.
+fn csv_text(s: &str) -> String {
+    let neutral = if s.starts_with(['=', '+', '-', '@']) {
+        format!("'{s}")
+    } else {
+        s.to_string()
+    };
+    format!("\"{}\"", neutral.replace('"', "\"\""))
+}
+
 async fn data_csv(
     State(state): State<AppState>,
     Path((uid, stream)): Path<(String, String)>,
@@ -200,13 +211,14 @@ async fn data_csv(
         .collect();
     let rows = parsed.first().map_or(0, Vec::len);
     let cell = |v: &Value| match v {
-        Value::String(s) => format!("\"{}\"", s.replace('"', "\"\"")),
+        Value::String(s) => csv_text(s),
         Value::Null => String::new(),
         other => other.to_string(),
     };
+    // Field names come from the publisher's descriptor: quoted like any text.
     let mut out = cols
         .iter()
-        .map(|(n, _)| n.as_str())
+        .map(|(n, _)| csv_text(n))
         .collect::<Vec<_>>()
         .join(",");
     out.push('\n');
@@ -219,4 +231,15 @@ async fn data_csv(
         out.push('\n');
     }
     Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], out).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn csv_text_is_quoted_and_never_a_formula() {
+        assert_eq!(super::csv_text("det1"), "\"det1\"");
+        assert_eq!(super::csv_text("a\"b"), "\"a\"\"b\"");
+        assert_eq!(super::csv_text("=HYPERLINK(1)"), "\"'=HYPERLINK(1)\"");
+        assert_eq!(super::csv_text("@SUM(A1)"), "\"'@SUM(A1)\"");
+    }
 }

@@ -243,7 +243,8 @@ impl QueueState {
             Guard::Queue => lock.queue,
             Guard::Environment => lock.environment,
         };
-        if guarded && key != Some(lock.key.as_str()) {
+        // Compared in constant time: the answer must not tell how much of a guess was right.
+        if guarded && !key.is_some_and(|k| crate::auth::key_matches(k, &lock.key)) {
             return Err(format!("Invalid lock key: \n{}", self.lock_text()));
         }
         Ok(())
@@ -308,8 +309,11 @@ impl QueueState {
         let Some(lock) = &self.lock else {
             return Ok(());
         };
-        let emergency = self.emergency_key.as_deref() == Some(key);
-        if lock.key != key && !emergency {
+        let emergency = self
+            .emergency_key
+            .as_deref()
+            .is_some_and(|e| crate::auth::key_matches(key, e));
+        if !crate::auth::key_matches(key, &lock.key) && !emergency {
             return Err(format!("Invalid lock key: \n{}", self.lock_text()));
         }
         self.lock = None;

@@ -3,23 +3,66 @@
 
 use std::time::Duration;
 
-use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::response::Response;
 use hutch_app::model::stream::{ServerMessage, Topic};
 use serde_json::{json, Value};
 
+use axum::http::{HeaderMap, Uri};
+
+use crate::auth::{scopes, Recheck};
 use crate::queue::manager::unix_now;
 use crate::AppState;
 
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 
-pub async fn status_ws(ws: WebSocketUpgrade, State(state): State<AppState>) -> Response {
-    ws.on_upgrade(move |socket| forward(socket, state, Topic::Status))
+/// Client frames are ignored; anything larger than this is refused by the socket layer.
+const MAX_CLIENT_MESSAGE: usize = 64 * 1024;
+
+pub async fn status_ws(
+    ws: WebSocketUpgrade,
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Response {
+    upgrade(
+        ws,
+        state,
+        &headers,
+        &uri,
+        Topic::Status,
+        scopes::READ_MONITOR,
+    )
 }
 
-pub async fn console_ws(ws: WebSocketUpgrade, State(state): State<AppState>) -> Response {
-    ws.on_upgrade(move |socket| forward(socket, state, Topic::Console))
+pub async fn console_ws(
+    ws: WebSocketUpgrade,
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Response {
+    upgrade(
+        ws,
+        state,
+        &headers,
+        &uri,
+        Topic::Console,
+        scopes::READ_CONSOLE,
+    )
+}
+
+fn upgrade(
+    ws: WebSocketUpgrade,
+    state: AppState,
+    headers: &HeaderMap,
+    uri: &Uri,
+    topic: Topic,
+    scope: &'static str,
+) -> Response {
+    let recheck = Recheck::new(&state.auth, headers, uri.query());
+    ws.max_message_size(MAX_CLIENT_MESSAGE)
+        .on_upgrade(move |socket| forward(socket, state, topic, recheck, scope))
 }
 
 /// `{"time": …, "msg": {"status": …}}` as bluesky sends it.
@@ -36,7 +79,13 @@ async fn send(socket: &mut WebSocket, text: String) -> bool {
 
 /// Sends every update of `topic`; for the status also the last one again each second, as
 /// bluesky-httpserver does. Client frames are ignored.
-async fn forward(mut socket: WebSocket, state: AppState, topic: Topic) {
+async fn forward(
+    mut socket: WebSocket,
+    state: AppState,
+    topic: Topic,
+    recheck: Recheck,
+    scope: &'static str,
+) {
     let mut client = state.hub.connect();
     let start = client.subscribe(&topic);
     let mut last = start.snapshot.map(|s| (*s).clone());
@@ -49,6 +98,10 @@ async fn forward(mut socket: WebSocket, state: AppState, topic: Topic) {
     }
     let mut repeat = tokio::time::interval(Duration::from_secs(1));
     repeat.tick().await;
+    // The credentials are asked again this often, as on /api/stream: a revoked key, an ended
+    // session or a lowered role closes the socket.
+    let mut recheck_tick = tokio::time::interval(state.config.heartbeat);
+    recheck_tick.tick().await;
     let stopping = crate::stopping(state.shutdown.clone());
     tokio::pin!(stopping);
     loop {
@@ -67,6 +120,15 @@ async fn forward(mut socket: WebSocket, state: AppState, topic: Topic) {
             _ = repeat.tick(), if topic == Topic::Status => match &last {
                 Some(status) => status_frame(status),
                 None => continue,
+            },
+            _ = recheck_tick.tick() => match recheck.lost(scope).await {
+                None => continue,
+                Some(why) => {
+                    tracing::info!("closing a {topic} socket: {why}");
+                    let frame = CloseFrame { code: 4001, reason: "Not signed in".into() };
+                    let _ = socket.send(Message::Close(Some(frame))).await;
+                    break;
+                }
             },
         };
         if !send(&mut socket, text).await {

@@ -28,6 +28,8 @@ use crate::AppState;
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 /// Client frames are small commands; anything larger is refused by the socket layer.
 const MAX_CLIENT_MESSAGE: usize = 64 * 1024;
+/// Topics one connection may follow at once (each holds a queue and replay state here).
+pub const MAX_TOPICS: usize = 256;
 
 pub async fn stream_handler(
     ws: WebSocketUpgrade,
@@ -220,8 +222,23 @@ impl Conn {
                 since,
                 options,
             } => {
+                // The same topic twice in one request is one subscription.
+                let mut seen = std::collections::HashSet::new();
+                let topics: Vec<Topic> = topics
+                    .into_iter()
+                    .filter(|t| seen.insert(t.clone()))
+                    .collect();
                 for topic in topics {
                     let key = topic.to_string();
+                    if !self.client.is_subscribed(&topic)
+                        && self.client.topics().count() >= MAX_TOPICS
+                    {
+                        let msg = format!(
+                            "not subscribed to '{key}': one connection follows at most {MAX_TOPICS} topics; unsubscribe from some first"
+                        );
+                        self.send_error(&msg).await?;
+                        continue;
+                    }
                     let scope = crate::auth::scopes::topic_scope(&topic);
                     if !self.who.has(scope) {
                         let msg = format!(
