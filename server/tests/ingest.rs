@@ -54,6 +54,38 @@ async fn posted_fixtures_are_stored_unchanged() {
 }
 
 #[tokio::test]
+async fn stream_resources_and_datums_are_stored_in_order() {
+    // ophyd-async's detectors write frames to files and describe them with these (event-model
+    // 1.19+); a real RunEngine's documents of that kind must not fail the batch.
+    let server = TestServer::start().await;
+    let docs = json!([
+        ["start", {"uid": "sr-run", "time": 1.0, "plan_name": "count"}],
+        ["descriptor", {"uid": "sr-d", "run_start": "sr-run", "time": 1.1, "name": "primary",
+            "data_keys": {"cam": {"source": "sim", "dtype": "array", "shape": [1, 64, 64], "external": "STREAM:"}}}],
+        ["stream_resource", {"uid": "sr-res", "run_start": "sr-run", "data_key": "cam",
+            "mimetype": "application/x-hdf5", "uri": "file://localhost/tmp/cam.h5", "parameters": {"dataset": "/data"}}],
+        ["stream_datum", {"uid": "sr-res/0", "stream_resource": "sr-res", "descriptor": "sr-d",
+            "indices": {"start": 0, "stop": 2}, "seq_nums": {"start": 1, "stop": 3}}],
+        ["stop", {"uid": "sr-stop", "run_start": "sr-run", "time": 2.0, "exit_status": "success"}],
+    ]);
+    let reply = api_ok(&server, "POST", "/api/documents", docs.clone()).await;
+    assert_eq!(reply["stored"], 5);
+    assert_eq!(Value::Array(documents(&server, "sr-run").await), docs);
+    // A datum of a stream resource nobody sent is refused, naming it.
+    let stray = json!([["stream_datum", {"uid": "x/0", "stream_resource": "nope", "descriptor": "sr-d",
+        "indices": {"start": 0, "stop": 1}, "seq_nums": {"start": 1, "stop": 2}}]]);
+    let (code, r) = api(&server, "POST", "/api/documents", stray).await;
+    assert_eq!(code, 422, "{r}");
+    assert!(
+        r["msg"]
+            .as_str()
+            .unwrap()
+            .contains("unknown resource 'nope'"),
+        "{r}"
+    );
+}
+
+#[tokio::test]
 async fn event_pages_are_accepted_and_read_back_as_events() {
     let server = TestServer::start().await;
     let docs = synthetic_run("paged", 3);
