@@ -187,19 +187,19 @@ pub async fn prepare(config: Config) -> Result<Prepared, StartError> {
     let (datasets, applets) = start_mirrored(&config, &db, &hub, &console, &shutdown).await?;
     // The plans and devices come from the environment (its `ready` message, stored for the next
     // start); only the permissions are configured here.
-    let mut catalog = queue::catalog::Catalog::default();
+    let mut permissions = None;
     if let Some(path) = &config.permissions {
         let text = std::fs::read_to_string(path)
             .map_err(|e| StartError::Permissions(format!("cannot read {}: {e}", path.display())))?;
         let perms = queue::permissions::Permissions::parse(&text).map_err(|e| {
             StartError::Permissions(format!("{} is not valid: {e}", path.display()))
         })?;
-        catalog.permissions = Some(Arc::new(perms));
+        permissions = Some(Arc::new(perms));
     }
     let setup = queue::manager::Setup {
         hub: hub.clone(),
         docs: docs.clone(),
-        catalog,
+        permissions,
         status: status.clone(),
         console: console.clone(),
         launch: worker::launch::Launch {

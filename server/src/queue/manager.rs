@@ -153,7 +153,8 @@ pub struct Setup {
     pub hub: Hub,
     /// Where the worker's documents are stored.
     pub docs: crate::runs::store::DocWriter,
-    pub catalog: Catalog,
+    /// Per-group allowed plans and devices (`--permissions`), if any.
+    pub permissions: Option<Arc<super::permissions::Permissions>>,
     pub status: Arc<StatusBoard>,
     pub console: Console,
     /// How workers are started (environment, program, assets directory).
@@ -173,7 +174,7 @@ pub async fn start(
     let Setup {
         hub,
         docs,
-        catalog,
+        permissions,
         status,
         console,
         launch,
@@ -183,7 +184,7 @@ pub async fn start(
     } = setup;
     let (store, loaded) = Store::load(pool, unix_now()).await?;
     let catalog_key = launch.environment.describe();
-    let catalog = initial_catalog(&store, &catalog_key, &launch, catalog, &console).await;
+    let catalog = initial_catalog(&store, &catalog_key, &launch, permissions, &console).await;
     let (open_outcome, _) = watch::channel(OpenOutcome::default());
     for uid in &loaded.interrupted {
         let text = format!("item {uid} was running when hutch stopped: recorded as interrupted and put back at the front of the queue");
@@ -251,10 +252,9 @@ async fn initial_catalog(
     store: &Store,
     key: &str,
     launch: &Launch,
-    configured: Catalog,
+    permissions: Option<Arc<super::permissions::Permissions>>,
     console: &Console,
 ) -> Catalog {
-    let permissions = configured.permissions.clone();
     if launch.environment == Environment::Sim {
         // The simulated worker is this binary: its catalogue is known without asking it (and
         // a stored one could be an older hutch's).
@@ -630,6 +630,10 @@ impl Manager {
                 c.permissions = self.catalog.permissions.clone();
                 self.catalog = c;
                 self.state.changes.push(Change::Catalog);
+                // The simulated catalogue is this binary's own and never read back.
+                if self.launch.environment == Environment::Sim {
+                    return;
+                }
                 if let Err(e) = self
                     .store
                     .save_catalog(&self.catalog_key, &plans, &devices, types.as_ref(), unix_now())

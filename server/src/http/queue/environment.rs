@@ -135,23 +135,17 @@ const OPEN_REPLY_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
 async fn environment_open(S(s): S<AppState>, Extension(w): Caller, b: Bytes) -> Reply {
     let mut outcome = s.queue.open_outcome();
     let before = outcome.borrow_and_update().generation;
-    let p = params(&b, "environment_open", &["lock_key"])?;
-    let answer = s
-        .queue
-        .call(w, move |env: &mut Env| {
-            match guard(env, Guard::Environment, &lock_key(&p), "Error: ")
-                .and_then(|()| env.state.open_environment())
-            {
-                Ok(()) => super::ok(),
-                Err(e) => fail(e),
-            }
-        })
-        .await
-        .map_err(|e| ApiError::new(axum::http::StatusCode::SERVICE_UNAVAILABLE, e.to_string()))?;
-    match answer {
-        crate::queue::manager::Reply::Value(v) if v["success"] == true => {}
-        crate::queue::manager::Reply::Value(v) => return Ok(axum::Json(v).into_response()),
-        crate::queue::manager::Reply::Raw(r) => return Ok(r.into_response()),
+    // The same control path as close/destroy; `opening` says whether the open began.
+    let opening = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let began = opening.clone();
+    let reply = control(s, w, b, "environment_open", move |env| {
+        env.state.open_environment()?;
+        began.store(true, std::sync::atomic::Ordering::Relaxed);
+        Ok(())
+    })
+    .await?;
+    if !opening.load(std::sync::atomic::Ordering::Relaxed) {
+        return Ok(reply);
     }
     let waited = tokio::time::timeout(
         OPEN_REPLY_WAIT,
