@@ -104,9 +104,18 @@ fn internal_api(
     }))
 }
 
+/// The pages' routes, walked from the app once per process. Walking renders the app; doing it for
+/// every router (each test builds its own) let two renders on different runtimes meet in Leptos's
+/// process-wide state, seen as a rare hang of the HTTP tests.
+fn page_routes() -> Vec<leptos_axum::AxumRouteListing> {
+    static ROUTES: std::sync::OnceLock<Vec<leptos_axum::AxumRouteListing>> =
+        std::sync::OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
+}
+
 /// The whole application router.
 pub fn router(state: AppState) -> Router {
-    let pages = generate_route_list(App);
+    let pages = page_routes();
     let board = state.status.clone();
     // Pages call the API while they render, as the signed-in caller, without a network hop.
     let internal = api().into_parts().0.with_state(state.clone());

@@ -35,7 +35,12 @@ async fn call_as(
         request = request.header("authorization", auth);
     }
     let request = request.body(Body::from(body.to_string())).unwrap();
-    let response = router.oneshot(request).await.unwrap();
+    // A render that never finishes fails here, by name, instead of holding CI until its limit.
+    let response =
+        tokio::time::timeout(std::time::Duration::from_secs(60), router.oneshot(request))
+            .await
+            .unwrap_or_else(|_| panic!("{method} {path} did not answer within 60 s"))
+            .unwrap();
     let status = response.status();
     let bytes = axum::body::to_bytes(response.into_body(), 10 << 20)
         .await
