@@ -235,3 +235,38 @@ async fn subscriptions_are_collapsed_capped_and_their_options_clamped() {
         "256 topics in all, r0 included"
     );
 }
+
+/// Ten tabs subscribe to a run that does not exist yet and the publisher starts it without
+/// waiting for their `subscribed` replies: every tab gets every document from the start, in
+/// every trial. (Before runs were held for early subscribers, a subscriber that asked after the
+/// start was committed moved the feed past the start for the ones that had asked before.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subscribing_while_the_run_starts_misses_nothing_in_1000_trials() {
+    let server = TestServer::start().await;
+    let mut clients = Vec::new();
+    for _ in 0..10 {
+        let mut ws = server.ws().await;
+        next_json(&mut ws).await; // hello
+        clients.push(ws);
+    }
+    for trial in 0..1000 {
+        let uid = format!("race{trial}");
+        let topic = format!("run:{uid}");
+        let docs = synthetic_run(&uid, 2);
+        for ws in &mut clients {
+            send_json(ws, json!({"type": "subscribe", "topics": [topic]})).await;
+        }
+        store(&server, &docs, 1).await;
+        for (i, ws) in clients.iter_mut().enumerate() {
+            let log = RunLog::read_until_stop(ws, &topic, 0).await;
+            assert_eq!(
+                log.docs.len(),
+                docs.len(),
+                "trial {trial}, client {i}: got {:?}",
+                log.docs.iter().map(|(n, _)| n).collect::<Vec<_>>()
+            );
+            assert_same_docs(&log.docs, &docs);
+            send_json(ws, json!({"type": "unsubscribe", "topics": [topic]})).await;
+        }
+    }
+}

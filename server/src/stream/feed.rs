@@ -1,12 +1,19 @@
 //! The live feed of runs: documents committed by the writer go out on `run:<uid>` topics, events
-//! batched into `event_page`s at most every [`PAGE_INTERVAL`], and runs opening and closing go out
-//! on the `runs` topic.
+//! as `event_page`s, and runs opening and closing go out on the `runs` topic.
 //!
 //! One task owns this, so it is the single authority on what has been published for each run.
 //! A run topic's seq is the number of the run's documents published so far (an event page of 40
 //! events advances it by 40). A subscriber asks [`Feed::bound`] for that number after
 //! registering: everything below it is replayed from the database, everything from it on arrives
-//! live — exactly once, because the feed answers between two publications.
+//! live — exactly once, because the feed answers between two publications and, once it has
+//! answered for a run, keeps that run's count itself (a run that does not exist yet is *held* at
+//! 0, so its first document is published to everyone who asked, whatever the database says by
+//! the time a later subscriber asks).
+//!
+//! Paging adapts to the rate: the events of one writer transaction are published together as
+//! soon as the feed has nothing more waiting, so a lone event goes out at once; only while
+//! transactions queue up (events arrive faster than they are sent) do pages grow, up to
+//! [`MAX_PAGE`] events or [`PAGE_INTERVAL`] of waiting.
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
@@ -20,10 +27,11 @@ use tokio::time::Instant;
 use super::Hub;
 use crate::runs::pages::{self, Pager, MAX_PAGE};
 
-/// Events wait at most this long to be sent as a page. (The issue allows 50 ms; 20 ms keeps the
-/// delivery latency's p99 near the 50 ms target — docs/benchmarks.md — for one page frame per
-/// run every 20 ms at most.)
+/// Under sustained load, events wait at most this long to be sent as a page.
 pub const PAGE_INTERVAL: Duration = Duration::from_millis(20);
+/// Runs held for subscribers before they exist, at most (held runs that nobody follows any more
+/// are dropped first).
+pub const MAX_HELD: usize = 4096;
 
 /// A document as committed: its run, its seq there (the first event's for a page), and itself.
 #[derive(Debug)]
@@ -80,6 +88,18 @@ pub fn start(hub: Hub, pool: SqlitePool) -> (Feed, mpsc::Sender<Vec<Stored>>) {
 struct Live {
     published: u64,
     pager: Pager,
+    /// Asked for before the run had any document.
+    held: bool,
+}
+
+impl Live {
+    fn at(published: u64) -> Live {
+        Live {
+            published,
+            pager: Pager::default(),
+            held: false,
+        }
+    }
 }
 
 struct Task {
@@ -104,7 +124,13 @@ impl Task {
             let deadline = self.deadline;
             tokio::select! {
                 batch = stored.recv() => match batch {
-                    Some(docs) => docs.into_iter().for_each(|d| self.on_stored(d)),
+                    Some(docs) => {
+                        docs.into_iter().for_each(|d| self.on_stored(d));
+                        if stored.is_empty() {
+                            // Nothing more waiting: send now rather than wait for more.
+                            self.flush_all();
+                        }
+                    }
                     None => break,
                 },
                 Some(req) = requests.recv() => {
@@ -128,28 +154,42 @@ impl Task {
                 .await
                 .map_err(|e| format!("cannot read run '{run}' from the database: {e}"))?;
         let Some((count, open)) = row else {
-            // Not started yet: it will be published from its first document.
-            return Ok(0);
+            // Not started yet: held, so that it is published from its first document.
+            return self.hold(run).map(|()| 0);
         };
         let count = count as u64;
         if open {
             // Documents committed but not yet seen here are below `count`; skip them when they come.
-            self.runs.insert(
-                run.to_string(),
-                Live {
-                    published: count,
-                    pager: Pager::default(),
-                },
-            );
+            self.runs.insert(run.to_string(), Live::at(count));
         }
         Ok(count)
     }
 
+    /// Keeps `run` at 0 published until its first document comes.
+    fn hold(&mut self, run: &str) -> Result<(), String> {
+        let held = self.runs.values().filter(|l| l.held).count();
+        if held >= MAX_HELD {
+            let hub = &self.hub;
+            self.runs
+                .retain(|uid, l| !l.held || hub.has_subscribers(&Topic::Run(uid.clone())));
+            if self.runs.values().filter(|l| l.held).count() >= MAX_HELD {
+                return Err(format!(
+                    "{MAX_HELD} runs that do not exist yet are already being waited for; subscribe to '{run}' once it has started"
+                ));
+            }
+        }
+        let mut live = Live::at(0);
+        live.held = true;
+        self.runs.insert(run.to_string(), live);
+        Ok(())
+    }
+
     fn on_stored(&mut self, d: Stored) {
-        let live = self.runs.entry(d.run.clone()).or_insert_with(|| Live {
-            published: d.seq,
-            pager: Pager::default(),
-        });
+        let live = self
+            .runs
+            .entry(d.run.clone())
+            .or_insert_with(|| Live::at(d.seq));
+        live.held = false;
         let events = match d.name.as_str() {
             "event" => 1,
             "event_page" => d.doc["uid"].as_array().map_or(0, Vec::len) as u64,
