@@ -41,8 +41,10 @@ pub const SINGLE_USER: &str = "UNAUTHENTICATED_SINGLE_USER";
 pub const SINGLE_USER_GROUP: &str = "primary";
 /// Who the machine's own key is in multi-user mode.
 pub const LOCAL_ADMIN: &str = "local-admin";
-/// HTTP ingest requests a caller may make per second (with twice that as a burst).
-pub const INGEST_RATE: f64 = 200.0;
+/// Refused (4xx) HTTP ingest requests a caller may make per second, after a burst of twice that.
+/// Accepted ingest is never rate-limited: a publisher that keeps up is only slowed by storage
+/// itself (see `http::documents`, which bounds the bytes in flight).
+pub const INGEST_FAILURE_RATE: f64 = 10.0;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
@@ -94,8 +96,8 @@ impl Auth {
             audit: audit::AuditLog::start(db),
             login: Default::default(),
             ingest: Arc::new(Mutex::new(throttle::Buckets::new(
-                INGEST_RATE,
-                2.0 * INGEST_RATE,
+                INGEST_FAILURE_RATE,
+                2.0 * INGEST_FAILURE_RATE,
             ))),
             secure_cookies,
         }
@@ -109,12 +111,21 @@ impl Auth {
         self.login.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Takes an ingest token for `who`, or says how many seconds to wait.
+    /// Whether `who` may ingest now (spends nothing), or how long it must wait after too many
+    /// refused requests.
     pub fn ingest_allowed(&self, who: &str) -> Result<(), std::time::Duration> {
         self.ingest
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .take(who, Instant::now())
+            .check(who, Instant::now())
+    }
+
+    /// Counts a refused ingest request of `who`.
+    pub fn ingest_failed(&self, who: &str) {
+        self.ingest
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .spend(who, Instant::now());
     }
 
     /// Resolves what the request presented.
@@ -645,13 +656,14 @@ pub async fn require(State(need): State<Need>, mut req: Request, next: Next) -> 
             );
         }
     }
-    if need == Need::Scope(scopes::PUBLISH_DOCUMENTS) && req.method() == Method::POST {
+    let ingest = need == Need::Scope(scopes::PUBLISH_DOCUMENTS) && req.method() == Method::POST;
+    if ingest {
         if let Err(wait) = auth.ingest_allowed(&id.user) {
             let secs = wait.as_secs().max(1);
             let mut resp = deny(
                 StatusCode::TOO_MANY_REQUESTS,
                 &format!(
-                    "Too many ingest requests (more than {INGEST_RATE} a second): send larger batches, or use /api/documents/ws; retry in {secs} s"
+                    "Too many refused ingest requests (more than {INGEST_FAILURE_RATE} a second): fix what the earlier replies named; retry in {secs} s"
                 ),
             );
             resp.headers_mut()
@@ -693,6 +705,9 @@ pub async fn require(State(need): State<Need>, mut req: Request, next: Next) -> 
         (req, format!("({len} bytes, not copied)"))
     };
     let resp = next.run(req).await;
+    if ingest && resp.status().is_client_error() {
+        auth.ingest_failed(&id.user);
+    }
     auth.audit
         .record(audit::Entry {
             at: chrono::Utc::now().to_rfc3339(),

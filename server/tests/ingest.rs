@@ -256,3 +256,43 @@ async fn websocket_publishers_get_one_answer_per_frame_in_order() {
         tokio_tungstenite::connect_async(format!("ws://{}/api/documents/ws", server.addr)).await;
     assert!(anonymous.is_err());
 }
+
+/// A bluesky callback that POSTs each document on its own is never refused, however fast it
+/// goes; a publisher whose requests keep being refused is slowed down after a burst.
+#[tokio::test]
+async fn a_publisher_posting_every_event_is_never_refused_and_a_failing_one_is_slowed() {
+    let server = TestServer::start().await;
+    let docs = synthetic_run("each", 2998);
+    for (i, (name, doc)) in docs.iter().enumerate() {
+        let (code, reply) = api(&server, "POST", "/api/documents", json!([[name, doc]])).await;
+        assert_eq!(code, 200, "document {i} was refused: {reply}");
+    }
+    assert_eq!(documents(&server, "each").await.len(), 3001);
+
+    let bad = json!([["event", {"uid": "x", "time": 1.0, "data": {}, "timestamps": {},
+                               "seq_num": 1, "descriptor": "nowhere"}]]);
+    let mut first_429 = None;
+    for i in 0..40 {
+        let (code, reply) = api(&server, "POST", "/api/documents", bad.clone()).await;
+        assert_eq!(reply["success"], false, "{reply}");
+        match code {
+            422 => {}
+            429 => {
+                assert!(
+                    reply["msg"]
+                        .as_str()
+                        .unwrap()
+                        .contains("refused ingest requests"),
+                    "{reply}"
+                );
+                first_429.get_or_insert(i);
+            }
+            _ => panic!("request {i}: {code} {reply}"),
+        }
+    }
+    let first = first_429.expect("a failing publisher is slowed");
+    assert!(
+        first >= 20,
+        "the first 20 refusals are answered in full, not {first}"
+    );
+}

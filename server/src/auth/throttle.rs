@@ -2,7 +2,8 @@
 //!
 //! - [`LoginThrottle`]: after [`LOGIN_FAILURES`] failed logins for one name or from one address
 //!   within [`LOGIN_WINDOW`], further attempts are refused until the window has passed.
-//! - [`Buckets`]: a token bucket per caller (ingest requests).
+//! - [`Buckets`]: a token bucket per caller (refused ingest requests: [`Buckets::check`] before,
+//!   [`Buckets::spend`] after a refusal).
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -89,21 +90,41 @@ impl Buckets {
         }
     }
 
-    /// Takes a token for `key`, or says how long until one is free.
-    pub fn take(&mut self, key: &str, now: Instant) -> Result<(), Duration> {
-        if self.buckets.len() > MAX_KEYS {
+    /// The tokens `key` has now (a new key starts with a full bucket).
+    fn refill(&mut self, key: &str, now: Instant) -> &mut f64 {
+        if self.buckets.len() > MAX_KEYS && !self.buckets.contains_key(key) {
             self.buckets.clear();
         }
         let (rate, burst) = (self.rate, self.burst);
         let (tokens, at) = self.buckets.entry(key.to_string()).or_insert((burst, now));
-        *tokens = (*tokens + now.duration_since(*at).as_secs_f64() * rate).min(burst);
+        *tokens = (*tokens + now.saturating_duration_since(*at).as_secs_f64() * rate).min(burst);
         *at = now;
-        if *tokens >= 1.0 {
-            *tokens -= 1.0;
+        tokens
+    }
+
+    /// Whether `key` has a token, without taking it; if not, how long until one is free.
+    pub fn check(&mut self, key: &str, now: Instant) -> Result<(), Duration> {
+        let rate = self.rate;
+        let tokens = *self.refill(key, now);
+        if tokens >= 1.0 {
             Ok(())
         } else {
-            Err(Duration::from_secs_f64((1.0 - *tokens) / rate))
+            Err(Duration::from_secs_f64((1.0 - tokens) / rate))
         }
+    }
+
+    /// Takes a token from `key` (the bucket may go below zero: repeated spending waits longer).
+    pub fn spend(&mut self, key: &str, now: Instant) {
+        let burst = self.burst;
+        let tokens = self.refill(key, now);
+        *tokens = (*tokens - 1.0).max(-burst);
+    }
+
+    /// Takes a token for `key`, or says how long until one is free.
+    pub fn take(&mut self, key: &str, now: Instant) -> Result<(), Duration> {
+        self.check(key, now)?;
+        self.spend(key, now);
+        Ok(())
     }
 }
 
@@ -146,5 +167,20 @@ mod tests {
         assert!((wait.as_secs_f64() - 0.1).abs() < 1e-6, "{wait:?}");
         assert!(b.take("other", t0).is_ok());
         assert!(b.take("k", t0 + Duration::from_millis(100)).is_ok());
+    }
+
+    #[test]
+    fn checking_spends_nothing_and_spending_past_zero_waits_longer() {
+        let mut b = Buckets::new(10.0, 2.0);
+        let t0 = Instant::now();
+        for _ in 0..100 {
+            assert!(b.check("k", t0).is_ok(), "checks alone never run out");
+        }
+        for _ in 0..4 {
+            b.spend("k", t0);
+        }
+        let wait = b.check("k", t0).unwrap_err();
+        assert!((wait.as_secs_f64() - 0.3).abs() < 1e-6, "{wait:?}");
+        assert!(b.check("k", t0 + Duration::from_millis(300)).is_ok());
     }
 }

@@ -23,6 +23,11 @@ use crate::AppState;
 pub const MAX_BATCH_BYTES: usize = 32 * 1024 * 1024;
 /// Batches a WebSocket publisher may have waiting for their acknowledgement.
 const IN_FLIGHT: usize = 32;
+/// Request bodies being read, parsed or stored at once, in KiB (256 MiB): the memory ingest may
+/// take. A request beyond it waits for others to be stored (backpressure, never a refusal); one
+/// budget for the process, since the memory is the process's.
+const INGEST_BUDGET_KIB: usize = 256 * 1024;
+static INGEST_BUDGET: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(INGEST_BUDGET_KIB);
 
 pub fn routes() -> Api {
     Api::new()
@@ -82,6 +87,12 @@ async fn ingest(
     if declared.is_some_and(|n| n > MAX_BATCH_BYTES) {
         return Err(too_large());
     }
+    // A body of unknown length may be as large as a batch can be.
+    let kib = declared.unwrap_or(MAX_BATCH_BYTES).div_ceil(1024).max(1);
+    let _budget = INGEST_BUDGET
+        .acquire_many(kib as u32)
+        .await
+        .map_err(|_| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "hutch is shutting down"))?;
     let bytes = axum::body::to_bytes(body, MAX_BATCH_BYTES)
         .await
         .map_err(|_| too_large())?;
