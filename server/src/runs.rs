@@ -2,6 +2,7 @@
 //! acknowledged once stored) and the queries behind `/api/runs`.
 
 pub mod arrays;
+pub mod conform;
 pub mod pages;
 pub mod query;
 pub mod store;

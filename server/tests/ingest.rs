@@ -296,3 +296,80 @@ async fn a_publisher_posting_every_event_is_never_refused_and_a_failing_one_is_s
         "the first 20 refusals are answered in full, not {first}"
     );
 }
+
+/// The crafted event of issue 17 (a 2-D field of one long row and a million empty rows, ~7 MB)
+/// and other misfits are refused at ingest, naming the document and the field; the run stays
+/// readable and drawable.
+#[tokio::test]
+async fn event_data_must_fit_the_descriptor() {
+    let server = TestServer::start().await;
+    let start = json!(["start", {"uid": "img", "time": 1.0}]);
+    let descriptor = json!(["descriptor", {"uid": "img-d", "run_start": "img", "time": 1.0,
+        "name": "primary", "data_keys": {
+            "frame": {"dtype": "array", "shape": [null, null], "source": "sim"},
+            "x": {"dtype": "number", "shape": [], "source": "sim"}}}]);
+    api_ok(
+        &server,
+        "POST",
+        "/api/documents",
+        json!([start, descriptor]),
+    )
+    .await;
+    let event = |i: u64, frame: Value| {
+        json!(["event", {"uid": format!("img-e{i}"), "time": 1.0, "data": {"frame": frame, "x": 1.0},
+                         "timestamps": {"frame": 1.0, "x": 1.0}, "seq_num": i, "descriptor": "img-d"}])
+    };
+    api_ok(
+        &server,
+        "POST",
+        "/api/documents",
+        json!([event(1, json!([[1, 2], [3, 4]]))]),
+    )
+    .await;
+
+    let mut rows = vec![json!(vec![0.0; 1_000_000])];
+    rows.extend(std::iter::repeat_n(json!([]), 1_000_000));
+    let crafted = json!([event(2, Value::Array(rows))]).to_string();
+    assert!(crafted.len() > 6_000_000, "{}", crafted.len());
+    let cases = [
+        (
+            crafted,
+            "document 0 (event): 'data.frame': [1000001, 1000000] is more than the",
+        ),
+        (
+            json!([event(2, json!([[1, 2], [3]]))]).to_string(),
+            "'data.frame': ragged",
+        ),
+        (
+            json!([["event", {"uid": "img-e2", "time": 1.0, "data": {"x": "one"},
+                              "timestamps": {"x": 1.0}, "seq_num": 2, "descriptor": "img-d"}]])
+            .to_string(),
+            "'data.x' is a string but its descriptor says dtype 'number'",
+        ),
+        (
+            json!([["event", {"uid": "img-e2", "time": 1.0, "data": {"y": 1},
+                              "timestamps": {"y": 1.0}, "seq_num": 2, "descriptor": "img-d"}]])
+            .to_string(),
+            "'data.y' is not in the descriptor's data_keys (it has: frame, x)",
+        ),
+    ];
+    for (body, want) in &cases {
+        let (code, reply) = api_raw(&server, "POST", "/api/documents", body).await;
+        let reply: Value = serde_json::from_slice(&reply).unwrap();
+        assert_eq!(code, 422, "{reply}");
+        assert!(reply["msg"].as_str().unwrap().contains(want), "{reply}");
+    }
+    assert_eq!(
+        documents(&server, "img").await.len(),
+        3,
+        "nothing refused was stored"
+    );
+    let (code, _) = api_raw(
+        &server,
+        "GET",
+        "/api/runs/img/plot.png?kind=image&field=frame",
+        "",
+    )
+    .await;
+    assert_eq!(code, 200, "the run is still drawn");
+}

@@ -5,9 +5,11 @@
 //! them out to `/api/stream` (see [`crate::stream::feed`]).
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use serde_json::{json, Value};
 
+use super::conform::Keys;
 use crate::stream::feed::Stored;
 use sqlx::{Sqlite, SqlitePool, Transaction};
 use tokio::sync::{mpsc, oneshot};
@@ -146,7 +148,8 @@ struct Writer {
     /// Runs written to recently: run uid → cursor.
     runs: HashMap<String, RunCursor>,
     /// descriptor uid → (run uid, stream name).
-    descriptors: HashMap<String, (String, String)>,
+    /// descriptor uid → its run, stream and data keys (what its events are checked against).
+    descriptors: HashMap<String, Descriptor>,
     /// resource uid → run uid.
     resources: HashMap<String, String>,
     /// Events waiting for their multi-row INSERT.
@@ -154,6 +157,14 @@ struct Writer {
     /// Write each event on its own, to find which document a failing batch trips on.
     careful: bool,
     feed: Option<mpsc::Sender<Vec<Stored>>>,
+}
+
+/// What the writer keeps of a descriptor.
+#[derive(Clone)]
+struct Descriptor {
+    run: String,
+    stream: String,
+    keys: Arc<Keys>,
 }
 
 fn str_field<'a>(doc: &'a Value, key: &str) -> Option<&'a str> {
@@ -350,16 +361,27 @@ impl Writer {
         &mut self,
         tx: &mut Transaction<'_, Sqlite>,
         uid: &str,
-    ) -> Result<(String, String), PutError> {
+    ) -> Result<Descriptor, PutError> {
         if let Some(d) = self.descriptors.get(uid) {
             return Ok(d.clone());
         }
-        let row: Option<(String, String)> =
-            sqlx::query_as("SELECT run_uid, name FROM descriptors WHERE uid = ?")
-                .bind(uid)
-                .fetch_optional(&mut **tx)
-                .await?;
-        let d = row.ok_or_else(|| PutError::Invalid(format!("unknown descriptor '{uid}'")))?;
+        let row: Option<(String, String, Option<String>)> = sqlx::query_as(
+            "SELECT d.run_uid, d.name, r.doc FROM descriptors d \
+             LEFT JOIN run_documents r ON r.uid = d.uid AND r.name = 'descriptor' WHERE d.uid = ?",
+        )
+        .bind(uid)
+        .fetch_optional(&mut **tx)
+        .await?;
+        let (run, stream, doc) =
+            row.ok_or_else(|| PutError::Invalid(format!("unknown descriptor '{uid}'")))?;
+        let doc: Value = doc
+            .and_then(|d| serde_json::from_str(&d).ok())
+            .unwrap_or_default();
+        let d = Descriptor {
+            run,
+            stream,
+            keys: Arc::new(Keys::of(&doc)),
+        };
         self.descriptors.insert(uid.to_string(), d.clone());
         Ok(d)
     }
@@ -478,13 +500,25 @@ impl Writer {
                     .bind(stream)
                     .execute(&mut **tx)
                     .await?;
-                self.descriptors.insert(uid.to_string(), (run.to_string(), stream.to_string()));
+                let d = Descriptor {
+                    run: run.to_string(),
+                    stream: stream.to_string(),
+                    keys: Arc::new(Keys::of(doc)),
+                };
+                self.descriptors.insert(uid.to_string(), d);
                 self.keep(tx, run, name, Some(uid), doc).await?;
                 Ok(run.to_string())
             }
             "event" | "event_page" => {
                 let descriptor = need("descriptor")?;
-                let (run, stream) = self.descriptor(tx, descriptor).await?;
+                let Descriptor { run, stream, keys } = self.descriptor(tx, descriptor).await?;
+                let (data, filled) = (&doc["data"], &doc["filled"]);
+                let data = data.as_object().ok_or_else(|| PutError::Invalid("'data' must be an object".into()))?;
+                match name {
+                    "event" => keys.check_event(data, filled),
+                    _ => keys.check_page(data, filled),
+                }
+                .map_err(PutError::Invalid)?;
                 for cols in events {
                     self.event(tx, &run, &stream, descriptor, cols).await?;
                 }
