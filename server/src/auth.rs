@@ -463,6 +463,22 @@ pub async fn layer(State(auth): State<Auth>, mut req: Request, next: Next) -> Re
     match (&authn, link_key) {
         // The link hutch prints (or a kiosk link): remember the key in a cookie, and drop it from
         // the address bar so that it is not bookmarked or shown on a wall screen.
+        (Authn::Ok(_), Some(_))
+            if req
+                .headers()
+                .get("sec-fetch-site")
+                .is_some_and(|v| v.as_bytes() == b"cross-site") =>
+        {
+            // A link on another site's page would sign this browser in with that site's key.
+            forbidden_page(
+                "This sign-in link was followed from another site; open it from hutch's own output, a bookmark, or type it in",
+            )
+        }
+        (Authn::Ok(id), _) if !id.has(scopes::READ_STATUS) => forbidden_page(&format!(
+            "Signed in as '{}', who may not read the status ({}), so no page can be shown; ask an administrator for a role with it",
+            id.user,
+            scopes::READ_STATUS
+        )),
         (Authn::Ok(_), Some(key)) => {
             let rest: Vec<&str> = query
                 .split('&')
@@ -510,6 +526,24 @@ pub async fn layer(State(auth): State<Auth>, mut req: Request, next: Next) -> Re
             Redirect::to(&to).into_response()
         }
     }
+}
+
+/// A plain page saying why a signed-in browser is refused (403).
+fn forbidden_page(why: &str) -> Response {
+    let why = why
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;");
+    let page = format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>hutch: refused</title></head>\
+         <body><h1>hutch: refused</h1><p data-testid=\"refused\">{why}.</p><p><a href=\"/login\">Sign in</a></p></body></html>"
+    );
+    (
+        StatusCode::FORBIDDEN,
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        page,
+    )
+        .into_response()
 }
 
 /// A wall screen is never sent to a login form: it says what it needs and tries again by itself
@@ -563,7 +597,7 @@ fn is_upgrade(req: &Request) -> bool {
 }
 
 /// Whether the page that sent a cookie-authenticated WebSocket request is ours.
-fn same_origin(headers: &HeaderMap) -> bool {
+pub(crate) fn same_origin(headers: &HeaderMap) -> bool {
     let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
         return true; // not a browser
     };

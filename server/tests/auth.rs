@@ -949,3 +949,77 @@ async fn a_publisher_whose_role_is_lowered_stops_publishing() {
         "{told}"
     );
 }
+
+/// Another site cannot sign a browser in (login form or `?api_key=` link), and a key that may not
+/// read the status gets no page, with the reason on it.
+#[tokio::test]
+async fn other_sites_cannot_sign_in_and_pages_need_read_status() {
+    let p = people().await;
+    let s = &p.server;
+    let form = "username=ada&password=password-1";
+    let ct = ("content-type", "application/x-www-form-urlencoded");
+    let r = call(
+        s,
+        "POST",
+        "/api/auth/login",
+        &[
+            ct,
+            ("host", "hutch.test"),
+            ("origin", "https://evil.example"),
+        ],
+        form,
+    )
+    .await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert!(r.body.contains("another site"), "{}", r.body);
+    assert!(set_cookies(&r.headers).is_empty());
+    let r = call(
+        s,
+        "POST",
+        "/api/auth/login",
+        &[ct, ("host", "hutch.test"), ("origin", "http://hutch.test")],
+        form,
+    )
+    .await;
+    assert_eq!(r.status, 303, "hutch's own login page signs in: {}", r.body);
+
+    let link = format!("/queue?api_key={}", p.observer);
+    let r = call(s, "GET", &link, &[("sec-fetch-site", "cross-site")], "").await;
+    assert_eq!(r.status, 403);
+    assert!(r.body.contains("followed from another site"), "{}", r.body);
+    assert!(
+        set_cookies(&r.headers).is_empty(),
+        "no cookie from another site's link"
+    );
+    for site in ["none", "same-origin"] {
+        let r = call(s, "GET", &link, &[("sec-fetch-site", site)], "").await;
+        assert_eq!(
+            r.status, 303,
+            "a typed or bookmarked link ({site}) signs in"
+        );
+        assert!(!set_cookies(&r.headers).is_empty());
+    }
+
+    let (publisher, _) = s
+        .state
+        .auth
+        .store
+        .create_key(
+            "ada",
+            "publisher",
+            &[hutch_server::auth::scopes::PUBLISH_DOCUMENTS],
+            "beamline",
+            None,
+        )
+        .await
+        .unwrap();
+    let r = with_key(s, "GET", "/queue", &publisher, "").await;
+    assert_eq!(r.status, 403);
+    assert!(
+        r.body.contains("may not read the status (read:status)"),
+        "{}",
+        r.body
+    );
+    let r = with_key(s, "GET", "/queue", &p.kiosk, "").await;
+    assert_eq!(r.status, 200, "a kiosk key reads pages");
+}

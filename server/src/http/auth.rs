@@ -158,6 +158,13 @@ async fn login(State(state): State<AppState>, req: Request) -> Result<Response, 
     let from = auth::source(&req);
     let ip = from.split(' ').next().unwrap_or("").to_string();
     let headers = req.headers().clone();
+    if !auth::same_origin(&headers) {
+        // Another site's page posting a login form would sign this browser in as someone else.
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "This sign-in came from another site's page (its Origin is not this server); sign in on hutch's own /login page",
+        ));
+    }
     let body = axum::body::to_bytes(req.into_body(), 64 * 1024)
         .await
         .map_err(|_| {
