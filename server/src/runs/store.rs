@@ -147,7 +147,6 @@ struct Writer {
     pool: SqlitePool,
     /// Runs written to recently: run uid → cursor.
     runs: HashMap<String, RunCursor>,
-    /// descriptor uid → (run uid, stream name).
     /// descriptor uid → its run, stream and data keys (what its events are checked against).
     descriptors: HashMap<String, Descriptor>,
     /// resource uid → run uid.
@@ -164,7 +163,8 @@ struct Writer {
 struct Descriptor {
     run: String,
     stream: String,
-    keys: Arc<Keys>,
+    /// `None` if the stored descriptor could not be read back: its events are then not checked.
+    keys: Option<Arc<Keys>>,
 }
 
 fn str_field<'a>(doc: &'a Value, key: &str) -> Option<&'a str> {
@@ -374,13 +374,14 @@ impl Writer {
         .await?;
         let (run, stream, doc) =
             row.ok_or_else(|| PutError::Invalid(format!("unknown descriptor '{uid}'")))?;
-        let doc: Value = doc
-            .and_then(|d| serde_json::from_str(&d).ok())
-            .unwrap_or_default();
+        let keys = doc.and_then(|d| serde_json::from_str::<Value>(&d).ok());
+        if keys.is_none() {
+            tracing::warn!("descriptor '{uid}' is not readable; its events are stored unchecked");
+        }
         let d = Descriptor {
             run,
             stream,
-            keys: Arc::new(Keys::of(&doc)),
+            keys: keys.map(|doc| Arc::new(Keys::of(&doc))),
         };
         self.descriptors.insert(uid.to_string(), d.clone());
         Ok(d)
@@ -503,7 +504,7 @@ impl Writer {
                 let d = Descriptor {
                     run: run.to_string(),
                     stream: stream.to_string(),
-                    keys: Arc::new(Keys::of(doc)),
+                    keys: Some(Arc::new(Keys::of(doc))),
                 };
                 self.descriptors.insert(uid.to_string(), d);
                 self.keep(tx, run, name, Some(uid), doc).await?;
@@ -512,13 +513,14 @@ impl Writer {
             "event" | "event_page" => {
                 let descriptor = need("descriptor")?;
                 let Descriptor { run, stream, keys } = self.descriptor(tx, descriptor).await?;
-                let (data, filled) = (&doc["data"], &doc["filled"]);
-                let data = data.as_object().ok_or_else(|| PutError::Invalid("'data' must be an object".into()))?;
-                match name {
-                    "event" => keys.check_event(data, filled),
-                    _ => keys.check_page(data, filled),
+                // `validate::check` has made sure `data` is an object.
+                if let (Some(keys), Some(data)) = (&keys, doc["data"].as_object()) {
+                    match name {
+                        "event" => keys.check_event(data, &doc["filled"]),
+                        _ => keys.check_page(data, &doc["filled"]),
+                    }
+                    .map_err(PutError::Invalid)?;
                 }
-                .map_err(PutError::Invalid)?;
                 for cols in events {
                     self.event(tx, &run, &stream, descriptor, cols).await?;
                 }
