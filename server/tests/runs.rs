@@ -293,6 +293,25 @@ async fn a_run_is_drawn_as_svg_and_png_and_bad_requests_say_what_to_fix() {
         "five bars and the background"
     );
 
+    // A field named twice is drawn once; more than 16 lines is refused before anything is drawn.
+    let (code, twice) = get_text(
+        &server,
+        &format!("/api/runs/{uid}/plot.svg?y=det,det,%20det"),
+    )
+    .await;
+    assert_eq!(code, 200, "{twice}");
+    let (_, once) = get_text(&server, &format!("/api/runs/{uid}/plot.svg?y=det")).await;
+    assert_eq!(
+        twice, once,
+        "a duplicated y field draws the same picture as one"
+    );
+    let many_y = format!(
+        "y={}",
+        (0..17)
+            .map(|i| format!("f{i}"))
+            .collect::<Vec<_>>()
+            .join(",")
+    );
     for (query, status, needle) in [
         ("kind=pie", 400, "'kind'"),
         ("width=5", 400, "'width'"),
@@ -301,6 +320,7 @@ async fn a_run_is_drawn_as_svg_and_png_and_bad_requests_say_what_to_fix() {
         ("stream=baseline", 404, "no stream 'baseline'"),
         ("kind=image", 400, "'field'"),
         ("kind=histogram&field=det&bins=0", 400, "'bins' must"),
+        (many_y.as_str(), 400, "at most 16 lines"),
     ] {
         let (code, body) = get_text(&server, &format!("/api/runs/{uid}/plot.svg?{query}")).await;
         assert_eq!(code, status, "{query}: {body}");

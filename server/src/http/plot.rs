@@ -38,6 +38,13 @@ const KEYS: [&str; 10] = [
     "kind", "stream", "x", "y", "field", "z", "bins", "colormap", "width", "height",
 ];
 
+/// The most lines one picture draws (`y=` after duplicates are dropped).
+const MAX_Y: usize = 16;
+
+/// Pictures drawn at once: drawing is CPU work on blocking threads, and a burst of plot
+/// requests must not take every core from the queue and the document feed.
+static DRAWING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+
 /// What to draw, from the query: an applet spec against this run.
 struct Request {
     kind: AppletKind,
@@ -103,16 +110,19 @@ fn parse(uid: &str, q: &HashMap<String, String>, run: &RunData) -> Result<Reques
             .find(|m| stream.columns.contains_key(m))
             .unwrap_or_else(|| "seq_num".to_string())
     });
-    let mut y: Vec<String> = q
-        .get("y")
-        .map(|y| {
-            y.split(',')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(String::from)
-                .collect()
-        })
-        .unwrap_or_default();
+    let mut y: Vec<String> = Vec::new();
+    for f in q.get("y").into_iter().flat_map(|y| y.split(',')) {
+        let f = f.trim();
+        if f.is_empty() || y.iter().any(|seen| seen == f) {
+            continue;
+        }
+        if y.len() == MAX_Y {
+            return Err(ApiError::bad_param(format!(
+                "'y' names more than {MAX_Y} fields; a picture draws at most {MAX_Y} lines"
+            )));
+        }
+        y.push(f.to_string());
+    }
     if y.is_empty() {
         let motors = run.motors();
         y = stream
@@ -194,12 +204,15 @@ fn parse(uid: &str, q: &HashMap<String, String>, run: &RunData) -> Result<Reques
     Ok(Request { kind, spec, size })
 }
 
-async fn picture(
+/// Load the run, then build and draw its picture on a blocking thread, at most [`DRAWING`] at
+/// a time; `draw` turns the picture into the reply's bytes.
+async fn drawn<T: Send + 'static>(
     state: &AppState,
-    uid: &str,
-    q: &HashMap<String, String>,
-) -> Result<(Picture, (u32, u32)), ApiError> {
-    let text = query::documents(&state.db, uid)
+    uid: String,
+    q: HashMap<String, String>,
+    draw: impl FnOnce(&Picture, (u32, u32)) -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let text = query::documents(&state.db, &uid)
         .await
         .map_err(ApiError::database)?
         .ok_or_else(|| {
@@ -208,25 +221,34 @@ async fn picture(
                 format!("there is no run '{uid}'; GET /api/runs lists the runs"),
             )
         })?;
-    let mut run = RunData::new(uid);
-    for line in text.lines() {
-        if let Ok((name, doc)) = serde_json::from_str::<(String, Value)>(line) {
-            run.apply(&name, &doc);
+    let _permit = DRAWING
+        .acquire()
+        .await
+        .map_err(|_| draw_failed("the drawing pool is closed".into()))?;
+    tokio::task::spawn_blocking(move || {
+        let mut run = RunData::new(&uid);
+        for line in text.lines() {
+            if let Ok((name, doc)) = serde_json::from_str::<(String, Value)>(line) {
+                run.apply(&name, &doc);
+            }
         }
-    }
-    let req = parse(uid, q, &run)?;
-    let inputs = Inputs {
-        live: Some(&run),
-        ..Inputs::default()
-    };
-    let picture = view::picture(
-        req.kind,
-        &req.spec,
-        &inputs,
-        &ViewState::default(),
-        req.size,
-    );
-    Ok((picture, req.size))
+        let req = parse(&uid, &q, &run)?;
+        let inputs = Inputs {
+            live: Some(&run),
+            ..Inputs::default()
+        };
+        let picture = view::picture(
+            req.kind,
+            &req.spec,
+            &inputs,
+            &ViewState::default(),
+            req.size,
+        );
+        register_font();
+        draw(&picture, req.size)
+    })
+    .await
+    .map_err(|e| draw_failed(e.to_string()))?
 }
 
 fn register_font() {
@@ -253,14 +275,16 @@ async fn svg(
     Path(uid): Path<String>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
-    let (picture, size) = picture(&state, &uid, &q).await?;
-    register_font();
-    let mut out = String::new();
-    {
-        let root = SVGBackend::with_string(&mut out, size).into_drawing_area();
-        chart::draw(&root, &picture, Theme { big: false }).map_err(draw_failed)?;
-        root.present().map_err(|e| draw_failed(e.to_string()))?;
-    }
+    let out = drawn(&state, uid, q, |picture, size| {
+        let mut out = String::new();
+        {
+            let root = SVGBackend::with_string(&mut out, size).into_drawing_area();
+            chart::draw(&root, picture, Theme { big: false }).map_err(draw_failed)?;
+            root.present().map_err(|e| draw_failed(e.to_string()))?;
+        }
+        Ok(out)
+    })
+    .await?;
     Ok(([(header::CONTENT_TYPE, "image/svg+xml")], out).into_response())
 }
 
@@ -269,25 +293,27 @@ async fn png(
     Path(uid): Path<String>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
-    let (picture, (w, h)) = picture(&state, &uid, &q).await?;
-    register_font();
-    let mut pixels = vec![0u8; w as usize * h as usize * 3];
-    {
-        let root = BitMapBackend::with_buffer(&mut pixels, (w, h)).into_drawing_area();
-        chart::draw(&root, &picture, Theme { big: false }).map_err(draw_failed)?;
-        root.present().map_err(|e| draw_failed(e.to_string()))?;
-    }
-    let mut out = Vec::new();
-    {
-        let mut encoder = ::png::Encoder::new(&mut out, w, h);
-        encoder.set_color(::png::ColorType::Rgb);
-        encoder.set_depth(::png::BitDepth::Eight);
-        let mut writer = encoder
-            .write_header()
-            .map_err(|e| draw_failed(e.to_string()))?;
-        writer
-            .write_image_data(&pixels)
-            .map_err(|e| draw_failed(e.to_string()))?;
-    }
+    let out = drawn(&state, uid, q, |picture, (w, h)| {
+        let mut pixels = vec![0u8; w as usize * h as usize * 3];
+        {
+            let root = BitMapBackend::with_buffer(&mut pixels, (w, h)).into_drawing_area();
+            chart::draw(&root, picture, Theme { big: false }).map_err(draw_failed)?;
+            root.present().map_err(|e| draw_failed(e.to_string()))?;
+        }
+        let mut out = Vec::new();
+        {
+            let mut encoder = ::png::Encoder::new(&mut out, w, h);
+            encoder.set_color(::png::ColorType::Rgb);
+            encoder.set_depth(::png::BitDepth::Eight);
+            let mut writer = encoder
+                .write_header()
+                .map_err(|e| draw_failed(e.to_string()))?;
+            writer
+                .write_image_data(&pixels)
+                .map_err(|e| draw_failed(e.to_string()))?;
+        }
+        Ok(out)
+    })
+    .await?;
     Ok(([(header::CONTENT_TYPE, "image/png")], out).into_response())
 }
