@@ -303,17 +303,11 @@ async fn a_git_checkout_of_an_old_mirror_restores_the_old_applet() {
         repo.path(),
         &["checkout", "-q", "HEAD~1", "--", "applets.json"],
     );
-    let delta = next_update(&mut ws, "applets", |d| d["op"] == "upsert").await;
-    assert_eq!(
-        delta["applet"]["spec"]["y"],
-        json!(["det"]),
-        "the old applet is back"
-    );
-    assert_eq!(
-        delta["applet"]["version"], 3,
-        "as a new version; nothing is rewritten"
-    );
-    assert!(delta["applet"]["updated_by"]
+    let delta = next_update(&mut ws, "applets", |d| d["op"] == "replace").await;
+    let back = &delta["applets"][0];
+    assert_eq!(back["spec"]["y"], json!(["det"]), "the old applet is back");
+    assert_eq!(back["version"], 3, "as a new version; nothing is rewritten");
+    assert!(back["updated_by"]
         .as_str()
         .unwrap()
         .starts_with("file:"));
@@ -372,4 +366,71 @@ async fn conflicting_and_broken_mirror_files_lose_nothing() {
         "the database is untouched"
     );
     assert!(mirror.with_extension("json.rejected").exists());
+}
+
+#[tokio::test]
+async fn an_import_that_cannot_apply_whole_changes_nothing_and_one_that_can_is_one_change() {
+    let server = TestServer::start().await;
+    let one = create(&server, line("one", "det")).await;
+    create(&server, line("two", "det")).await;
+    create(&server, line("three", "det")).await;
+    let (code, text) = api_raw(&server, "GET", "/api/applets/export", "").await;
+    assert_eq!(code, 200);
+    let mut file: Value = serde_json::from_slice(&text).unwrap();
+    // Drop "three", and swap the names of "one" and "two": the first rename meets a name still
+    // held, so the import must refuse — after deleting "three" if it were not one transaction.
+    let applets = file["applets"].as_array_mut().unwrap();
+    applets.retain(|a| a["name"] != "three");
+    for a in applets.iter_mut() {
+        a["name"] = json!(if a["name"] == "one" { "two" } else { "one" });
+    }
+    let (code, reply) = api_raw(&server, "POST", "/api/applets/import", &file.to_string()).await;
+    let reply: Value = serde_json::from_slice(&reply).unwrap();
+    assert_eq!(code, 409, "{reply}");
+    assert!(
+        reply["msg"]
+            .as_str()
+            .unwrap()
+            .contains("nothing was imported"),
+        "{reply}"
+    );
+    let now = api_ok(&server, "GET", "/api/applets", json!({})).await;
+    let mut names: Vec<&str> = now["applets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["name"].as_str().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        ["one", "three", "two"],
+        "nothing was deleted or renamed"
+    );
+
+    // A file that can apply: "three" deleted, "one" edited — every tab gets it as one delta.
+    let (mut applets_topic, _) = watching(&server, "applets").await;
+    let applets = file["applets"].as_array_mut().unwrap();
+    for a in applets.iter_mut() {
+        a["name"] = json!(if a["uid"] == one["uid"] { "one" } else { "two" });
+        if a["uid"] == one["uid"] {
+            a["spec"]["y"] = json!(["det2"]);
+        }
+    }
+    let reply = api_ok(&server, "POST", "/api/applets/import", file).await;
+    assert_eq!(
+        reply["report"]["deleted"].as_array().unwrap().len(),
+        1,
+        "{reply}"
+    );
+    assert_eq!(reply["report"]["updated"], json!([one["uid"]]), "{reply}");
+    let delta = next_update(&mut applets_topic, "applets", |d| d["op"] == "replace").await;
+    let names: Vec<&str> = delta["applets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names.len(), 2, "{delta}");
+    assert!(names.contains(&"one") && names.contains(&"two"), "{delta}");
 }

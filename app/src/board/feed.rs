@@ -154,6 +154,12 @@ fn apply_applet(b: Board, data: &Value) {
                 let uid = data["uid"].as_str().unwrap_or("");
                 list.retain(|a| a.uid != uid);
             }
+            // A mirror import: every applet at once.
+            Some("replace") => {
+                if let Ok(all) = serde_json::from_value::<Vec<Applet>>(data["applets"].clone()) {
+                    *list = all;
+                }
+            }
             _ => {}
         }
     });

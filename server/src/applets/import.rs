@@ -17,11 +17,12 @@
 
 use std::collections::{BTreeMap, HashSet};
 
-use hutch_app::model::applets::{Applet, AppletKind, GroupPolicy};
+use hutch_app::model::applets::{validate_name, Applet, AppletKind, GroupPolicy};
 use serde::Serialize;
 use serde_json::{json, Value};
+use sqlx::{Sqlite, Transaction};
 
-use super::{AppletError, Applets, Content};
+use super::{applet, now, write, AppletError, Applets, Content, COLUMNS};
 
 /// The mirror's text: group policies and applets ordered by group, name and uid.
 pub fn mirror_text(applets: &[Applet], groups: &BTreeMap<String, GroupPolicy>) -> String {
@@ -121,78 +122,169 @@ impl ImportReport {
 }
 
 impl Applets {
-    /// Imports a mirror file's text (see the module documentation for the rules).
+    /// Imports a mirror file's text (see the module documentation for the rules) in one
+    /// transaction: a file that cannot be imported whole (an applet renamed onto another's name,
+    /// say) changes nothing, and every tab then sees the whole import as one change.
     pub async fn import(&self, text: &str, by: &str) -> Result<ImportReport, AppletError> {
         let file = parse(text).map_err(AppletError::Invalid)?;
+        for group in file.groups.keys() {
+            validate_name("group", group).map_err(AppletError::Invalid)?;
+        }
         let mut report = ImportReport::default();
+        let _guard = self.lock.lock().await;
+        let mut tx = self.db.begin_with("BEGIN IMMEDIATE").await?;
+        let groups_now = groups_in(&mut tx).await?;
+        let mut groups_changed = false;
         for (group, policy) in &file.groups {
-            if self.groups().await?.get(group) != Some(policy) {
-                self.set_group_policy(group, *policy).await?;
+            if groups_now.get(group) != Some(policy) {
+                sqlx::query("INSERT INTO applet_groups (name, policy) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET policy = excluded.policy")
+                    .bind(group)
+                    .bind(json!(policy).as_str().unwrap_or("create"))
+                    .execute(&mut *tx)
+                    .await?;
+                groups_changed = true;
             }
         }
-        let current = self.list().await?;
+        let current: Vec<Applet> = sqlx::query_as(&format!("SELECT {COLUMNS} FROM applets"))
+            .fetch_all(&mut *tx)
+            .await?
+            .into_iter()
+            .map(applet)
+            .collect();
         let in_file: HashSet<&str> = file
             .applets
             .iter()
             .filter_map(|a| a.uid.as_deref())
             .collect();
         for gone in current.iter().filter(|a| !in_file.contains(a.uid.as_str())) {
-            self.delete(&gone.uid, None, by).await?;
+            let deletion = Applet {
+                version: gone.version + 1,
+                updated_by: by.to_string(),
+                updated_at: now(),
+                ..gone.clone()
+            };
+            write(&mut tx, &deletion, true).await?;
             report.deleted.push(gone.uid.clone());
         }
         for fa in file.applets {
             let label = format!("{}/{}", fa.content.group, fa.content.name);
-            let Some(uid) = fa.uid.clone() else {
-                let a = self.create(fa.content, by).await?;
-                report.created.push(a.uid);
-                continue;
-            };
-            let now = current.iter().find(|a| a.uid == uid);
-            match now {
-                None => {
-                    let _guard = self.lock.lock().await;
-                    let a = self.put_content(&uid, fa.content, by).await?;
-                    self.publish(json!({"op": "upsert", "applet": a})).await?;
-                    report.created.push(uid);
+            let now_row = fa
+                .uid
+                .as_ref()
+                .and_then(|uid| current.iter().find(|a| &a.uid == uid));
+            let (uid, version) = match (&fa.uid, now_row) {
+                (None, _) => (uuid::Uuid::new_v4().to_string(), 1),
+                (Some(uid), None) => {
+                    let last: (i64,) = sqlx::query_as(
+                        "SELECT COALESCE(MAX(version), 0) FROM applet_versions WHERE uid = ?",
+                    )
+                    .bind(uid)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    (uid.clone(), last.0 + 1)
                 }
-                Some(a) if Content::of(a) == fa.content => report.unchanged += 1,
-                Some(a) => {
+                (Some(_), Some(a)) if Content::of(a) == fa.content => {
+                    report.unchanged += 1;
+                    continue;
+                }
+                (Some(uid), Some(a)) => {
                     let file_version = fa.version.unwrap_or(a.version);
-                    if file_version >= a.version {
-                        self.update(&uid, a.version, fa.content, by).await?;
-                        report.updated.push(uid);
-                        continue;
-                    }
-                    let saved = self
-                        .versions(&uid)
-                        .await?
-                        .into_iter()
-                        .find(|v| v.applet.version == file_version && !v.deleted)
-                        .map(|v| Content::of(&v.applet));
-                    if saved.as_ref() == Some(&fa.content) {
-                        self.update(&uid, a.version, fa.content, by).await?;
-                        report.restored.push(uid);
+                    if file_version < a.version {
+                        let saved: Option<(String, String, String, String, bool)> = sqlx::query_as(
+                            "SELECT name, grp, kind, spec, auto_enable FROM applet_versions \
+                             WHERE uid = ? AND version = ? AND deleted = 0",
+                        )
+                        .bind(uid)
+                        .bind(file_version)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                        let saved = saved.map(|(name, grp, kind, spec, auto)| {
+                            Content::of(&applet((
+                                uid.clone(),
+                                name,
+                                grp,
+                                kind,
+                                spec,
+                                file_version,
+                                String::new(),
+                                String::new(),
+                                auto,
+                            )))
+                        });
+                        if saved.as_ref() != Some(&fa.content) {
+                            let msg = format!(
+                                "applet {label} ({uid}): the file edits version {file_version}, but the database has moved on to version {} (by {}); the database's version is kept and the file's is saved in mirror_conflicts",
+                                a.version, a.updated_by
+                            );
+                            let content = json!({"uid": uid, "version": file_version, "name": fa.content.name, "group": fa.content.group,
+                                                 "kind": fa.content.kind, "spec": fa.content.spec, "auto_enable": fa.content.auto_enable});
+                            sqlx::query("INSERT INTO mirror_conflicts (at, file, msg, content) VALUES (?, ?, ?, ?)")
+                                .bind(now())
+                                .bind(by)
+                                .bind(&msg)
+                                .bind(content.to_string())
+                                .execute(&mut *tx)
+                                .await?;
+                            report.conflicts.push(msg);
+                            continue;
+                        }
+                        report.restored.push(uid.clone());
                     } else {
-                        let msg = format!(
-                            "applet {label} ({uid}): the file edits version {file_version}, but the database has moved on to version {} (by {}); the database's version is kept and the file's is saved in mirror_conflicts",
-                            a.version, a.updated_by
-                        );
-                        let content = json!({"uid": uid, "version": file_version, "name": fa.content.name, "group": fa.content.group,
-                                             "kind": fa.content.kind, "spec": fa.content.spec, "auto_enable": fa.content.auto_enable});
-                        sqlx::query("INSERT INTO mirror_conflicts (at, file, msg, content) VALUES (?, ?, ?, ?)")
-                            .bind(super::now())
-                            .bind(by)
-                            .bind(&msg)
-                            .bind(content.to_string())
-                            .execute(&self.db)
-                            .await?;
-                        report.conflicts.push(msg);
+                        report.updated.push(uid.clone());
                     }
+                    (uid.clone(), a.version + 1)
                 }
+            };
+            let taken: Option<(String,)> =
+                sqlx::query_as("SELECT uid FROM applets WHERE grp = ? AND name = ? AND uid != ?")
+                    .bind(&fa.content.group)
+                    .bind(&fa.content.name)
+                    .bind(&uid)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            if let Some((other,)) = taken {
+                return Err(AppletError::Conflict(format!(
+                    "applet {label}: group '{}' already has an applet named '{}' ({other}); \
+                     nothing was imported — rename one of them in the file",
+                    fa.content.group, fa.content.name
+                )));
             }
+            if now_row.is_none() {
+                report.created.push(uid.clone());
+            }
+            let a = Applet {
+                uid,
+                name: fa.content.name,
+                group: fa.content.group,
+                kind: fa.content.kind,
+                spec: fa.content.spec,
+                version,
+                updated_by: by.to_string(),
+                updated_at: now(),
+                auto_enable: fa.content.auto_enable,
+            };
+            write(&mut tx, &a, false).await?;
+        }
+        tx.commit().await?;
+        if report.changed() || groups_changed {
+            let applets = self.list().await?;
+            self.publish(json!({"op": "replace", "applets": applets}))
+                .await?;
         }
         Ok(report)
     }
+}
+
+async fn groups_in(
+    tx: &mut Transaction<'_, Sqlite>,
+) -> Result<BTreeMap<String, GroupPolicy>, sqlx::Error> {
+    let rows: Vec<(String, String)> = sqlx::query_as("SELECT name, policy FROM applet_groups")
+        .fetch_all(&mut **tx)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(n, p)| (n, serde_json::from_value(json!(p)).unwrap_or_default()))
+        .collect())
 }
 
 #[cfg(test)]
