@@ -273,6 +273,8 @@ pub struct Config {
     pub permissions: Option<PathBuf>,
     /// What `environment/open` starts.
     pub environment: crate::worker::launch::Environment,
+    /// Open connections and the header-read timeout (fixed; see docs/security.md).
+    pub connections: crate::listen::Limits,
 }
 
 impl fmt::Debug for Config {
@@ -324,6 +326,7 @@ impl Config {
             data_dir,
             site_dir: default_site_dir(),
             heartbeat: std::time::Duration::from_secs(10),
+            connections: crate::listen::Limits::default(),
             api_key: Some("test-key".into()),
             emergency_lock_key: None,
             worker_exe: None,
@@ -394,6 +397,7 @@ impl Config {
             mirror_poll: std::time::Duration::from_secs(1),
             data_dir,
             heartbeat: std::time::Duration::from_secs(10),
+            connections: crate::listen::Limits::default(),
             api_key: env("HUTCH_API_KEY")
                 .filter(|k| !k.is_empty())
                 .or(file.api_key),

@@ -24,6 +24,7 @@ pub mod datasets;
 pub mod db;
 pub mod dispatches;
 pub mod http;
+pub mod listen;
 pub mod mirror;
 pub mod queue;
 pub mod runs;
@@ -246,9 +247,8 @@ impl Prepared {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         use axum::serve::ListenerExt;
-        use std::net::SocketAddr;
-        let app =
-            http::router(self.state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+        let app = http::router(self.state.clone());
+        let limits = self.state.config.connections;
         let stop = self.stop;
         let asked = self.state.manager_stop.clone();
         let graceful = async move {
@@ -262,19 +262,15 @@ impl Prepared {
             Some((cert, key)) => {
                 let tls = tls::server_config(cert, key)
                     .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
-                let listener = tls::TlsListener::new(listener, tls)?.tap_io(|_| {});
-                axum::serve(listener, app)
-                    .with_graceful_shutdown(graceful)
-                    .await
+                let listener = tls::TlsListener::new(listener, tls)?;
+                listen::serve(listener, app, limits, graceful).await
             }
             None => {
                 // Small JSON replies must leave at once, not wait for Nagle's algorithm.
                 let listener = listener.tap_io(|tcp| {
                     let _ = tcp.set_nodelay(true);
                 });
-                axum::serve(listener, app)
-                    .with_graceful_shutdown(graceful)
-                    .await
+                listen::serve(listener, app, limits, graceful).await
             }
         };
         self.state.db.close().await;

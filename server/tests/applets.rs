@@ -307,10 +307,7 @@ async fn a_git_checkout_of_an_old_mirror_restores_the_old_applet() {
     let back = &delta["applets"][0];
     assert_eq!(back["spec"]["y"], json!(["det"]), "the old applet is back");
     assert_eq!(back["version"], 3, "as a new version; nothing is rewritten");
-    assert!(back["updated_by"]
-        .as_str()
-        .unwrap()
-        .starts_with("file:"));
+    assert!(back["updated_by"].as_str().unwrap().starts_with("file:"));
     // hutch then writes the file anew (version 3), so git shows what changed.
     wait_file(&mirror, |t| t.contains("\"version\": 3")).await;
 }
