@@ -88,12 +88,13 @@ impl Auth {
         single_key: Arc<str>,
         db: sqlx::SqlitePool,
         secure_cookies: bool,
+        audit_retention: audit::Retention,
     ) -> Self {
         Auth {
             mode,
             single_key,
             store: Store::new(db.clone()),
-            audit: audit::AuditLog::start(db),
+            audit: audit::AuditLog::start(db.clone(), audit_retention),
             login: Default::default(),
             ingest: Arc::new(Mutex::new(throttle::Buckets::new(
                 INGEST_FAILURE_RATE,

@@ -106,9 +106,9 @@ pub enum DbAction {
     },
     /// Check the database's integrity; exits with status 1 if it finds a problem.
     Check,
-    /// Delete old finished executions (history entries) with their runs and documents.
-    /// Items in the queue are never touched. Best run while hutch is stopped: a running hutch
-    /// shows trimmed history items until it restarts.
+    /// Delete old finished executions (history entries) with their runs and documents, and/or
+    /// old audit-log entries. Items in the queue are never touched. Best run while hutch is
+    /// stopped: a running hutch shows trimmed history items until it restarts.
     Trim {
         /// Keep only the newest N finished executions.
         #[arg(long, value_name = "N")]
@@ -116,6 +116,13 @@ pub enum DbAction {
         /// Delete finished executions older than this many days.
         #[arg(long, value_name = "DAYS")]
         older_than_days: Option<f64>,
+        /// Delete audit-log entries older than this many days (hutch also does this by itself
+        /// with its audit_keep_days setting).
+        #[arg(long, value_name = "DAYS")]
+        audit_older_than_days: Option<f64>,
+        /// Keep only the newest N audit-log entries.
+        #[arg(long, value_name = "N")]
+        audit_keep: Option<u64>,
     },
 }
 
@@ -131,7 +138,7 @@ pub struct WorkerArgs {
 pub struct ServeArgs {
     /// Config file in TOML with any of the keys bind, data_dir, database, site_dir, mirror_dir, api_key,
     /// emergency_lock_key, auth, tls_cert, tls_key, secure_cookies, permissions, environment,
-    /// startup_dir, startup_script, startup_module, python.
+    /// startup_dir, startup_script, startup_module, python, audit_keep_days.
     /// [default: $XDG_CONFIG_HOME/hutch/hutch.toml (~/.config/hutch/hutch.toml) if it exists]
     #[arg(long, env = "HUTCH_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
@@ -217,6 +224,12 @@ pub struct ServeArgs {
     /// [default: python3 on PATH]
     #[arg(long, env = "HUTCH_PYTHON", value_name = "PATH")]
     pub python: Option<PathBuf>,
+
+    /// Keep audit-log entries this many days; older ones are deleted at start and hourly (the
+    /// log also keeps at most its newest 1 000 000 entries). [file key: audit_keep_days]
+    /// [default: 365]
+    #[arg(long, env = "HUTCH_AUDIT_KEEP_DAYS", value_name = "DAYS")]
+    pub audit_keep_days: Option<f64>,
 }
 
 /// The `hutch.toml` file. Unknown keys are refused so that a typo does not go unnoticed.
@@ -240,6 +253,7 @@ struct FileConfig {
     startup_script: Option<PathBuf>,
     startup_module: Option<String>,
     python: Option<PathBuf>,
+    audit_keep_days: Option<f64>,
 }
 
 /// The resolved configuration the server runs with.
@@ -275,6 +289,8 @@ pub struct Config {
     pub environment: crate::worker::launch::Environment,
     /// Open connections and the header-read timeout (fixed; see docs/security.md).
     pub connections: crate::listen::Limits,
+    /// How much of the audit log is kept.
+    pub audit: crate::auth::audit::Retention,
 }
 
 impl fmt::Debug for Config {
@@ -327,6 +343,7 @@ impl Config {
             site_dir: default_site_dir(),
             heartbeat: std::time::Duration::from_secs(10),
             connections: crate::listen::Limits::default(),
+            audit: crate::auth::audit::Retention::default(),
             api_key: Some("test-key".into()),
             emergency_lock_key: None,
             worker_exe: None,
@@ -372,7 +389,17 @@ impl Config {
             }
         };
         let secure_cookies = args.secure_cookies.or(file.secure_cookies).unwrap_or(false);
+        let mut audit = crate::auth::audit::Retention::default();
+        if let Some(days) = args.audit_keep_days.or(file.audit_keep_days) {
+            if !(days.is_finite() && days > 0.0 && days <= 1e6) {
+                return Err(ConfigError::Invalid(format!(
+                    "audit_keep_days must be a number of days above 0 (and at most 1000000), got {days}"
+                )));
+            }
+            audit.keep_days = days;
+        }
         Ok(Config {
+            audit,
             environment,
             permissions: args.permissions.or(file.permissions),
             auth,
@@ -426,7 +453,7 @@ impl Config {
             }
         };
         format!(
-            "bind = \"{}\"\ndata_dir = {}\ndatabase = {}\nsite_dir = {}\nmirror_dir = {}\nauth = \"{}\"\nsecure_cookies = {}\n{environment}{}",
+            "bind = \"{}\"\ndata_dir = {}\ndatabase = {}\nsite_dir = {}\nmirror_dir = {}\nauth = \"{}\"\nsecure_cookies = {}\naudit_keep_days = {}\n{environment}{}",
             self.bind,
             q(&self.data_dir),
             q(&self.database),
@@ -434,6 +461,7 @@ impl Config {
             q(&self.mirror_dir),
             self.auth.as_str(),
             self.secure_cookies,
+            self.audit.keep_days,
             match &self.tls {
                 Some((c, k)) => format!("tls_cert = {}\ntls_key = {}\n", q(c), q(k)),
                 None => String::new(),

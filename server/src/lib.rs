@@ -164,7 +164,13 @@ pub async fn prepare(config: Config) -> Result<Prepared, StartError> {
         None => saved_api_key(&config.data_dir)?.into(),
     };
     let secure_cookies = config.secure_cookies || config.tls.is_some();
-    let auth = auth::Auth::new(config.auth, api_key, db.clone(), secure_cookies);
+    let auth = auth::Auth::new(
+        config.auth,
+        api_key,
+        db.clone(),
+        secure_cookies,
+        config.audit,
+    );
     if config.auth == auth::Mode::Multi {
         match auth.store.user_count().await {
             Ok(0) => tracing::warn!(

@@ -142,17 +142,41 @@ async fn db_command(args: hutch_server::config::DbArgs) -> anyhow::Result<()> {
         DbAction::Trim {
             keep,
             older_than_days,
+            audit_older_than_days,
+            audit_keep,
         } => {
             anyhow::ensure!(
-                keep.is_some() || older_than_days.is_some(),
-                "say what to trim: --keep N and/or --older-than-days DAYS"
+                keep.is_some()
+                    || older_than_days.is_some()
+                    || audit_older_than_days.is_some()
+                    || audit_keep.is_some(),
+                "say what to trim: --keep N and/or --older-than-days DAYS for history, \
+                 --audit-keep N and/or --audit-older-than-days DAYS for the audit log"
             );
-            let before =
-                older_than_days.map(|d| chrono::Utc::now().timestamp() as f64 - d * 86_400.0);
-            let gone = hutch_server::db::trim(&pool, keep, before)
-                .await
-                .context("trimming failed; nothing was deleted")?;
-            println!("deleted {gone} finished execution(s) with their runs and documents");
+            for days in [older_than_days, audit_older_than_days]
+                .into_iter()
+                .flatten()
+            {
+                anyhow::ensure!(
+                    days.is_finite() && days >= 0.0,
+                    "a number of days must be 0 or more, got {days}"
+                );
+            }
+            if keep.is_some() || older_than_days.is_some() {
+                let before =
+                    older_than_days.map(|d| chrono::Utc::now().timestamp() as f64 - d * 86_400.0);
+                let gone = hutch_server::db::trim(&pool, keep, before)
+                    .await
+                    .context("trimming failed; nothing was deleted")?;
+                println!("deleted {gone} finished execution(s) with their runs and documents");
+            }
+            if audit_keep.is_some() || audit_older_than_days.is_some() {
+                let rows = audit_keep.map(|n| i64::try_from(n).unwrap_or(i64::MAX));
+                let gone = hutch_server::auth::audit::trim(&pool, audit_older_than_days, rows)
+                    .await
+                    .context("trimming the audit log failed")?;
+                println!("deleted {gone} audit-log entries");
+            }
         }
     }
     pool.close().await;

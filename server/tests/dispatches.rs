@@ -299,3 +299,43 @@ async fn backup_check_and_trim() {
     let (ok, text) = output(c);
     assert!(!ok && text.contains("say what to trim"), "{text}");
 }
+
+async fn audit_at(db: &sqlx::SqlitePool) -> Vec<String> {
+    sqlx::query_scalar("SELECT at FROM audit ORDER BY id")
+        .fetch_all(db)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_audit_log_is_kept_for_its_retention_and_trimmed_on_request() {
+    let mut server = TestServer::start().await;
+    let old = (chrono::Utc::now() - chrono::Duration::days(40)).to_rfc3339();
+    let recent = (chrono::Utc::now() - chrono::Duration::days(2)).to_rfc3339();
+    for at in [&old, &old, &recent, &recent] {
+        sqlx::query(
+            "INSERT INTO audit (at, user, role, action, status, source) VALUES (?, 'ann', 'admin', 'POST /api/x', 200, 'test')",
+        )
+        .bind(at)
+        .execute(&server.state.db)
+        .await
+        .unwrap();
+    }
+    server.shutdown().await;
+    let dir = std::mem::replace(&mut server.dir, tempfile::tempdir().unwrap());
+    // A restart with a 30-day retention deletes what is older, before anything new is written.
+    let server = TestServer::start_in(dir, |c| c.audit.keep_days = 30.0).await;
+    server.state.auth.audit.flush().await;
+    assert_eq!(audit_at(&server.state.db).await, [recent.clone(), recent]);
+
+    let path = server.dir.path().to_path_buf();
+    let mut c = hutch_cmd(&path);
+    c.args(["trim", "--audit-keep", "1"]);
+    let (ok, text) = output(c);
+    assert!(ok && text.contains("deleted 1 audit-log entries"), "{text}");
+    assert_eq!(audit_at(&server.state.db).await.len(), 1);
+    let mut c = hutch_cmd(&path);
+    c.args(["trim", "--audit-older-than-days=-1"]);
+    let (ok, text) = output(c);
+    assert!(!ok && text.contains("0 or more"), "{text}");
+}

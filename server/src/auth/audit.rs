@@ -98,12 +98,67 @@ pub struct AuditLog {
     tx: mpsc::Sender<Msg>,
 }
 
+/// How much of the audit log is kept: entries younger than `keep_days`, and at most `max_rows`
+/// (the newest). The writer trims at start and then hourly.
+#[derive(Clone, Copy, Debug)]
+pub struct Retention {
+    pub keep_days: f64,
+    pub max_rows: i64,
+}
+
+impl Default for Retention {
+    fn default() -> Self {
+        Retention {
+            keep_days: 365.0,
+            max_rows: 1_000_000,
+        }
+    }
+}
+
+/// Deletes entries older than `keep_days` and all but the newest `max_rows`; returns how many.
+pub async fn trim(
+    db: &SqlitePool,
+    keep_days: Option<f64>,
+    max_rows: Option<i64>,
+) -> Result<u64, sqlx::Error> {
+    let mut gone = 0;
+    if let Some(days) = keep_days {
+        let secs = (days.clamp(0.0, 1e6) * 86_400.0) as i64;
+        let cutoff = (chrono::Utc::now() - chrono::Duration::seconds(secs)).to_rfc3339();
+        gone += sqlx::query("DELETE FROM audit WHERE at < ?")
+            .bind(cutoff)
+            .execute(db)
+            .await?
+            .rows_affected();
+    }
+    if let Some(rows) = max_rows {
+        gone += sqlx::query("DELETE FROM audit WHERE id <= (SELECT MAX(id) FROM audit) - ?")
+            .bind(rows.max(0))
+            .execute(db)
+            .await?
+            .rows_affected();
+    }
+    Ok(gone)
+}
+
 impl AuditLog {
-    pub fn start(db: SqlitePool) -> Self {
+    pub fn start(db: SqlitePool, retention: Retention) -> Self {
         let (tx, mut rx) = mpsc::channel::<Msg>(1024);
         tokio::spawn(async move {
             let mut batch = Vec::new();
-            while rx.recv_many(&mut batch, 256).await > 0 {
+            let mut trimmed: Option<std::time::Instant> = None;
+            loop {
+                if trimmed.is_none_or(|t| t.elapsed() > std::time::Duration::from_secs(3600)) {
+                    match trim(&db, Some(retention.keep_days), Some(retention.max_rows)).await {
+                        Ok(0) => {}
+                        Ok(n) => tracing::info!("audit log: {n} old entries deleted (retention)"),
+                        Err(e) => tracing::error!("cannot trim the audit log: {e}"),
+                    }
+                    trimmed = Some(std::time::Instant::now());
+                }
+                if rx.recv_many(&mut batch, 256).await == 0 {
+                    break;
+                }
                 let mut entries = Vec::new();
                 let mut flushed = Vec::new();
                 for m in batch.drain(..) {
