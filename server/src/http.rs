@@ -12,6 +12,7 @@ mod documents;
 mod error;
 mod guard;
 mod login;
+mod openapi;
 mod plot;
 mod queue;
 mod runs;
@@ -44,6 +45,7 @@ pub fn api() -> api::Api {
         .merge(datasets::routes())
         .merge(applets::routes())
         .merge(auth::routes())
+        .merge(openapi::routes())
         .ws("/api/stream", Need::Stream, stream_handler)
         .ws(
             "/api/status/ws",
