@@ -334,3 +334,51 @@ async fn a_run_is_drawn_as_svg_and_png_and_bad_requests_say_what_to_fix() {
     let (code, _) = get_text(&server, "/api/runs/nope/plot.png").await;
     assert_eq!(code, 404);
 }
+
+#[tokio::test]
+async fn exports_and_replays_go_in_steps_bounded_by_bytes_and_lose_nothing() {
+    use hutch_server::runs::query;
+    let server = TestServer::start().await;
+    let docs = synthetic_run("stepped", 300);
+    store(&server, &docs, 50).await;
+    let db = &server.state.db;
+    let end = query::document_end(db, "stepped").await.unwrap().unwrap();
+    assert_eq!(end, docs.len() as u64);
+    let whole = query::documents(db, "stepped").await.unwrap().unwrap();
+
+    // Steps of ~1 kB of stored text: many steps, each at least one document, together the whole export.
+    let (mut at, mut steps, mut joined) = (0, 0, String::new());
+    while at < end {
+        let to = query::step_end(db, "stepped", at, end, 5000, 1000)
+            .await
+            .unwrap();
+        assert!(to > at, "a step holds at least one document");
+        joined.push_str(&query::documents_text(db, "stepped", at, to).await.unwrap());
+        at = to;
+        steps += 1;
+    }
+    assert!(
+        steps > 10,
+        "1 kB steps over {} bytes took {steps}",
+        whole.len()
+    );
+    assert_eq!(joined, whole);
+    // A budget smaller than any document still moves on by one.
+    assert_eq!(
+        query::step_end(db, "stepped", 5, end, 5000, 1)
+            .await
+            .unwrap(),
+        6
+    );
+    assert_eq!(
+        query::step_end(db, "stepped", 5, end, 3, u64::MAX)
+            .await
+            .unwrap(),
+        8
+    );
+
+    // The streamed HTTP export is the same text, line for line.
+    let (code, body) = get_text(&server, "/api/runs/stepped/documents").await;
+    assert_eq!(code, 200);
+    assert_eq!(body, whole);
+}

@@ -116,15 +116,42 @@ async fn one(
     Ok(Json(json!({"success": true, "msg": "", "run": run})))
 }
 
+/// Each step of the export holds at most this much stored text (and 5 000 documents).
+const EXPORT_STEP_BYTES: u64 = 8 << 20;
+
+/// Streamed step by step ([`query::step_end`]), so a run of any size is exported in bounded
+/// memory; a database failure midway ends the reply early (and is logged).
 async fn documents(
     State(state): State<AppState>,
     Path(uid): Path<String>,
 ) -> Result<Response, ApiError> {
-    let text = query::documents(&state.db, &uid)
+    let end = query::document_end(&state.db, &uid)
         .await
         .map_err(ApiError::database)?
         .ok_or_else(|| no_run(&uid))?;
-    Ok(([(header::CONTENT_TYPE, "application/x-ndjson")], text).into_response())
+    let db = state.db.clone();
+    let steps = futures_util::stream::try_unfold(0u64, move |at| {
+        let (db, uid) = (db.clone(), uid.clone());
+        async move {
+            if at >= end {
+                return Ok(None);
+            }
+            let step = async {
+                let to = query::step_end(&db, &uid, at, end, 5000, EXPORT_STEP_BYTES).await?;
+                let text = query::documents_text(&db, &uid, at, to).await?;
+                Ok::<_, sqlx::Error>((axum::body::Bytes::from(text), to))
+            };
+            step.await.map(Some).map_err(|e| {
+                tracing::error!("exporting run '{uid}' stopped at document {at}: {e}");
+                std::io::Error::other(e)
+            })
+        }
+    });
+    Ok((
+        [(header::CONTENT_TYPE, "application/x-ndjson")],
+        axum::body::Body::from_stream(steps),
+    )
+        .into_response())
 }
 
 type DataQuery = Query<HashMap<String, String>>;

@@ -18,6 +18,9 @@ use crate::stream::{encode_update, Frame};
 pub const PLOT_TICK: Duration = Duration::from_millis(25);
 /// Documents read from the database per step of a replay.
 const REPLAY_STEP: u64 = 5000;
+/// …and at most about this much stored text (a step holds at least one document), so a run of
+/// large documents is replayed in bounded memory.
+const REPLAY_STEP_BYTES: u64 = 8 << 20;
 /// Events in one merged page at most, and values in its data (about 4 MB of JSON).
 const MERGE_MAX: usize = 20_000;
 const MERGE_MAX_VALUES: usize = 400_000;
@@ -141,18 +144,23 @@ impl Conn {
         .await?;
         let mut at = from;
         while at < bound {
-            let to = (at + REPLAY_STEP).min(bound);
+            let to = match crate::runs::query::step_end(
+                &self.state.db,
+                &uid,
+                at,
+                bound,
+                REPLAY_STEP,
+                REPLAY_STEP_BYTES,
+            )
+            .await
+            {
+                Ok(to) => to,
+                Err(e) => return self.replay_failed(&topic, &uid, e).await,
+            };
             let docs =
                 match crate::runs::query::documents_between(&self.state.db, &uid, at, to).await {
                     Ok(d) => d,
-                    Err(e) => {
-                        self.client.unsubscribe(&topic);
-                        self.sent.remove(&topic);
-                        let msg = format!(
-                            "cannot replay run '{uid}' from the database: {e}; subscribe again"
-                        );
-                        return self.send_error(&msg).await;
-                    }
+                    Err(e) => return self.replay_failed(&topic, &uid, e).await,
                 };
             let mut pager = Pager::default();
             for (seq, name, doc) in docs {
@@ -172,6 +180,19 @@ impl Conn {
             plot.seq = done;
         }
         self.emit_plot(&topic).await
+    }
+
+    /// A replay the database could not serve: the subscription ends with the reason.
+    async fn replay_failed(
+        &mut self,
+        topic: &Topic,
+        uid: &str,
+        e: sqlx::Error,
+    ) -> Result<(), Closed> {
+        self.client.unsubscribe(topic);
+        self.sent.remove(topic);
+        let msg = format!("cannot replay run '{uid}' from the database: {e}; subscribe again");
+        self.send_error(&msg).await
     }
 
     async fn send_pages(&mut self, topic: &Topic, pages: Vec<Finished>) -> Result<(), Closed> {
