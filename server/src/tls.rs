@@ -18,6 +18,10 @@ use tokio_rustls::TlsAcceptor;
 
 /// A handshake that has not finished by then is dropped.
 const HANDSHAKE: Duration = Duration::from_secs(10);
+/// Handshakes under way (or finished and waiting for the server's connection cap) at most;
+/// beyond it new sockets wait in the kernel's backlog, so the cap of `listen.rs` holds for raw
+/// sockets too.
+const MAX_HANDSHAKES: usize = 256;
 
 /// Reads the PEM files into a server configuration; errors name the file and what is wrong.
 pub fn server_config(cert: &Path, key: &Path) -> Result<Arc<ServerConfig>, String> {
@@ -59,8 +63,12 @@ impl TlsListener {
         let local = tcp.local_addr()?;
         let (tx, ready) = mpsc::channel(64);
         let acceptor = TlsAcceptor::from(config);
+        let handshakes = Arc::new(tokio::sync::Semaphore::new(MAX_HANDSHAKES));
         tokio::spawn(async move {
             loop {
+                let Ok(slot) = handshakes.clone().acquire_owned().await else {
+                    break;
+                };
                 let (stream, peer) = match tcp.accept().await {
                     Ok(c) => c,
                     Err(e) => {
@@ -73,6 +81,7 @@ impl TlsListener {
                 let _ = stream.set_nodelay(true);
                 let (acceptor, done) = (acceptor.clone(), tx.clone());
                 tokio::spawn(async move {
+                    let _slot = slot;
                     match tokio::time::timeout(HANDSHAKE, acceptor.accept(stream)).await {
                         Ok(Ok(tls)) => {
                             let _ = done.send((tls, peer)).await;

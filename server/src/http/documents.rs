@@ -130,11 +130,13 @@ async fn serve(mut socket: WebSocket, state: AppState, recheck: crate::auth::Rec
     let mut recheck_tick = tokio::time::interval(state.config.heartbeat);
     recheck_tick.tick().await;
     let mut waiting = FuturesOrdered::new();
+    // A frame read off the socket, waiting for its share of the ingest budget.
+    let mut held: Option<(u64, Vec<u8>)> = None;
     let stopping = crate::stopping(state.shutdown.clone());
     tokio::pin!(stopping);
     loop {
         tokio::select! {
-            () = &mut stopping, if waiting.is_empty() => break,
+            () = &mut stopping, if waiting.is_empty() && held.is_none() => break,
             _ = recheck_tick.tick() => {
                 if let Some(why) = recheck.lost(crate::auth::scopes::PUBLISH_DOCUMENTS).await {
                     let msg = json!({"type": "error", "frame": null, "status": 401, "msg": why});
@@ -147,7 +149,7 @@ async fn serve(mut socket: WebSocket, state: AppState, recheck: crate::auth::Rec
                     break;
                 }
             }
-            msg = socket.recv(), if waiting.len() < IN_FLIGHT => {
+            msg = socket.recv(), if held.is_none() && waiting.len() < IN_FLIGHT => {
                 let bytes = match msg {
                     Some(Ok(Message::Text(t))) => t.as_bytes().to_vec(),
                     Some(Ok(Message::Binary(b))) => b.to_vec(),
@@ -155,22 +157,26 @@ async fn serve(mut socket: WebSocket, state: AppState, recheck: crate::auth::Rec
                     Some(Err(_)) | None => break,
                 };
                 frame += 1;
-                let n = frame;
-                let docs = match parse(&bytes) {
-                    Ok(d) => d,
-                    Err(e) => {
-                        waiting.push_back(Box::pin(async move { (n, Err(e)) }) as Pending);
-                        continue;
-                    }
-                };
-                match state.docs.submit(docs).await {
-                    Ok(rx) => waiting.push_back(Box::pin(async move {
-                        let outcome = rx.await.unwrap_or(Err(StoreError::Gone));
-                        (n, outcome.map_err(store_error))
-                    }) as Pending),
-                    Err(e) => waiting.push_back(Box::pin(async move { (n, Err(store_error(e))) }) as Pending),
-                }
+                held = Some((frame, bytes));
             }
+        }
+        // A frame read but not yet admitted takes its share of the ingest budget first. With
+        // none of this socket's frames pending it may wait for the budget (others free it);
+        // otherwise it waits, unread frames behind it, until one of ours is acknowledged.
+        if let Some((n, bytes)) = held.take() {
+            let kib = bytes.len().div_ceil(1024).max(1) as u32;
+            let permit = match INGEST_BUDGET.try_acquire_many(kib) {
+                Ok(p) => p,
+                Err(_) if !waiting.is_empty() => {
+                    held = Some((n, bytes));
+                    continue;
+                }
+                Err(_) => match INGEST_BUDGET.acquire_many(kib).await {
+                    Ok(p) => p,
+                    Err(_) => break,
+                },
+            };
+            waiting.push_back(submit_frame(&state, n, &bytes, permit).await);
         }
     }
     // Whatever is still waiting was accepted by the writer; say so before closing.
@@ -180,6 +186,29 @@ async fn serve(mut socket: WebSocket, state: AppState, recheck: crate::auth::Rec
         }
     }
     let _ = socket.send(Message::Close(None)).await;
+}
+
+/// Parses frame `n` and hands it to the writer (in arrival order: this is awaited before the
+/// next frame is read); the future answers once it is committed or refused, and frees its
+/// share of the ingest budget then.
+async fn submit_frame(
+    state: &AppState,
+    n: u64,
+    bytes: &[u8],
+    budget: tokio::sync::SemaphorePermit<'static>,
+) -> Pending {
+    let docs = match parse(bytes) {
+        Ok(d) => d,
+        Err(e) => return Box::pin(async move { (n, Err(e)) }),
+    };
+    match state.docs.submit(docs).await {
+        Ok(rx) => Box::pin(async move {
+            let outcome = rx.await.unwrap_or(Err(StoreError::Gone));
+            drop(budget);
+            (n, outcome.map_err(store_error))
+        }),
+        Err(e) => Box::pin(async move { (n, Err(store_error(e))) }),
+    }
 }
 
 type Pending =

@@ -2,10 +2,12 @@
 //! route with its method, path parameters and the scope it needs), and `GET /api/docs`: the same
 //! as a page that needs nothing from the network.
 //!
-//! What it says of bodies is what every route shares: requests are JSON objects (bluesky's
-//! routes accept `{}` where they take nothing), replies are JSON objects, and every refusal is
-//! `{"success": false, "msg", "detail"}` with a 4xx status. The fields of each route's body are
-//! in docs/api.md; they are not described here yet.
+//! Bodies: the queue, run-engine, lock, history, dataset and applet routes have their request
+//! keys and reply fields described ([`bodies`]); the others take and give a JSON object
+//! (bluesky's routes accept `{}` where they take nothing; fields in docs/api.md). Every refusal
+//! is `{"success": false, "msg", "detail"}` with a 4xx status.
+
+mod bodies;
 
 use std::collections::BTreeMap;
 
@@ -68,7 +70,8 @@ fn operation(r: &RouteInfo) -> Value {
         },
         "x-hutch-scope": need,
         "responses": {
-            "200": {"description": "done", "content": {"application/json": {"schema": {"type": "object"}}}},
+            "200": {"description": "done", "content": {"application/json": {"schema":
+                bodies::reply(r.path).unwrap_or_else(|| json!({"type": "object"}))}}},
             "4XX": {"description": "refused, with what to fix", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
         },
     });
@@ -86,9 +89,10 @@ fn operation(r: &RouteInfo) -> Value {
         op["parameters"] = Value::Array(params);
     }
     if matches!(r.method, "POST" | "PUT") {
+        let schema = bodies::request(r.method, r.path);
         op["requestBody"] = json!({
-            "required": false,
-            "content": {"application/json": {"schema": {"type": "object"}}},
+            "required": schema.is_some(),
+            "content": {"application/json": {"schema": schema.unwrap_or_else(|| json!({"type": "object"}))}},
         });
     }
     op
@@ -123,8 +127,18 @@ pub fn document() -> Value {
         },
         "paths": paths,
         "components": {
-            "schemas": {
-                "Error": {
+            "schemas": schemas(),
+            "securitySchemes": {
+                "apiKey": {"type": "apiKey", "in": "header", "name": "Authorization", "description": "`ApiKey <key>`, as bluesky-httpserver"},
+                "session": {"type": "apiKey", "in": "cookie", "name": "hutch_session", "description": "a signed-in browser; changes also need the X-CSRF-Token header"},
+            },
+        },
+    })
+}
+
+fn schemas() -> Value {
+    let mut all = bodies::components();
+    all["Error"] = json!({
                     "type": "object",
                     "required": ["success", "msg"],
                     "properties": {
@@ -132,14 +146,8 @@ pub fn document() -> Value {
                         "msg": {"type": "string", "description": "what went wrong and what to fix"},
                         "detail": {"type": "string", "description": "the same text, for FastAPI clients"},
                     },
-                },
-            },
-            "securitySchemes": {
-                "apiKey": {"type": "apiKey", "in": "header", "name": "Authorization", "description": "`ApiKey <key>`, as bluesky-httpserver"},
-                "session": {"type": "apiKey", "in": "cookie", "name": "hutch_session", "description": "a signed-in browser; changes also need the X-CSRF-Token header"},
-            },
-        },
-    })
+    });
+    all
 }
 
 async fn docs_page() -> Response {

@@ -236,10 +236,32 @@ pub async fn http(addr: SocketAddr, method: &str, path: &str, body: Value) -> (u
         .nth(1)
         .and_then(|s| s.parse().ok())
         .expect("status code");
+    let body = if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        dechunk(body)
+    } else {
+        body.to_string()
+    };
     (
         status,
-        serde_json::from_str(body).unwrap_or(Value::String(body.to_string())),
+        serde_json::from_str(&body).unwrap_or(Value::String(body)),
     )
+}
+
+/// The body of a `Transfer-Encoding: chunked` reply (streamed exports), joined.
+fn dechunk(mut rest: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, after)) = rest.split_once("\r\n") {
+        let n = usize::from_str_radix(size.trim(), 16).expect("a chunk size");
+        if n == 0 {
+            break;
+        }
+        out.push_str(&after[..n]);
+        rest = &after[n + 2..];
+    }
+    out
 }
 
 /// A `hutch serve` process on a free port with the test key; killed when dropped.
