@@ -29,7 +29,7 @@ for _ in $(seq 200); do
 done
 # manager/stop would end the run early, and WebSockets are not HTTP operations to fuzz.
 "$ST" run "$URL/api/openapi.json" \
-  --checks not_a_server_error \
+  --checks "${CHECKS:-not_a_server_error,response_schema_conformance}" \
   -H "Authorization: ApiKey $KEY" \
   --exclude-path-regex '(/ws$|^/api/stream$|/manager/stop$)' \
   --max-examples "${EXAMPLES:-20}" --seed "${SEED:-1}" --workers 2 \

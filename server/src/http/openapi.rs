@@ -71,7 +71,7 @@ fn operation(r: &RouteInfo) -> Value {
         "x-hutch-scope": need,
         "responses": {
             "200": {"description": "done", "content": {"application/json": {"schema":
-                bodies::reply(r.path).unwrap_or_else(|| json!({"type": "object"}))}}},
+                bodies::reply(r.path)}}},
             "4XX": {"description": "refused, with what to fix", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
         },
     });

@@ -123,8 +123,9 @@ pub fn request(method: &str, path: &str) -> Option<Value> {
     })
 }
 
-/// What a successful reply of the route carries, where it is described here.
-pub fn reply(path: &str) -> Option<Value> {
+/// What a successful reply of the route carries: `success`, `msg` and, where described here,
+/// its other fields.
+pub fn reply(path: &str) -> Value {
     let props = match path {
         "/api/status" | "/api/ping" | "/api/" => json!({
             "manager_state": text(), "re_state": {"type": ["string", "null"]},
@@ -150,9 +151,48 @@ pub fn reply(path: &str) -> Option<Value> {
         }
         "/api/lock" | "/api/unlock" | "/api/lock/info" => json!({"lock_info": {"type": "object"},
             "lock_info_uid": text()}),
-        _ => return None,
+        "/api/plans/existing" => {
+            json!({"plans_existing": {"type": "object"}, "plans_existing_uid": text()})
+        }
+        "/api/devices/existing" => {
+            json!({"devices_existing": {"type": "object"}, "devices_existing_uid": text()})
+        }
+        "/api/re/runs" => json!({"run_list": list(), "run_list_uid": text()}),
+        "/api/runs" => json!({"runs": list(), "next": {"type": ["string", "null"],
+            "description": "pass as `before` for the next page; null on the last"}}),
+        "/api/dispatches" => json!({"dispatches": list(), "next": {"type": ["integer", "null"],
+            "description": "pass as `after` for the next page; null on the last"}}),
+        "/api/dispatches/overview" => {
+            json!({"counts": {"type": "object"}, "total": {"type": "integer"}})
+        }
+        "/api/audit" => json!({"entries": list()}),
+        "/api/config/get" => json!({"config": {"type": "object"}}),
+        "/api/console_output" => json!({"text": text()}),
+        "/api/datasets" => json!({"datasets": list()}),
+        "/api/applets" | "/api/applets/export" => {
+            json!({"applets": list(), "groups": {"type": "object"}})
+        }
+        "/api/applets/conflicts" => json!({"conflicts": list()}),
+        "/api/auth/whoami" => json!({"user": text(), "user_group": text(), "role": text(),
+            "mode": text(), "scopes": {"type": "array", "items": text()},
+            "csrf_token": {"type": ["string", "null"]}}),
+        _ => json!({}),
     };
-    Some(json!({"type": "object", "properties": props}))
+    let mut all: Map<String, Value> = props.as_object().cloned().unwrap_or_default();
+    // Every reply says whether it worked; most (bluesky's) also carry a message.
+    all.insert("success".into(), json!({"type": "boolean"}));
+    all.insert("msg".into(), text());
+    // A refusal keeps bluesky's keys but may null them or echo the request as
+    // given (`"qsize": null, "item": null` in the recorded replies), so the
+    // per-route shapes bind only when `success` is true.
+    json!({"type": "object",
+        "properties": {"success": {"type": "boolean"}, "msg": text()},
+        "if": {"properties": {"success": {"const": true}}},
+        "then": {"properties": all}})
+}
+
+fn list() -> Value {
+    json!({"type": "array", "items": {"type": "object"}})
 }
 
 /// Schemas the descriptions above refer to.
