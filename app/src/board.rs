@@ -47,6 +47,17 @@ impl RunInfo {
     }
 }
 
+impl From<crate::model::stream::RunOpened> for RunInfo {
+    fn from(r: crate::model::stream::RunOpened) -> Self {
+        RunInfo {
+            uid: r.uid,
+            plan_name: r.plan_name.unwrap_or_default(),
+            scan_id: r.scan_id,
+            time_start: r.time_start.unwrap_or_default(),
+        }
+    }
+}
+
 /// The runs an applet draws: the one it follows and those beside it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct AppletRuns {

@@ -6,6 +6,7 @@
 pub mod applets;
 pub mod dashboard;
 pub mod datasets;
+pub mod docs;
 pub mod markdown;
 pub mod plan_form;
 pub mod progress;

@@ -117,10 +117,73 @@ fn count(num: u64) -> Value {
     json!({"name": "count", "args": [["det1"]], "kwargs": {"num": num}, "item_type": "plan"})
 }
 
+/// Single adds against queue length: fills the queue to each length with batches, then times
+/// 500 single adds over one connection there. Returns (length, adds/s, p50 ms, p99 ms).
+fn add_curve(http: &mut Http) -> Vec<(usize, f64, f64, f64)> {
+    const WINDOW: usize = 500;
+    http.call("POST", "/api/queue/clear", &json!({}));
+    let mut len = 0;
+    let mut out = Vec::new();
+    for target in [0usize, 1_000, 2_500, 5_000, 10_000, 20_000] {
+        while len < target {
+            let n = (target - len).min(1000);
+            let items: Vec<Value> = (0..n).map(|_| count(1)).collect();
+            let r = http.call(
+                "POST",
+                "/api/queue/item/add/batch",
+                &json!({"items": items}),
+            );
+            assert_eq!(r["success"], true, "{r}");
+            len += n;
+        }
+        let mut lat = Vec::with_capacity(WINDOW);
+        let t = Instant::now();
+        for _ in 0..WINDOW {
+            let s = Instant::now();
+            http.call_raw("POST", "/api/queue/item/add", &json!({"item": count(1)}));
+            lat.push(s.elapsed());
+        }
+        let took = t.elapsed();
+        lat.sort();
+        let ms = |d: Duration| d.as_secs_f64() * 1e3;
+        out.push((
+            target,
+            WINDOW as f64 / took.as_secs_f64(),
+            ms(percentile(&lat, 0.5)),
+            ms(percentile(&lat, 0.99)),
+        ));
+        len += WINDOW;
+    }
+    let status = http.call("GET", "/api/status", &json!({}));
+    assert_eq!(
+        status["items_in_queue"].as_u64(),
+        Some(len as u64),
+        "{status}"
+    );
+    http.call("POST", "/api/queue/clear", &json!({}));
+    out
+}
+
+fn print_curve(curve: &[(usize, f64, f64, f64)]) {
+    println!("| queue length before the 500 adds | single adds/s | p50 / p99 ms |");
+    println!("|---|---|---|");
+    for (len, rate, p50, p99) in curve {
+        println!("| {len} | {rate:.0} | {p50:.3} / {p99:.3} |");
+    }
+}
+
 fn main() {
     let dir = tempfile::tempdir().expect("temp dir");
     let (mut child, addr) = start_server(dir.path());
     let mut http = Http::connect(addr);
+    if std::env::var_os("HUTCH_BENCH_CURVE_ONLY").is_some() {
+        http.call("POST", "/api/environment/open", &json!({}));
+        wait(&mut http, |s| s["manager_state"] == "idle");
+        print_curve(&add_curve(&mut http));
+        let _ = child.kill();
+        let _ = child.wait();
+        return;
+    }
     let mut rows: Vec<(String, String, String)> = Vec::new();
 
     // Environment open: from the request to "ready".
@@ -324,11 +387,15 @@ fn main() {
         "≤ 40 MiB".into(),
     ));
 
+    let curve = add_curve(&mut http);
+
     println!("| measurement | hutch | target |");
     println!("|---|---|---|");
     for (what, value, target) in rows {
         println!("| {what} | {value} | {target} |");
     }
+    println!();
+    print_curve(&curve);
     let _ = child.kill();
     let _ = child.wait();
 }

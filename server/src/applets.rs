@@ -9,15 +9,17 @@ pub mod import;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use hutch_app::model::applets::{validate, validate_name, Applet, AppletKind, GroupPolicy};
+use hutch_app::model::applets::{
+    validate, validate_name, Applet, AppletDelta, AppletKind, GroupPolicy,
+};
 use hutch_app::model::stream::Topic;
 use serde::Serialize;
 use serde_json::{json, Value};
 use sqlx::{Sqlite, SqlitePool, Transaction};
 use tokio::sync::Mutex;
 
+use crate::hub::Hub;
 use crate::mirror::Mirror;
-use crate::stream::Hub;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppletError {
@@ -164,7 +166,7 @@ impl Applets {
             hub,
             mirror,
         };
-        this.publish(json!({"op": "reset"})).await?;
+        this.publish(AppletDelta::Reset).await?;
         Ok(this)
     }
 
@@ -212,8 +214,11 @@ impl Applets {
             .bind(json!(policy).as_str().unwrap_or("create"))
             .execute(&self.db)
             .await?;
-        self.publish(json!({"op": "group", "group": group, "policy": policy}))
-            .await?;
+        self.publish(AppletDelta::Group {
+            group: group.to_string(),
+            policy,
+        })
+        .await?;
         Ok(())
     }
 
@@ -223,7 +228,10 @@ impl Applets {
         let a = self
             .insert(content, uuid::Uuid::new_v4().to_string(), 1, by)
             .await?;
-        self.publish(json!({"op": "upsert", "applet": a})).await?;
+        self.publish(AppletDelta::Upsert {
+            applet: Box::new(a.clone()),
+        })
+        .await?;
         Ok(a)
     }
 
@@ -248,7 +256,10 @@ impl Applets {
             });
         }
         let a = self.save(&current, content, by).await?;
-        self.publish(json!({"op": "upsert", "applet": a})).await?;
+        self.publish(AppletDelta::Upsert {
+            applet: Box::new(a.clone()),
+        })
+        .await?;
         Ok(a)
     }
 
@@ -271,7 +282,10 @@ impl Applets {
             });
         }
         self.remove(&current, by).await?;
-        self.publish(json!({"op": "delete", "uid": uid})).await?;
+        self.publish(AppletDelta::Delete {
+            uid: uid.to_string(),
+        })
+        .await?;
         Ok(current)
     }
 
@@ -305,7 +319,10 @@ impl Applets {
             .ok_or_else(|| AppletError::Invalid(format!("applet '{uid}' has no version {version} to restore; GET /api/applets/{uid}/versions lists them")))?;
         let _guard = self.lock.lock().await;
         let a = self.put_content(uid, Content::of(&old.applet), by).await?;
-        self.publish(json!({"op": "upsert", "applet": a})).await?;
+        self.publish(AppletDelta::Upsert {
+            applet: Box::new(a.clone()),
+        })
+        .await?;
         Ok(a)
     }
 
@@ -369,8 +386,10 @@ impl Applets {
         if let ExperimentOutcome::Created { applet } | ExperimentOutcome::Updated { applet } =
             &outcome
         {
-            self.publish(json!({"op": "upsert", "applet": applet}))
-                .await?;
+            self.publish(AppletDelta::Upsert {
+                applet: applet.clone(),
+            })
+            .await?;
         }
         Ok(outcome)
     }
@@ -486,7 +505,7 @@ impl Applets {
 
     /// Publishes a change on the `applets` topic (snapshot: every applet and the group policies)
     /// and rewrites the mirror.
-    async fn publish(&self, delta: Value) -> Result<(), sqlx::Error> {
+    async fn publish(&self, delta: AppletDelta) -> Result<(), sqlx::Error> {
         let applets = self.list().await?;
         let groups = self.groups().await?;
         if let Some(m) = &self.mirror {
@@ -494,7 +513,7 @@ impl Applets {
         }
         self.hub.publish_with_snapshot(
             Topic::Applets,
-            delta,
+            json!(delta),
             json!({"applets": applets, "groups": groups}),
         );
         Ok(())

@@ -13,7 +13,12 @@
 //! (DATA_DIR/api_key or HUTCH_API_KEY) stays valid as the local administrator.
 
 pub mod audit;
+mod credentials;
+mod pages;
+mod principal;
+mod require;
 pub mod scopes;
+pub mod secret;
 pub mod store;
 pub mod throttle;
 
@@ -21,16 +26,21 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Json;
 use serde_json::json;
 
-use crate::queue::manager::Principal;
+use credentials::query_param;
+pub use credentials::{cookie, credentials, is_credential_param, urlencode, Credentials};
+use pages::{forbidden_page, kiosk_refused};
+pub use principal::Principal;
+pub use require::require;
+pub(crate) use require::same_origin;
 use scopes::{Need, Role};
+pub use secret::key_matches;
 use store::Store;
 
 pub const COOKIE: &str = "hutch_api_key";
@@ -292,68 +302,6 @@ pub enum Authn {
     Ok(Identity),
 }
 
-/// What the request presented.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Credentials {
-    None,
-    Key {
-        key: String,
-        cookie: bool,
-    },
-    Session(String),
-    /// An `Authorization` scheme hutch does not know.
-    BadScheme(String),
-}
-
-fn query_param(query: Option<&str>, name: &str) -> Option<String> {
-    query?.split('&').find_map(|kv| {
-        kv.strip_prefix(name)
-            .and_then(|rest| rest.strip_prefix('='))
-            .map(String::from)
-    })
-}
-
-pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|cookies| cookies.split(';'))
-        .find_map(|c| {
-            c.trim()
-                .strip_prefix(name)
-                .and_then(|rest| rest.strip_prefix('='))
-                .map(String::from)
-        })
-        .filter(|v| !v.is_empty())
-}
-
-pub fn credentials(headers: &HeaderMap, query: Option<&str>) -> Credentials {
-    if let Some(auth) = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-    {
-        let (scheme, key) = auth.split_once(' ').unwrap_or((auth, ""));
-        return match scheme.to_ascii_lowercase().as_str() {
-            "apikey" | "bearer" => Credentials::Key {
-                key: key.trim().to_string(),
-                cookie: false,
-            },
-            _ => Credentials::BadScheme(scheme.to_string()),
-        };
-    }
-    if let Some(key) = query_param(query, "api_key") {
-        return Credentials::Key { key, cookie: false };
-    }
-    if let Some(id) = cookie(headers, SESSION_COOKIE) {
-        return Credentials::Session(id);
-    }
-    match cookie(headers, COOKIE) {
-        Some(key) => Credentials::Key { key, cookie: true },
-        None => Credentials::None,
-    }
-}
-
 /// What a long-lived connection presented, kept to ask again later: a socket outlives the check
 /// made when it opened, and a key may be revoked or a user disabled meanwhile.
 #[derive(Clone)]
@@ -393,16 +341,6 @@ impl Recheck {
             Authn::Anonymous => Some("not signed in any more".into()),
         }
     }
-}
-
-/// Constant-time comparison, so the key cannot be guessed from timing.
-pub fn key_matches(given: &str, expected: &str) -> bool {
-    given.len() == expected.len()
-        && given
-            .bytes()
-            .zip(expected.bytes())
-            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-            == 0
 }
 
 pub fn deny(status: StatusCode, detail: &str) -> Response {
@@ -529,237 +467,9 @@ pub async fn layer(State(auth): State<Auth>, mut req: Request, next: Next) -> Re
     }
 }
 
-/// A plain page saying why a signed-in browser is refused (403).
-fn forbidden_page(why: &str) -> Response {
-    let why = why
-        .replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;");
-    let page = format!(
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>hutch: refused</title></head>\
-         <body><h1>hutch: refused</h1><p data-testid=\"refused\">{why}.</p><p><a href=\"/login\">Sign in</a></p></body></html>"
-    );
-    (
-        StatusCode::FORBIDDEN,
-        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-        page,
-    )
-        .into_response()
-}
-
-/// A wall screen is never sent to a login form: it says what it needs and tries again by itself
-/// (so it recovers once the key is valid again, e.g. after a server restart with the same key).
-fn kiosk_refused(why: &str) -> Response {
-    let why = if why.is_empty() {
-        "this screen has no key".to_string()
-    } else {
-        why.replace('&', "&amp;")
-            .replace('<', "&lt;")
-            .replace('>', "&gt;")
-    };
-    let page = format!(
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <meta http-equiv=\"refresh\" content=\"30\"><title>hutch kiosk</title>\
-         <style>body{{font:2rem system-ui,sans-serif;margin:3rem;color:#1b1f24}}</style></head><body>\
-         <h1>hutch kiosk: no valid key</h1><p data-testid=\"kiosk-refused\">{why}.</p>\
-         <p>Open <code>/kiosk?dashboard=NAME&amp;api_key=TOKEN</code> once on this screen with a \
-         read-only kiosk token (<code>hutch apikey create --kiosk</code>) or, in single-user mode, \
-         the server's API key. This page tries again every 30 seconds.</p></body></html>"
-    );
-    (
-        axum::http::StatusCode::UNAUTHORIZED,
-        [(axum::http::header::CONTENT_TYPE, "text/html; charset=utf-8")],
-        page,
-    )
-        .into_response()
-}
-
-/// Query keys that carry credentials, which routes with strict parameter lists must ignore.
-pub fn is_credential_param(key: &str) -> bool {
-    key == "api_key" || key == "csrf"
-}
-
-pub fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
-fn is_upgrade(req: &Request) -> bool {
-    req.headers()
-        .get(header::UPGRADE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"))
-}
-
-/// Whether the page that sent a cookie-authenticated WebSocket request is ours.
-pub(crate) fn same_origin(headers: &HeaderMap) -> bool {
-    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
-        return true; // not a browser
-    };
-    let host = headers
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    origin
-        .split_once("://")
-        .is_some_and(|(_, rest)| rest == host)
-}
-
-fn not_enough(need: &str, id: Option<&Identity>) -> String {
-    match id {
-        None => format!(
-            "Not enough permissions. Requires scopes ['{need}']. Request had scopes []. Send your API key as 'Authorization: ApiKey <key>' (hutch prints its key at start) or sign in at /login"
-        ),
-        Some(id) => format!(
-            "Not enough permissions. Requires scopes ['{need}']. Request had scopes [{}] (user '{}', role {})",
-            id.scopes.iter().map(|s| format!("'{s}'")).collect::<Vec<_>>().join(", "),
-            id.user,
-            id.role.as_str()
-        ),
-    }
-}
-
-/// Bodies up to this size are copied into the audit log.
-const AUDIT_BODY: u64 = 64 * 1024;
-
-/// The per-route check: scope, CSRF for cookie-authenticated writes, the origin of
-/// cookie-authenticated sockets, the ingest rate; then it stamps the principal and audits writes.
-pub async fn require(State(need): State<Need>, mut req: Request, next: Next) -> Response {
-    let authn = req
-        .extensions()
-        .get::<Authn>()
-        .cloned()
-        .unwrap_or(Authn::Anonymous);
-    let Some(auth) = req.extensions().get::<Auth>().cloned() else {
-        return deny(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "authentication is not set up",
-        );
-    };
-    if need == Need::Public {
-        if let Authn::Ok(id) = &authn {
-            let id = id.clone();
-            req.extensions_mut().insert(id.principal());
-            req.extensions_mut().insert(id);
-        }
-        return next.run(req).await;
-    }
-    let id = match authn {
-        Authn::Ok(id) => id,
-        // The stream socket tells a browser why it is refused (close code 4001).
-        _ if need == Need::Stream && is_upgrade(&req) => return next.run(req).await,
-        Authn::Denied { status, msg } => return deny(status, &msg),
-        Authn::Anonymous => {
-            let scope = match need {
-                Need::Scope(s) => s,
-                _ => scopes::READ_STATUS,
-            };
-            return deny(StatusCode::UNAUTHORIZED, &not_enough(scope, None));
-        }
-    };
-    if let Need::Scope(s) = need {
-        if !id.has(s) {
-            return deny(StatusCode::FORBIDDEN, &not_enough(s, Some(&id)));
-        }
-    }
-    if let Some(expected) = &id.csrf {
-        let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
-        if !safe {
-            let given = req
-                .headers()
-                .get(CSRF_HEADER)
-                .and_then(|v| v.to_str().ok())
-                .map(String::from)
-                .or_else(|| query_param(req.uri().query(), "csrf"));
-            if !given.is_some_and(|g| key_matches(&g, expected)) {
-                return deny(
-                    StatusCode::FORBIDDEN,
-                    "Missing or wrong CSRF token: a request signed in by cookie must send the x-csrf header with the value of the hutch_csrf cookie",
-                );
-            }
-        }
-        if is_upgrade(&req) && !same_origin(req.headers()) {
-            return deny(
-                StatusCode::FORBIDDEN,
-                "This WebSocket was opened from another site's page; open hutch's own page",
-            );
-        }
-    }
-    let ingest = need == Need::Scope(scopes::PUBLISH_DOCUMENTS) && req.method() == Method::POST;
-    if ingest {
-        if let Err(wait) = auth.ingest_allowed(&id.user) {
-            let secs = wait.as_secs().max(1);
-            let mut resp = deny(
-                StatusCode::TOO_MANY_REQUESTS,
-                &format!(
-                    "Too many refused ingest requests (more than {INGEST_FAILURE_RATE} a second): fix what the earlier replies named; retry in {secs} s"
-                ),
-            );
-            resp.headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
-            return resp;
-        }
-    }
-    req.extensions_mut().insert(id.principal());
-    req.extensions_mut().insert(id.clone());
-    let changes = !matches!(*req.method(), Method::GET | Method::HEAD)
-        || need == Need::Scope(scopes::PUBLISH_DOCUMENTS);
-    if !changes {
-        return next.run(req).await;
-    }
-    // A change: record who, what, when and from where.
-    let action = format!("{} {}", req.method(), req.uri().path());
-    let from = source(&req);
-    let small = {
-        use axum::body::HttpBody;
-        req.body()
-            .size_hint()
-            .upper()
-            .is_some_and(|n| n <= AUDIT_BODY)
-    };
-    let (req, detail) = if small && need != Need::Scope(scopes::PUBLISH_DOCUMENTS) {
-        let (parts, body) = req.into_parts();
-        let bytes = axum::body::to_bytes(body, AUDIT_BODY as usize)
-            .await
-            .unwrap_or_default();
-        let detail = audit::redact(&bytes);
-        (Request::from_parts(parts, Body::from(bytes)), detail)
-    } else {
-        let len = req
-            .headers()
-            .get(header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("streamed")
-            .to_string();
-        (req, format!("({len} bytes, not copied)"))
-    };
-    let resp = next.run(req).await;
-    if ingest && resp.status().is_client_error() {
-        auth.ingest_failed(&id.user);
-    }
-    auth.audit
-        .record(audit::Entry {
-            at: chrono::Utc::now().to_rfc3339(),
-            user: id.user,
-            role: id.role.as_str().into(),
-            action,
-            status: resp.status().as_u16(),
-            source: from,
-            detail,
-        })
-        .await;
-    resp
-}
-
-/// A new random key: 32 hexadecimal digits (alphanumeric, as bluesky requires).
+/// A new random key: 32 hexadecimal digits (alphanumeric, as bluesky requires; 128 bits).
 pub fn generate_key() -> String {
-    uuid::Uuid::new_v4().simple().to_string()
+    secret::random_hex(16)
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@ mod client;
 mod commands;
 mod live;
 mod table;
+pub mod top;
 
 pub use args::ClientCommand;
 pub use client::Failure;
@@ -47,6 +48,6 @@ pub async fn run(cmd: ClientCommand, env: &dyn Fn(&str) -> Option<String>) -> Re
     let conn = cmd.conn().clone();
     let (url, key) = connection(&conn, env);
     let client = client::Client::new(&url, key)?;
-    let out = commands::Out { json: conn.json };
+    let out = table::Out { json: conn.json };
     commands::run(cmd, &client, &out).await
 }

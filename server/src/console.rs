@@ -28,7 +28,7 @@ struct Inner {
 pub struct Console {
     inner: Arc<Mutex<Inner>>,
     /// Where new lines are published (`console` topic); none in unit tests.
-    hub: Option<crate::stream::Hub>,
+    hub: Option<crate::hub::Hub>,
 }
 
 impl Console {
@@ -37,7 +37,7 @@ impl Console {
     }
 
     /// A console that also publishes each line on the hub's `console` topic.
-    pub fn with_hub(hub: crate::stream::Hub) -> Self {
+    pub fn with_hub(hub: crate::hub::Hub) -> Self {
         Console {
             inner: Arc::default(),
             hub: Some(hub),

@@ -13,8 +13,8 @@ use serde_json::{json, Value};
 use sqlx::SqlitePool;
 use tokio::sync::Mutex;
 
+use crate::hub::Hub;
 use crate::mirror::Mirror;
-use crate::stream::Hub;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DatasetError {
@@ -322,7 +322,7 @@ impl Datasets {
         persistent: bool,
     ) {
         let snapshot = json!({"datasets": all.values().collect::<Vec<_>>()});
-        let delta = delta.map_or_else(|| json!({"op": "reset"}), |d| json!(d));
+        let delta = json!(delta.unwrap_or(DatasetDelta::Reset));
         self.hub
             .publish_with_snapshot(Topic::Datasets, delta, snapshot);
         if let (Some(m), true) = (&self.mirror, persistent) {

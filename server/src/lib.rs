@@ -1,16 +1,27 @@
-//! hutch server: the HTTP/WebSocket API, the dashboard pages, and (as the issues land) the queue
-//! manager, the worker and the dispatch database.
+//! hutch server: the HTTP/WebSocket API, the dashboard pages, the queue manager and its worker
+//! process, the dispatch database and the command line. `docs/architecture.md` draws the two data
+//! paths (a queue item, a document) step by step.
 //!
 //! # Layout
-//! - [`config`]: flags → `HUTCH_*` variables → `hutch.toml` → defaults.
-//! - [`db`]: the SQLite pool, embedded migrations, refusal of foreign files.
-//! - [`http`]: the router; one module per feature; [`http::ApiError`] is the error shape.
-//! - [`stream`]: the topic hub behind `/api/stream` and the per-connection writer task.
-//! - [`status`]: the status board (the bluesky status dictionary), published on change.
-//! - [`queue`]: the pure queue state machine, validation, persistence and the manager task.
-//! - [`worker`]: the worker process protocol, its manager-side handle, and the simulated
-//!   environment it runs.
-//! - [`auth`]: single-user API key; [`console`]: the console ring buffer.
+//! - [`config`]: flags → `HUTCH_*` variables → `hutch.toml` → defaults; [`cli`]: the `hutch`
+//!   subcommands (a client of the API) beside `serve`.
+//! - [`db`]: the SQLite pool, embedded migrations, refusal of foreign files; [`dispatches`]: the
+//!   dispatch records read back for the UI.
+//! - [`listen`] and [`tls`]: the accept loop (header timeout, connection cap) and HTTPS.
+//! - [`http`]: the router, one module per feature; [`http::api::Api`] declares every route with its
+//!   scope; [`http::ApiError`] is the error shape; `http::openapi` describes the routes.
+//! - [`auth`]: credentials, sessions, scopes, throttling, audit; [`auth::Principal`] is who asks.
+//! - [`queue`]: the pure queue state machine (`state`, `edit`, `run`, `position`), plan
+//!   validation against the catalogue, persistence (`store`) and the manager task (`manager`).
+//! - [`worker`]: the worker process protocol, its launch and handle, and the simulated
+//!   environment it runs (the bluesky one is the Python package under `server/python`).
+//! - [`runs`]: bluesky documents: validation, the single writer, the run store and its pages.
+//! - [`hub`]: topics with a per-topic `seq`, fanned out to subscribers (depends on nothing of
+//!   hutch's but the wire types); [`stream`]: `/api/stream` over it, the live run feed,
+//!   decimation, the per-connection writer; [`status`]: the status board (the bluesky status
+//!   dictionary).
+//! - [`applets`], [`datasets`], [`mirror`]: dashboard panels and datasets in the master, with
+//!   their git-trackable files; [`console`]: the console ring buffer.
 //!
 //! Start-up order (see [`prepare`]): data directory, database and migrations, then the caller
 //! binds the port and calls [`Prepared::serve`]. Tests bind `127.0.0.1:0` and call [`run`].
@@ -24,6 +35,7 @@ pub mod datasets;
 pub mod db;
 pub mod dispatches;
 pub mod http;
+pub mod hub;
 pub mod listen;
 pub mod mirror;
 pub mod queue;
@@ -45,9 +57,9 @@ use tokio::sync::watch;
 
 use crate::config::Config;
 use crate::console::Console;
+use crate::hub::Hub;
 use crate::queue::manager::QueueHandle;
 use crate::status::StatusBoard;
-use crate::stream::Hub;
 
 /// Everything a request handler may need. Cheap to clone.
 #[derive(Clone, FromRef)]

@@ -4,7 +4,8 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Parser;
-use hutch_server::config::{Cli, Command, Config};
+use hutch_server::cli::top::{Cli, Command};
+use hutch_server::config::Config;
 use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
@@ -103,8 +104,8 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn db_command(args: hutch_server::config::DbArgs) -> anyhow::Result<()> {
-    use hutch_server::config::DbAction;
+async fn db_command(args: hutch_server::cli::top::DbArgs) -> anyhow::Result<()> {
+    use hutch_server::cli::top::DbAction;
     let config = Config::resolve(args.settings, &env_var)?;
     let (pool, _) = hutch_server::db::open(&config.database).await?;
     match args.action {

@@ -8,7 +8,7 @@ use axum::body::Bytes;
 use hutch_app::model::status::{HutchInfo, LockState, QueueMode, ServerStatus};
 use hutch_app::model::stream::Topic;
 
-use crate::stream::Hub;
+use crate::hub::Hub;
 
 fn to_bytes(status: &ServerStatus) -> Bytes {
     Bytes::from(serde_json::to_vec(status).unwrap_or_default())

@@ -12,9 +12,9 @@ use serde_json::Value;
 
 use super::{Board, RunInfo};
 use crate::live::socket::{self, Handler, LinkState, Sender};
-use crate::model::applets::Applet;
+use crate::model::applets::{Applet, AppletDelta};
 use crate::model::datasets::{Dataset, DatasetDelta};
-use crate::model::stream::{ClientMessage, ServerMessage, Topic};
+use crate::model::stream::{ClientMessage, RunOpened, RunsDelta, ServerMessage, Topic};
 use crate::plot::run_data::RunData;
 
 struct Feed {
@@ -82,22 +82,28 @@ impl Handler for Feed {
                         .set(list.into_iter().map(|d| (d.key, d.value)).collect());
                 }
                 Topic::Runs => {
-                    for r in data["open"].as_array().into_iter().flatten() {
-                        add_recent(b, r);
-                    }
+                    let open: Vec<RunOpened> =
+                        serde_json::from_value(data["open"].clone()).unwrap_or_default();
+                    b.recent.update(|recent| {
+                        merge_recent(recent, open.into_iter().map(RunInfo::from).collect())
+                    });
                 }
                 _ => {}
             },
             ServerMessage::Update {
                 topic, seq, data, ..
             } => match topic {
-                Topic::Applets => apply_applet(b, &data),
+                Topic::Applets => apply_applet(b, data),
                 Topic::Datasets => {
                     if let Ok(d) = serde_json::from_value::<DatasetDelta>(data) {
                         b.datasets.update(|m| apply_dataset(m, d));
                     }
                 }
-                Topic::Runs if data["op"] == "opened" => add_recent(b, &data["run"]),
+                Topic::Runs => {
+                    if let Ok(RunsDelta::Opened { run }) = serde_json::from_value(data) {
+                        add_recent(b, RunInfo::from(run));
+                    }
+                }
                 Topic::Run(uid) => {
                     if !self.subscribed.borrow().contains(&uid) {
                         return Vec::new();
@@ -121,10 +127,7 @@ impl Handler for Feed {
     }
 }
 
-fn add_recent(b: Board, run: &Value) {
-    let Ok(info) = serde_json::from_value::<RunInfo>(run.clone()) else {
-        return;
-    };
+fn add_recent(b: Board, info: RunInfo) {
     b.recent.update(|recent| merge_recent(recent, vec![info]));
 }
 
@@ -138,29 +141,17 @@ pub(super) fn merge_recent(recent: &mut Vec<RunInfo>, runs: Vec<RunInfo>) {
     recent.truncate(200);
 }
 
-fn apply_applet(b: Board, data: &Value) {
+fn apply_applet(b: Board, data: Value) {
+    let delta = match serde_json::from_value::<AppletDelta>(data) {
+        Ok(d) => d,
+        Err(e) => {
+            leptos::logging::warn!("hutch: unreadable applet change: {e}");
+            return;
+        }
+    };
     b.applets.update(|list| {
-        let Some(list) = list else { return };
-        match data["op"].as_str() {
-            Some("upsert") => {
-                if let Ok(a) = serde_json::from_value::<Applet>(data["applet"].clone()) {
-                    match list.iter_mut().find(|o| o.uid == a.uid) {
-                        Some(o) => *o = a,
-                        None => list.push(a),
-                    }
-                }
-            }
-            Some("delete") => {
-                let uid = data["uid"].as_str().unwrap_or("");
-                list.retain(|a| a.uid != uid);
-            }
-            // A mirror import: every applet at once.
-            Some("replace") => {
-                if let Ok(all) = serde_json::from_value::<Vec<Applet>>(data["applets"].clone()) {
-                    *list = all;
-                }
-            }
-            _ => {}
+        if let Some(list) = list {
+            delta.apply(list);
         }
     });
 }
@@ -189,6 +180,8 @@ fn apply_dataset(m: &mut BTreeMap<String, Value>, d: DatasetDelta) {
         DatasetDelta::Delete { key } => {
             m.remove(&key);
         }
+        // Sent once at server start; the snapshot that follows a reconnect has the set.
+        DatasetDelta::Reset => {}
     }
 }
 

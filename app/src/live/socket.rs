@@ -14,7 +14,9 @@ use super::{Conn, ConsoleLine, Live, CONSOLE_LINES};
 use crate::model::progress::Progress;
 use crate::model::queue_view::QueueView;
 use crate::model::status::ServerStatus;
-use crate::model::stream::{ClientMessage, QueueDelta, ServerMessage, Topic, TopicOptions};
+use crate::model::stream::{
+    ClientMessage, QueueDelta, RunOpened, RunsDelta, ServerMessage, Topic, TopicOptions,
+};
 
 /// First retry after this long; doubled per failed try up to `MAX_BACKOFF_MS`, then jittered.
 const BASE_BACKOFF_MS: f64 = 250.0;
@@ -191,11 +193,10 @@ fn send(ws: &WebSocket, msg: &ClientMessage) {
 }
 
 /// Follows a newly opened run for the progress bar: two points per stream carry the counts.
-fn follow_run(live: &Live, run: &serde_json::Value) -> Option<ClientMessage> {
-    let uid = run["uid"].as_str()?;
-    let plan = run["plan_name"].as_str().unwrap_or("");
-    live.progress.set(Some(Progress::new(uid, plan)));
-    let topic = Topic::Run(uid.to_string());
+fn follow_run(live: &Live, run: RunOpened) -> Option<ClientMessage> {
+    let plan = run.plan_name.as_deref().unwrap_or("");
+    live.progress.set(Some(Progress::new(&run.uid, plan)));
+    let topic = Topic::Run(run.uid);
     let mut options = std::collections::BTreeMap::new();
     options.insert(
         topic.to_string(),
@@ -254,7 +255,9 @@ fn handle_frame(live: &Live, msg: ServerMessage) -> Option<ClientMessage> {
                 live.console.set(lines);
             }
             Topic::Runs => {
-                if let Some(run) = data["open"].as_array().and_then(|o| o.last()) {
+                let open: Vec<RunOpened> =
+                    serde_json::from_value(data["open"].clone()).unwrap_or_default();
+                if let Some(run) = open.into_iter().last() {
                     return follow_run(live, run);
                 }
             }
@@ -281,7 +284,11 @@ fn handle_frame(live: &Live, msg: ServerMessage) -> Option<ClientMessage> {
                     });
                 }
             }
-            Topic::Runs if data["op"] == "opened" => return follow_run(live, &data["run"]),
+            Topic::Runs => {
+                if let Ok(RunsDelta::Opened { run }) = serde_json::from_value(data) {
+                    return follow_run(live, run);
+                }
+            }
             Topic::Run(uid) => live.progress.update(|p| {
                 if let Some(p) = p
                     .as_mut()

@@ -76,6 +76,46 @@ pub enum GroupPolicy {
     CreateEnable,
 }
 
+/// One change of the applets, as the `applets` topic's `update` data. The topic's snapshot is
+/// `{applets, groups}`; a dashboard that keeps the list applies these in `seq` order.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum AppletDelta {
+    /// The server (re)started: take the snapshot.
+    Reset,
+    /// A group's policy was set.
+    Group {
+        group: String,
+        policy: GroupPolicy,
+    },
+    /// An applet was created or got a new version.
+    Upsert {
+        applet: Box<Applet>,
+    },
+    Delete {
+        uid: String,
+    },
+    /// A mirror import: every applet at once.
+    Replace {
+        applets: Vec<Applet>,
+    },
+}
+
+impl AppletDelta {
+    /// Applies the change to a dashboard's list (group policies are not part of it).
+    pub fn apply(self, list: &mut Vec<Applet>) {
+        match self {
+            AppletDelta::Upsert { applet } => match list.iter_mut().find(|o| o.uid == applet.uid) {
+                Some(o) => *o = *applet,
+                None => list.push(*applet),
+            },
+            AppletDelta::Delete { uid } => list.retain(|a| a.uid != uid),
+            AppletDelta::Replace { applets } => *list = applets,
+            AppletDelta::Reset | AppletDelta::Group { .. } => {}
+        }
+    }
+}
+
 /// A spec problem: the field (a dotted path inside the spec) and what is wrong with it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SpecError {
@@ -311,6 +351,42 @@ impl Spec<'_> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    fn applet(uid: &str, version: i64) -> Applet {
+        serde_json::from_value(
+            json!({"uid": uid, "name": uid, "group": "g", "kind": "markdown",
+            "spec": {"text": ""}, "version": version, "updated_by": "u", "updated_at": "t"}),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn applet_deltas_apply_to_a_list() {
+        let mut list = vec![applet("a", 1)];
+        let up = |a| AppletDelta::Upsert {
+            applet: Box::new(a),
+        };
+        up(applet("a", 2)).apply(&mut list);
+        up(applet("b", 1)).apply(&mut list);
+        assert_eq!(list.iter().map(|a| a.version).collect::<Vec<_>>(), [2, 1]);
+        AppletDelta::Delete { uid: "a".into() }.apply(&mut list);
+        assert_eq!(list.len(), 1);
+        assert_eq!(list[0].uid, "b");
+        let group: AppletDelta =
+            serde_json::from_value(json!({"op": "group", "group": "g", "policy": "create_enable"}))
+                .unwrap();
+        group.apply(&mut list);
+        assert_eq!(list.len(), 1);
+        AppletDelta::Replace {
+            applets: vec![applet("c", 7)],
+        }
+        .apply(&mut list);
+        assert_eq!(list, vec![applet("c", 7)]);
+        assert_eq!(
+            serde_json::to_value(AppletDelta::Delete { uid: "c".into() }).unwrap(),
+            json!({"op": "delete", "uid": "c"})
+        );
+    }
 
     #[test]
     fn good_specs_pass() {

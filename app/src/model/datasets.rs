@@ -62,6 +62,8 @@ pub enum DatasetDelta {
     Delete {
         key: String,
     },
+    /// The server (re)started: take the snapshot.
+    Reset,
 }
 
 /// Checks a dataset key: dotted words of letters, digits, `_` and `-`.

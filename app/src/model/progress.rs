@@ -1,6 +1,7 @@
 //! Progress of the running plan from its run topic: events seen in the primary stream against
 //! the start document's `num_points`. Shared by the dashboard and `hutch wait idle`.
 
+use crate::model::docs::DocName;
 use serde_json::Value;
 
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -33,12 +34,14 @@ impl Progress {
     /// Takes one update of the run topic (subscribed with `max_points`).
     pub fn update(&mut self, data: &Value) {
         let doc = &data["doc"];
-        match data["name"].as_str() {
-            Some("start") => self.total = doc["num_points"].as_u64(),
-            Some("descriptor") if doc["name"] == "primary" => {
+        let name = data["name"].as_str().unwrap_or("");
+        match name.parse::<DocName>() {
+            Ok(DocName::Start) => self.total = doc["num_points"].as_u64(),
+            Ok(DocName::Descriptor) if doc["name"] == "primary" => {
                 self.primary = doc["uid"].as_str().map(String::from)
             }
-            Some("decimated") => {
+            // Not a document: the decimated buckets of a plot subscription.
+            Err(_) if name == "decimated" => {
                 let n: u64 = doc["count"]
                     .as_array()
                     .map_or(0, |c| c.iter().filter_map(Value::as_u64).sum());

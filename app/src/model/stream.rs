@@ -174,6 +174,47 @@ pub enum HistoryDelta {
     Trim { count: usize },
 }
 
+/// One change of the open runs, as the `runs` topic's `update` data (its snapshot is
+/// `{open: [RunOpened]}`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum RunsDelta {
+    /// The server (re)started: no run is open.
+    Reset,
+    /// A run's start document arrived.
+    Opened { run: RunOpened },
+    /// A run's stop document arrived.
+    Closed { run: RunClosed },
+}
+
+/// A run as its start document announces it. Fields the document lacks (or gives in another
+/// type) are `null`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunOpened {
+    pub uid: String,
+    #[serde(default)]
+    pub plan_name: Option<String>,
+    #[serde(default)]
+    pub scan_id: Option<i64>,
+    #[serde(default)]
+    pub time_start: Option<f64>,
+}
+
+/// A run as its stop document ends it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunClosed {
+    pub uid: String,
+    #[serde(default)]
+    pub exit_status: Option<String>,
+    #[serde(default)]
+    pub time_stop: Option<f64>,
+    /// Events per stream.
+    #[serde(default)]
+    pub num_events: Option<BTreeMap<String, u64>>,
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
 /// Frames a client sends.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
@@ -260,6 +301,34 @@ pub enum ServerMessage {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn runs_deltas_keep_their_wire_format() {
+        let opened = RunsDelta::Opened {
+            run: RunOpened {
+                uid: "r1".into(),
+                plan_name: Some("count".into()),
+                scan_id: Some(3),
+                time_start: None,
+            },
+        };
+        assert_eq!(
+            serde_json::to_value(&opened).unwrap(),
+            serde_json::json!({"op": "opened", "run": {"uid": "r1", "plan_name": "count", "scan_id": 3, "time_start": null}})
+        );
+        let closed: RunsDelta = serde_json::from_value(serde_json::json!({"op": "closed",
+            "run": {"uid": "r1", "exit_status": "success", "time_stop": 2.5, "num_events": {"primary": 4}, "reason": ""}}))
+        .unwrap();
+        let RunsDelta::Closed { run } = closed else {
+            panic!("not closed: {closed:?}")
+        };
+        assert_eq!(run.num_events.unwrap()["primary"], 4);
+        assert_eq!(
+            serde_json::from_value::<RunsDelta>(serde_json::json!({"op": "reset"})).unwrap(),
+            RunsDelta::Reset
+        );
+        assert!(serde_json::from_value::<RunsDelta>(serde_json::json!({"op": "opened"})).is_err());
+    }
 
     #[test]
     fn client_messages_parse_from_plain_json() {

@@ -6,6 +6,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::model::docs::DocName;
 use serde_json::Value;
 
 /// Points kept per column (and so per stream). At 8 bytes a value, a stream of four fields holds
@@ -246,10 +247,13 @@ impl RunData {
     /// Folds in one document. Unknown documents (resources, datums, decimated buckets) are
     /// ignored; events of a descriptor not seen are dropped.
     pub fn apply(&mut self, name: &str, doc: &Value) {
+        let Ok(name) = name.parse::<DocName>() else {
+            return;
+        };
         match name {
-            "start" => self.start = doc.clone(),
-            "stop" => self.stop = Some(doc.clone()),
-            "descriptor" => {
+            DocName::Start => self.start = doc.clone(),
+            DocName::Stop => self.stop = Some(doc.clone()),
+            DocName::Descriptor => {
                 let Some(uid) = doc["uid"].as_str() else {
                     return;
                 };
@@ -287,7 +291,7 @@ impl RunData {
                     },
                 );
             }
-            "event" => {
+            DocName::Event => {
                 let Some(s) = doc["descriptor"]
                     .as_str()
                     .and_then(|d| self.streams.get_mut(d))
@@ -300,7 +304,7 @@ impl RunData {
                 });
                 self.events += 1;
             }
-            "event_page" => {
+            DocName::EventPage => {
                 let Some(s) = doc["descriptor"]
                     .as_str()
                     .and_then(|d| self.streams.get_mut(d))

@@ -17,7 +17,7 @@
 
 use std::collections::{BTreeMap, HashSet};
 
-use hutch_app::model::applets::{validate_name, Applet, AppletKind, GroupPolicy};
+use hutch_app::model::applets::{validate_name, Applet, AppletDelta, AppletKind, GroupPolicy};
 use serde::Serialize;
 use serde_json::{json, Value};
 use sqlx::{Sqlite, Transaction};
@@ -268,8 +268,7 @@ impl Applets {
         tx.commit().await?;
         if report.changed() || groups_changed {
             let applets = self.list().await?;
-            self.publish(json!({"op": "replace", "applets": applets}))
-                .await?;
+            self.publish(AppletDelta::Replace { applets }).await?;
         }
         Ok(report)
     }

@@ -68,13 +68,9 @@ pub struct KeyRecord {
     pub revoked: bool,
 }
 
-/// A 64-hex-digit random secret (256 bits from the OS generator, via two v4 UUIDs' 244).
+/// A 64-hex-digit random secret (256 bits from the OS generator).
 pub fn new_secret() -> String {
-    format!(
-        "{}{}",
-        uuid::Uuid::new_v4().simple(),
-        uuid::Uuid::new_v4().simple()
-    )
+    super::secret::random_hex(32)
 }
 
 pub fn digest(secret: &str) -> String {
@@ -86,7 +82,7 @@ pub fn digest(secret: &str) -> String {
 
 pub fn hash_password(password: &str) -> Result<String, StoreError> {
     check_password(password)?;
-    let salt = SaltString::encode_b64(uuid::Uuid::new_v4().as_bytes())
+    let salt = SaltString::encode_b64(&super::secret::random_salt())
         .map_err(|e| StoreError::Invalid(format!("cannot make a salt: {e}")))?;
     Argon2::default()
         .hash_password(password.as_bytes(), &salt)

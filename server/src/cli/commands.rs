@@ -4,42 +4,7 @@ use serde_json::{json, Map, Value};
 
 use super::args::*;
 use super::client::{Client, Failure};
-use super::table::{call, short, table, time, uid8};
-
-/// Prints either the JSON (with `--json`) or the human form.
-pub struct Out {
-    pub json: bool,
-}
-
-impl Out {
-    fn show(&self, v: &Value, human: impl FnOnce(&Value) -> String) {
-        let text = if self.json {
-            serde_json::to_string_pretty(v).unwrap_or_default()
-        } else {
-            human(v)
-        };
-        if !text.is_empty() {
-            print_line(&text);
-        }
-    }
-
-    /// For commands whose answer is only "done": the message, or `msg`.
-    fn done(&self, v: &Value, what: &str) {
-        self.show(v, |_| what.to_string());
-    }
-}
-
-/// Prints a line; a reader that went away (`hutch history get | head`) ends the program quietly
-/// instead of a panic about a broken pipe.
-fn print_line(text: &str) {
-    use std::io::Write;
-    let mut out = std::io::stdout().lock();
-    if let Err(e) = writeln!(out, "{text}").and_then(|()| out.flush()) {
-        if e.kind() == std::io::ErrorKind::BrokenPipe {
-            std::process::exit(0);
-        }
-    }
-}
+use super::table::{call, short, table, time, uid8, Out};
 
 fn parse_json(what: &str, text: &str) -> Result<Value, Failure> {
     serde_json::from_str(text).map_err(|e| {

@@ -8,9 +8,10 @@ use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message;
 
 use hutch_app::model::progress::Progress;
+use hutch_app::model::stream::RunsDelta;
 
 use super::client::{Client, Failure, Ws};
-use super::commands::Out;
+use super::table::Out;
 
 async fn subscribe(ws: &mut Ws, msg: Value) -> Result<(), Failure> {
     ws.send(Message::Text(msg.to_string().into()))
@@ -121,18 +122,20 @@ pub async fn wait_idle(client: &Client, timeout: Option<f64>) -> Result<(), Fail
                     }
                     return Ok(());
                 }
-                ("update", "runs") if f["data"]["op"] == "opened" => {
-                    let uid = f["data"]["run"]["uid"].as_str().unwrap_or("").to_string();
-                    if let Some(old) = progress.run.replace(uid.clone()) {
+                ("update", "runs") => {
+                    let Ok(RunsDelta::Opened { run }) = serde_json::from_value(f["data"].clone())
+                    else {
+                        continue;
+                    };
+                    if let Some(old) = progress.run.replace(run.uid.clone()) {
                         subscribe(
                             &mut ws,
                             json!({"type": "unsubscribe", "topics": [format!("run:{old}")]}),
                         )
                         .await?;
                     }
-                    progress =
-                        Progress::new(&uid, f["data"]["run"]["plan_name"].as_str().unwrap_or(""));
-                    let topic = format!("run:{uid}");
+                    progress = Progress::new(&run.uid, run.plan_name.as_deref().unwrap_or(""));
+                    let topic = format!("run:{}", run.uid);
                     // Two points per stream are enough: the updates carry the event counts.
                     subscribe(&mut ws, json!({"type": "subscribe", "topics": [topic], "options": {topic.clone(): {"max_points": 2, "max_rate": 5}}})).await?;
                 }

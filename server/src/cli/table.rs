@@ -1,6 +1,42 @@
-//! Plain-text tables and short descriptions of items for the terminal.
+//! How answers reach the terminal: JSON or the human form ([`Out`]), plain-text tables and
+//! short descriptions of items.
 
 use serde_json::Value;
+
+/// Prints either the JSON (with `--json`) or the human form.
+pub struct Out {
+    pub json: bool,
+}
+
+impl Out {
+    pub(super) fn show(&self, v: &Value, human: impl FnOnce(&Value) -> String) {
+        let text = if self.json {
+            serde_json::to_string_pretty(v).unwrap_or_default()
+        } else {
+            human(v)
+        };
+        if !text.is_empty() {
+            print_line(&text);
+        }
+    }
+
+    /// For commands whose answer is only "done": the message, or `msg`.
+    pub(super) fn done(&self, v: &Value, what: &str) {
+        self.show(v, |_| what.to_string());
+    }
+}
+
+/// Prints a line; a reader that went away (`hutch history get | head`) ends the program quietly
+/// instead of a panic about a broken pipe.
+fn print_line(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = writeln!(out, "{text}").and_then(|()| out.flush()) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+    }
+}
 
 /// Columns padded to their widest cell; cells longer than 70 characters are cut with `…`.
 pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {

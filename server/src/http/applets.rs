@@ -15,8 +15,8 @@ use super::datasets::object_body;
 use super::ApiError;
 use crate::applets::{AppletError, Content};
 use crate::auth::scopes::{self, Need};
+use crate::auth::Principal;
 use crate::http::api::Api;
-use crate::queue::manager::Principal;
 use crate::AppState;
 
 pub fn routes() -> Api {

@@ -11,9 +11,9 @@ use serde_json::{json, Map, Value};
 
 use super::ApiError;
 use crate::auth::scopes::{self, Need};
+use crate::auth::Principal;
 use crate::datasets::{DatasetError, SetRequest};
 use crate::http::api::Api;
-use crate::queue::manager::Principal;
 use crate::AppState;
 
 pub fn routes() -> Api {

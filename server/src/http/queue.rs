@@ -20,7 +20,8 @@ use super::ApiError;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 
-use crate::queue::manager::{Env, Principal, Reply};
+use crate::auth::Principal;
+use crate::queue::manager::{Env, Reply};
 use crate::queue::position::{Placement, Pos};
 use crate::queue::state::Guard;
 use crate::AppState;
@@ -117,6 +118,7 @@ pub(super) fn placement(p: &Map<String, Value>, pos_key: &str) -> Result<Placeme
         str_of(p, "before_uid"),
         str_of(p, "after_uid"),
     )
+    .map_err(|e| e.to_string())
 }
 
 /// Parses and prepares (validates, stamps) a submitted item.

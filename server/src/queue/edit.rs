@@ -101,7 +101,7 @@ impl QueueState {
                 };
             }
         }
-        insertion_index(&self.uids(), placement)
+        insertion_index(&self.items, placement)
             .map(|i| i.min(self.items.len()))
             .map_err(|e| format!("{e}."))
     }
@@ -149,7 +149,7 @@ impl QueueState {
                     .map(|i| &self.items[i])
                     .ok_or_else(|| format!("Item with UID '{uid}' is not in the queue."))
             }
-            Which::At(pos) => existing_index(&self.uids(), pos)
+            Which::At(pos) => existing_index(&self.items, pos)
                 .map(|i| &self.items[i])
                 .ok_or_else(|| {
                     let shown = match pos {
@@ -247,12 +247,12 @@ impl QueueState {
             Which::Uid(uid) => self.index_of(uid).ok_or_else(|| {
                 format!("Source plan (UID '{uid}') was not found: Item with UID '{uid}' is not in the queue..")
             })?,
-            Which::At(pos) => existing_index(&self.uids(), pos).ok_or_else(|| {
+            Which::At(pos) => existing_index(&self.items, pos).ok_or_else(|| {
                 let p = pos_text(pos);
                 format!("Source plan (position {p}) was not found: Index '{p}' is out of range (parameter pos = '{p}').")
             })?,
         };
-        let to = move_destination(&self.uids(), src, dest).map_err(|e| {
+        let to = move_destination(&self.items, src, dest).map_err(|e| {
             let uid = match dest {
                 Placement::Before(u) | Placement::After(u) => u.as_str(),
                 Placement::At(_) => "",

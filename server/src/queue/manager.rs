@@ -15,19 +15,13 @@ use tokio::sync::{mpsc, oneshot, watch};
 use super::catalog::Catalog;
 use super::state::{Change, Ctx, Effect, QueueState, RunInfo};
 use super::store::Store;
+use crate::auth::Principal;
 use crate::console::Console;
+use crate::hub::Hub;
 use crate::status::StatusBoard;
-use crate::stream::Hub;
 use crate::worker::handle::{WorkerEvent, WorkerHandle};
 use crate::worker::launch::{Environment, Launch};
 use crate::worker::protocol::{FromWorker, ToWorker};
-
-/// Who is asking (stamped into items; from the authenticated principal).
-#[derive(Clone, Debug)]
-pub struct Principal {
-    pub user: String,
-    pub user_group: String,
-}
 
 /// What a request may touch.
 pub struct Env<'a, 'c> {

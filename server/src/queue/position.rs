@@ -1,7 +1,8 @@
 //! Where in the queue an operation applies: bluesky-queueserver's `pos` ("front", "back", an
 //! index, negative from the back), `before_uid` and `after_uid`, resolved against a list of uids.
 //!
-//! Pure: works on the current order of uids and returns indices or a message for the client.
+//! Pure: works on the current order of the queue (anything with a uid) and returns indices or a
+//! message for the client.
 
 use serde_json::Value;
 
@@ -27,6 +28,17 @@ impl Pos {
     }
 }
 
+/// Two placements given at once. The wording is bluesky's for an insert; a move says it its own way.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Ambiguous {
+    #[error("Ambiguous parameters: plan position and UID is specified")]
+    PositionAndUid,
+    #[error(
+        "Ambiguous parameters: request to insert the plan before and after the reference plan"
+    )]
+    BeforeAndAfter,
+}
+
 /// Where to put an item: by position, or relative to another item.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Placement {
@@ -41,14 +53,10 @@ impl Placement {
         pos: Option<Pos>,
         before: Option<String>,
         after: Option<String>,
-    ) -> Result<Placement, String> {
+    ) -> Result<Placement, Ambiguous> {
         match (pos, before, after) {
-            (Some(_), Some(_), _) | (Some(_), _, Some(_)) => {
-                Err("Ambiguous parameters: plan position and UID is specified".into())
-            }
-            (None, Some(_), Some(_)) => Err(
-                "Ambiguous parameters: request to insert the plan before and after the reference plan".into(),
-            ),
+            (Some(_), Some(_), _) | (Some(_), _, Some(_)) => Err(Ambiguous::PositionAndUid),
+            (None, Some(_), Some(_)) => Err(Ambiguous::BeforeAndAfter),
             (None, Some(uid), None) => Ok(Placement::Before(uid)),
             (None, None, Some(uid)) => Ok(Placement::After(uid)),
             (Some(pos), None, None) => Ok(Placement::At(pos)),
@@ -57,8 +65,26 @@ impl Placement {
     }
 }
 
-fn find(uids: &[&str], uid: &str) -> Option<usize> {
-    uids.iter().position(|u| *u == uid)
+/// Something in the queue with a uid: the queue's items themselves, or (in tests) bare uids.
+/// The functions here read the queue in place, so an add does not copy the queue's uids.
+pub trait HasUid {
+    fn uid(&self) -> &str;
+}
+
+impl HasUid for &str {
+    fn uid(&self) -> &str {
+        self
+    }
+}
+
+impl HasUid for hutch_app::model::queue::QueueItem {
+    fn uid(&self) -> &str {
+        &self.item_uid
+    }
+}
+
+fn find(uids: &[impl HasUid], uid: &str) -> Option<usize> {
+    uids.iter().position(|u| u.uid() == uid)
 }
 
 /// The index at which a new item is inserted into a queue of `uids`.
@@ -66,7 +92,7 @@ fn find(uids: &[&str], uid: &str) -> Option<usize> {
 /// `Index(i)` with `i ≥ 0` makes the new item index `i`; a negative `i` counts from the back of
 /// the new queue (-1 appends, -2 inserts before the last item); past either end means the back or
 /// the front, as in bluesky.
-pub fn insertion_index(uids: &[&str], placement: &Placement) -> Result<usize, String> {
+pub fn insertion_index(uids: &[impl HasUid], placement: &Placement) -> Result<usize, String> {
     let n = uids.len() as i64;
     match placement {
         Placement::At(Pos::Back) => Ok(uids.len()),
@@ -89,7 +115,7 @@ pub fn insertion_index(uids: &[&str], placement: &Placement) -> Result<usize, St
 }
 
 /// The index of an existing item given by `pos` (negative from the back), for get/remove/move.
-pub fn existing_index(uids: &[&str], pos: &Pos) -> Option<usize> {
+pub fn existing_index(uids: &[impl HasUid], pos: &Pos) -> Option<usize> {
     let n = uids.len() as i64;
     let i = match pos {
         Pos::Front => 0,
@@ -104,7 +130,11 @@ pub fn existing_index(uids: &[&str], pos: &Pos) -> Option<usize> {
 ///
 /// `src` is its current index. With `pos_dest` the item ends at that index of the final queue
 /// (clamped); with a reference uid it lands right before or after that item.
-pub fn move_destination(uids: &[&str], src: usize, dest: &Placement) -> Result<usize, String> {
+pub fn move_destination(
+    uids: &[impl HasUid],
+    src: usize,
+    dest: &Placement,
+) -> Result<usize, String> {
     let n = uids.len();
     let last = n.saturating_sub(1) as i64;
     let final_index = match dest {
@@ -120,7 +150,7 @@ pub fn move_destination(uids: &[&str], src: usize, dest: &Placement) -> Result<u
             let after = matches!(dest, Placement::After(_));
             // Index of the reference item once the source is taken out.
             let d = if d > src { d - 1 } else { d } as i64;
-            if uid == uids[src] {
+            if uids.get(src).is_some_and(|s| s.uid() == uid) {
                 src as i64
             } else if after {
                 d + 1
@@ -169,19 +199,19 @@ mod tests {
         assert!(insert(Before("zz".into()))
             .unwrap_err()
             .contains("'zz' is not in the queue"));
-        assert_eq!(insertion_index(&[], &At(Index(-1))), Ok(0));
+        assert_eq!(insertion_index(&[] as &[&str], &At(Index(-1))), Ok(0));
     }
 
     #[test]
     fn ambiguous_placements_are_refused() {
-        assert!(
-            Placement::from_parts(Some(Pos::Front), Some("a".into()), None)
-                .unwrap_err()
-                .contains("Ambiguous")
+        assert_eq!(
+            Placement::from_parts(Some(Pos::Front), Some("a".into()), None),
+            Err(Ambiguous::PositionAndUid)
         );
         assert!(
             Placement::from_parts(None, Some("a".into()), Some("b".into()))
                 .unwrap_err()
+                .to_string()
                 .contains("before and after")
         );
         assert_eq!(
@@ -208,7 +238,7 @@ mod tests {
         assert_eq!(existing_index(&Q, &Pos::Index(-4)), Some(0));
         assert_eq!(existing_index(&Q, &Pos::Index(-5)), None);
         assert_eq!(existing_index(&Q, &Pos::Index(4)), None);
-        assert_eq!(existing_index(&[], &Pos::Back), None);
+        assert_eq!(existing_index(&[] as &[&str], &Pos::Back), None);
     }
 
     /// Applies a move the way the queue does and returns the new order.

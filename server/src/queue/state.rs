@@ -219,10 +219,6 @@ pub enum Guard {
 }
 
 impl QueueState {
-    pub fn uids(&self) -> Vec<&str> {
-        self.items.iter().map(|i| i.item_uid.as_str()).collect()
-    }
-
     pub fn take_changes(&mut self) -> (Vec<Change>, Vec<Effect>) {
         (
             std::mem::take(&mut self.changes),

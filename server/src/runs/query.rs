@@ -1,6 +1,7 @@
 //! Reading runs back: lists with filters and keyset paging, one run with its streams, every
 //! document in emission order, and columnar stream data with min/max decimation.
 
+use hutch_app::model::docs::DocName;
 use serde::Serialize;
 use serde_json::{json, Value};
 use sqlx::SqlitePool;
@@ -117,17 +118,11 @@ pub async fn get(pool: &SqlitePool, uid: &str) -> Result<Option<Value>, sqlx::Er
     .await?;
     let mut out = serde_json::to_value(summary(row)).unwrap_or_default();
     let parse = |s: &str| serde_json::from_str::<Value>(s).unwrap_or(Value::Null);
-    out["start"] = docs
-        .iter()
-        .find(|(n, _)| n == "start")
-        .map_or(Value::Null, |(_, d)| parse(d));
-    out["stop"] = docs
-        .iter()
-        .find(|(n, _)| n == "stop")
-        .map_or(Value::Null, |(_, d)| parse(d));
-    let streams: Vec<Value> = docs
-        .iter()
-        .filter(|(n, _)| n == "descriptor")
+    let named = |name: DocName| docs.iter().filter(move |(n, _)| n == name.as_str());
+    let first = |name| named(name).next().map_or(Value::Null, |(_, d)| parse(d));
+    out["start"] = first(DocName::Start);
+    out["stop"] = first(DocName::Stop);
+    let streams: Vec<Value> = named(DocName::Descriptor)
         .map(|(_, d)| {
             let d = parse(d);
             json!({"name": d["name"], "descriptor_uid": d["uid"], "data_keys": d["data_keys"], "hints": d["hints"]})
@@ -288,20 +283,21 @@ pub async fn documents_between(
     uid: &str,
     from: u64,
     to: u64,
-) -> Result<Vec<(u64, String, Value)>, sqlx::Error> {
+) -> Result<Vec<(u64, DocName, Value)>, sqlx::Error> {
     let (docs, events) = rows_between(pool, uid, from, to).await?;
     let parse = |s: &str| serde_json::from_str::<Value>(s).unwrap_or(Value::Null);
-    let mut out: Vec<(u64, String, Value)> = Vec::with_capacity(docs.len() + events.len());
+    let mut out: Vec<(u64, DocName, Value)> = Vec::with_capacity(docs.len() + events.len());
+    // The writer stored only names it parsed; a row it did not write is skipped.
     out.extend(
         docs.iter()
-            .map(|(seq, name, doc)| (*seq as u64, name.clone(), parse(doc))),
+            .filter_map(|(seq, name, doc)| Some((*seq as u64, name.parse().ok()?, parse(doc)))),
     );
     out.extend(events.into_iter().map(|(seq, descriptor, seq_num, uid, time, data, arrays, timestamps, filled)| {
         let mut data = parse(&data);
         super::arrays::unpack(&mut data, arrays.as_deref());
         let doc = json!({"uid": uid, "time": time, "data": data, "timestamps": parse(&timestamps),
                          "seq_num": seq_num, "filled": parse(&filled), "descriptor": descriptor});
-        (seq as u64, "event".to_string(), doc)
+        (seq as u64, DocName::Event, doc)
     }));
     out.sort_by_key(|(seq, _, _)| *seq);
     Ok(out)

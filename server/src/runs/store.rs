@@ -7,10 +7,10 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use hutch_app::model::docs::DocName;
 use serde_json::{json, Value};
 
 use super::conform::Keys;
-use crate::stream::feed::Stored;
 use sqlx::{Sqlite, SqlitePool, Transaction};
 use tokio::sync::{mpsc, oneshot};
 
@@ -36,8 +36,17 @@ pub enum StoreError {
     Unplaced(String),
 }
 
+/// A document as committed: its run, its seq there (the first event's for a page), and itself.
+#[derive(Debug)]
+pub struct Stored {
+    pub run: String,
+    pub seq: u64,
+    pub name: DocName,
+    pub doc: Value,
+}
+
 struct Batch {
-    docs: Vec<(String, Value)>,
+    docs: Vec<(DocName, Value)>,
     /// Per document, its events' columns, made by the sender (see [`prepare`]).
     events: Vec<Vec<EventCols>>,
     /// The dispatch the runs of this batch belong to (documents from the worker).
@@ -58,7 +67,7 @@ impl DocWriter {
         docs: Vec<(String, Value)>,
         dispatch_uid: Option<String>,
     ) -> Result<usize, StoreError> {
-        let events = prepare(&docs)?;
+        let (docs, events) = prepare(docs)?;
         let (ack, rx) = oneshot::channel();
         self.tx
             .send(Batch {
@@ -78,7 +87,7 @@ impl DocWriter {
         &self,
         docs: Vec<(String, Value)>,
     ) -> Result<oneshot::Receiver<Result<usize, StoreError>>, StoreError> {
-        let events = prepare(&docs)?;
+        let (docs, events) = prepare(docs)?;
         let (ack, rx) = oneshot::channel();
         self.tx
             .send(Batch {
@@ -103,7 +112,7 @@ impl DocWriter {
         docs: Vec<(String, Value)>,
         dispatch_uid: Option<String>,
     ) -> Result<(), StoreError> {
-        let events = prepare(&docs)?;
+        let (docs, events) = prepare(docs)?;
         self.tx
             .send(Batch {
                 docs,
@@ -261,16 +270,16 @@ impl Writer {
             for (index, ((name, doc), events)) in batch.docs.iter().zip(&batch.events).enumerate() {
                 let invalid = |reason: String| StoreError::Invalid {
                     index,
-                    name: name.clone(),
+                    name: name.to_string(),
                     reason,
                 };
                 let (run, seq) = self
-                    .put(&mut tx, name, doc, events, batch.dispatch_uid.as_deref())
+                    .put(&mut tx, *name, doc, events, batch.dispatch_uid.as_deref())
                     .await
                     .map_err(|e| match e {
                         PutError::Invalid(r) => invalid(r),
                         PutError::Db(e) => match &e {
-                            sqlx::Error::Database(d) if d.message().contains("UNIQUE") => {
+                            sqlx::Error::Database(d) if d.is_unique_violation() => {
                                 invalid("a document with this uid is already stored".into())
                             }
                             _ => db(e),
@@ -284,7 +293,7 @@ impl Writer {
         }
         self.flush_events(&mut tx).await.map_err(|e| match e {
             PutError::Invalid(r) => StoreError::Unplaced(r),
-            PutError::Db(sqlx::Error::Database(d)) if d.message().contains("UNIQUE") => {
+            PutError::Db(sqlx::Error::Database(d)) if d.is_unique_violation() => {
                 StoreError::Unplaced("a document with this uid is already stored".into())
             }
             PutError::Db(e) => db(e),
@@ -425,7 +434,7 @@ impl Writer {
         &mut self,
         tx: &mut Transaction<'_, Sqlite>,
         run: &str,
-        name: &str,
+        name: DocName,
         uid: Option<&str>,
         doc: &Value,
     ) -> Result<(), PutError> {
@@ -435,7 +444,7 @@ impl Writer {
         )
         .bind(run)
         .bind(seq)
-        .bind(name)
+        .bind(name.as_str())
         .bind(uid)
         .bind(doc.to_string())
         .execute(&mut **tx)
@@ -447,7 +456,7 @@ impl Writer {
     async fn put(
         &mut self,
         tx: &mut Transaction<'_, Sqlite>,
-        name: &str,
+        name: DocName,
         doc: &Value,
         events: &[EventCols],
         dispatch: Option<&str>,
@@ -455,7 +464,7 @@ impl Writer {
         let run = self.put_doc(tx, name, doc, events, dispatch).await?;
         let next = self.runs.get(&run).map_or(0, |c| c.next_seq);
         let count = match name {
-            "event_page" => doc["uid"].as_array().map_or(0, Vec::len) as i64,
+            DocName::EventPage => doc["uid"].as_array().map_or(0, Vec::len) as i64,
             _ => 1,
         };
         Ok((run, next - count))
@@ -464,7 +473,7 @@ impl Writer {
     async fn put_doc(
         &mut self,
         tx: &mut Transaction<'_, Sqlite>,
-        name: &str,
+        name: DocName,
         doc: &Value,
         events: &[EventCols],
         dispatch: Option<&str>,
@@ -474,9 +483,12 @@ impl Writer {
                 .ok_or_else(|| PutError::Invalid(format!("'{key}' is missing or not a string")))
         };
         match name {
-            "start" => {
+            DocName::Start => {
                 let uid = need("uid")?;
-                let time = doc.get("time").and_then(Value::as_f64).ok_or_else(|| PutError::Invalid("'time' is missing or not a number".into()))?;
+                let time = doc
+                    .get("time")
+                    .and_then(Value::as_f64)
+                    .ok_or_else(|| PutError::Invalid("'time' is missing or not a number".into()))?;
                 sqlx::query(
                     "INSERT INTO runs (uid, dispatch_uid, plan_name, scan_id, time_start, doc_count) VALUES (?, ?, ?, ?, ?, 0)",
                 )
@@ -487,11 +499,18 @@ impl Writer {
                 .bind(time)
                 .execute(&mut **tx)
                 .await?;
-                self.runs.insert(uid.to_string(), RunCursor { next_seq: 0, num_events: HashMap::new(), closed: false });
+                self.runs.insert(
+                    uid.to_string(),
+                    RunCursor {
+                        next_seq: 0,
+                        num_events: HashMap::new(),
+                        closed: false,
+                    },
+                );
                 self.keep(tx, uid, name, Some(uid), doc).await?;
                 Ok(uid.to_string())
             }
-            "descriptor" => {
+            DocName::Descriptor => {
                 let (uid, run) = (need("uid")?, need("run_start")?);
                 let stream = str_field(doc, "name").unwrap_or("primary");
                 self.cursor(tx, run).await?;
@@ -510,13 +529,13 @@ impl Writer {
                 self.keep(tx, run, name, Some(uid), doc).await?;
                 Ok(run.to_string())
             }
-            "event" | "event_page" => {
+            DocName::Event | DocName::EventPage => {
                 let descriptor = need("descriptor")?;
                 let Descriptor { run, stream, keys } = self.descriptor(tx, descriptor).await?;
                 // `validate::check` has made sure `data` is an object.
                 if let (Some(keys), Some(data)) = (&keys, doc["data"].as_object()) {
                     match name {
-                        "event" => keys.check_event(data, &doc["filled"]),
+                        DocName::Event => keys.check_event(data, &doc["filled"]),
                         _ => keys.check_page(data, &doc["filled"]),
                     }
                     .map_err(PutError::Invalid)?;
@@ -526,34 +545,35 @@ impl Writer {
                 }
                 Ok(run)
             }
-            "resource" => {
+            DocName::Resource => {
                 let (uid, run) = (need("uid")?, need("run_start")?);
                 self.keep(tx, run, name, Some(uid), doc).await?;
                 self.resources.insert(uid.to_string(), run.to_string());
                 Ok(run.to_string())
             }
-            "datum" => {
+            DocName::Datum => {
                 let run = self.resource_run(tx, need("resource")?).await?;
-                self.keep(tx, &run, name, Some(need("datum_id")?), doc).await?;
+                self.keep(tx, &run, name, Some(need("datum_id")?), doc)
+                    .await?;
                 Ok(run)
             }
-            "datum_page" => {
+            DocName::DatumPage => {
                 let run = self.resource_run(tx, need("resource")?).await?;
                 self.keep(tx, &run, name, None, doc).await?;
                 Ok(run)
             }
-            "stream_resource" => {
+            DocName::StreamResource => {
                 let (uid, run) = (need("uid")?, need("run_start")?);
                 self.keep(tx, run, name, Some(uid), doc).await?;
                 self.resources.insert(uid.to_string(), run.to_string());
                 Ok(run.to_string())
             }
-            "stream_datum" => {
+            DocName::StreamDatum => {
                 let run = self.resource_run(tx, need("stream_resource")?).await?;
                 self.keep(tx, &run, name, Some(need("uid")?), doc).await?;
                 Ok(run)
             }
-            "stop" => {
+            DocName::Stop => {
                 let (uid, run) = (need("uid")?, need("run_start")?);
                 self.cursor(tx, run).await?;
                 sqlx::query("UPDATE runs SET time_stop = ?, exit_status = ? WHERE uid = ?")
@@ -568,9 +588,6 @@ impl Writer {
                 }
                 Ok(run.to_string())
             }
-            other => Err(PutError::Invalid(format!(
-                "unknown document type '{other}'; expected start, descriptor, event, event_page, resource, datum, datum_page, stream_resource, stream_datum or stop"
-            ))),
         }
     }
 
@@ -632,22 +649,27 @@ fn event_cols(e: &Value) -> EventCols {
 }
 
 /// Validates a batch by the event-model rules and serialises its events' columns.
-fn prepare(docs: &[(String, Value)]) -> Result<Vec<Vec<EventCols>>, StoreError> {
-    docs.iter()
-        .enumerate()
-        .map(|(index, (name, doc))| {
-            super::validate::check(name, doc).map_err(|reason| StoreError::Invalid {
-                index,
-                name: name.clone(),
-                reason,
-            })?;
-            Ok(match name.as_str() {
-                "event" => vec![event_cols(doc)],
-                "event_page" => super::pages::unpage(doc).iter().map(event_cols).collect(),
-                _ => Vec::new(),
-            })
-        })
-        .collect()
+/// The names come out parsed: from here on a document's type is a [`DocName`].
+#[allow(clippy::type_complexity)]
+fn prepare(
+    docs: Vec<(String, Value)>,
+) -> Result<(Vec<(DocName, Value)>, Vec<Vec<EventCols>>), StoreError> {
+    let mut typed = Vec::with_capacity(docs.len());
+    let mut events = Vec::with_capacity(docs.len());
+    for (index, (name, doc)) in docs.into_iter().enumerate() {
+        let kind = super::validate::check(&name, &doc).map_err(|reason| StoreError::Invalid {
+            index,
+            name: name.chars().take(64).collect(),
+            reason,
+        })?;
+        events.push(match kind {
+            DocName::Event => vec![event_cols(&doc)],
+            DocName::EventPage => super::pages::unpage(&doc).iter().map(event_cols).collect(),
+            _ => Vec::new(),
+        });
+        typed.push((kind, doc));
+    }
+    Ok((typed, events))
 }
 
 /// Events are written many rows per INSERT; this many at most (9 parameters each).

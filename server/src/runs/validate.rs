@@ -6,21 +6,8 @@
 //! event → descriptor, datum → resource) and uids being unique — is checked by the writer in the
 //! same transaction that stores the batch (see [`super::store`]).
 
+use hutch_app::model::docs::DocName;
 use serde_json::Value;
-
-/// The document types hutch stores.
-pub const NAMES: &[&str] = &[
-    "start",
-    "descriptor",
-    "event",
-    "event_page",
-    "resource",
-    "datum",
-    "datum_page",
-    "stream_resource",
-    "stream_datum",
-    "stop",
-];
 
 /// A batch parsed from a request: `[name, doc]` or `[[name, doc], ...]`.
 pub fn parse_batch(body: Value) -> Result<Vec<(String, Value)>, String> {
@@ -53,20 +40,23 @@ fn pair(item: Value) -> Result<(String, Value), String> {
     }
 }
 
-/// Checks one document; the error says what to fix.
-pub fn check(name: &str, doc: &Value) -> Result<(), String> {
+/// Checks one document and returns its parsed name; the error says what to fix.
+pub fn check(name: &str, doc: &Value) -> Result<DocName, String> {
+    let name: DocName = name
+        .parse()
+        .map_err(|e: hutch_app::model::docs::UnknownDoc| e.to_string())?;
     let Some(obj) = doc.as_object() else {
         return Err("the document must be a JSON object".into());
     };
     let d = Doc(obj);
     match name {
-        "start" => {
+        DocName::Start => {
             d.string("uid")?;
             d.number("time")?;
             d.optional("scan_id", Value::is_i64, "an integer")?;
             d.optional("plan_name", Value::is_string, "a string")?;
         }
-        "descriptor" => {
+        DocName::Descriptor => {
             d.string("uid")?;
             d.string("run_start")?;
             d.number("time")?;
@@ -75,7 +65,7 @@ pub fn check(name: &str, doc: &Value) -> Result<(), String> {
                 data_key(key, spec)?;
             }
         }
-        "event" => {
+        DocName::Event => {
             d.string("uid")?;
             d.string("descriptor")?;
             d.number("time")?;
@@ -87,7 +77,7 @@ pub fn check(name: &str, doc: &Value) -> Result<(), String> {
             }
             d.optional("filled", Value::is_object, "an object")?;
         }
-        "event_page" => {
+        DocName::EventPage => {
             d.string("descriptor")?;
             let n = d.list("uid", Value::is_string, "strings")?;
             d.same_len("time", n, Value::is_number, "numbers")?;
@@ -106,7 +96,7 @@ pub fn check(name: &str, doc: &Value) -> Result<(), String> {
                 }
             }
         }
-        "resource" => {
+        DocName::Resource => {
             d.string("uid")?;
             d.string("spec")?;
             d.string("resource_path")?;
@@ -116,12 +106,12 @@ pub fn check(name: &str, doc: &Value) -> Result<(), String> {
             d.string("run_start")
                 .map_err(|e| format!("{e} (hutch needs it to know the run)"))?;
         }
-        "datum" => {
+        DocName::Datum => {
             d.string("datum_id")?;
             d.string("resource")?;
             d.object("datum_kwargs")?;
         }
-        "datum_page" => {
+        DocName::DatumPage => {
             d.string("resource")?;
             let n = d.list("datum_id", Value::is_string, "strings")?;
             for (k, col) in d.object("datum_kwargs")? {
@@ -132,7 +122,7 @@ pub fn check(name: &str, doc: &Value) -> Result<(), String> {
                 }
             }
         }
-        "stream_resource" => {
+        DocName::StreamResource => {
             // ophyd-async's externally stored data (event-model 1.19+): where the frames are.
             d.string("uid")?;
             d.string("data_key")?;
@@ -142,14 +132,14 @@ pub fn check(name: &str, doc: &Value) -> Result<(), String> {
             d.string("run_start")
                 .map_err(|e| format!("{e} (hutch needs it to know the run)"))?;
         }
-        "stream_datum" => {
+        DocName::StreamDatum => {
             d.string("uid")?;
             d.string("stream_resource")?;
             d.string("descriptor")?;
             d.object("indices")?;
             d.object("seq_nums")?;
         }
-        "stop" => {
+        DocName::Stop => {
             d.string("uid")?;
             d.string("run_start")?;
             d.number("time")?;
@@ -162,14 +152,8 @@ pub fn check(name: &str, doc: &Value) -> Result<(), String> {
             d.optional("reason", Value::is_string, "a string")?;
             d.optional("num_events", Value::is_object, "an object")?;
         }
-        other => {
-            return Err(format!(
-                "unknown document type '{other}'; expected one of {}",
-                NAMES.join(", ")
-            ))
-        }
     }
-    Ok(())
+    Ok(name)
 }
 
 fn data_key(key: &str, spec: &Value) -> Result<(), String> {
@@ -297,7 +281,7 @@ mod tests {
     fn bad_documents_are_named_precisely() {
         let event = json!({"uid": "e", "descriptor": "d", "time": 1.0, "seq_num": 1,
                            "data": {"x": 1}, "timestamps": {"x": 1.0}});
-        assert_eq!(check("event", &event), Ok(()));
+        assert_eq!(check("event", &event), Ok(DocName::Event));
         let cases = [
             ("event", json!({"descriptor": "d"}), "'uid' is missing"),
             ("event", json!({"uid": 5}), "'uid' must be a string"),

@@ -18,29 +18,22 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
-use hutch_app::model::stream::Topic;
-use serde_json::{json, Value};
+use hutch_app::model::docs::DocName;
+use hutch_app::model::stream::{RunClosed, RunOpened, RunsDelta, Topic};
+use serde_json::json;
 use sqlx::SqlitePool;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
-use super::Hub;
+use crate::hub::Hub;
 use crate::runs::pages::{self, Pager, MAX_PAGE};
+use crate::runs::store::Stored;
 
 /// Under sustained load, events wait at most this long to be sent as a page.
 pub const PAGE_INTERVAL: Duration = Duration::from_millis(20);
 /// Runs held for subscribers before they exist, at most (held runs that nobody follows any more
 /// are dropped first).
 pub const MAX_HELD: usize = 4096;
-
-/// A document as committed: its run, its seq there (the first event's for a page), and itself.
-#[derive(Debug)]
-pub struct Stored {
-    pub run: String,
-    pub seq: u64,
-    pub name: String,
-    pub doc: Value,
-}
 
 /// Asks the feed for a run's published document count.
 struct BoundRequest {
@@ -107,7 +100,7 @@ struct Task {
     pool: SqlitePool,
     runs: HashMap<String, Live>,
     /// Open runs, for the `runs` topic's snapshot.
-    open: BTreeMap<String, Value>,
+    open: BTreeMap<String, RunOpened>,
     /// When the waiting events must be sent.
     deadline: Option<Instant>,
 }
@@ -119,7 +112,7 @@ impl Task {
         mut requests: mpsc::Receiver<BoundRequest>,
     ) {
         self.hub
-            .publish_with_snapshot(Topic::Runs, json!({"op": "reset"}), json!({"open": []}));
+            .publish_with_snapshot(Topic::Runs, json!(RunsDelta::Reset), json!({"open": []}));
         loop {
             let deadline = self.deadline;
             tokio::select! {
@@ -190,9 +183,9 @@ impl Task {
             .entry(d.run.clone())
             .or_insert_with(|| Live::at(d.seq));
         live.held = false;
-        let events = match d.name.as_str() {
-            "event" => 1,
-            "event_page" => d.doc["uid"].as_array().map_or(0, Vec::len) as u64,
+        let events = match d.name {
+            DocName::Event => 1,
+            DocName::EventPage => d.doc["uid"].as_array().map_or(0, Vec::len) as u64,
             _ => 0,
         };
         if events > 0
@@ -206,13 +199,13 @@ impl Task {
             live.published = d.seq + events;
             return;
         }
-        match d.name.as_str() {
-            "event" => {
+        match d.name {
+            DocName::Event => {
                 if d.seq >= live.published {
                     live.pager.push(d.seq, &d.doc);
                 }
             }
-            "event_page" => {
+            DocName::EventPage => {
                 for (i, e) in pages::unpage(&d.doc).iter().enumerate() {
                     let seq = d.seq + i as u64;
                     if seq >= live.published {
@@ -239,37 +232,46 @@ impl Task {
     fn publish_doc(&mut self, d: Stored) {
         let topic = Topic::Run(d.run.clone());
         self.hub
-            .publish_run(&topic, d.seq + 1, &d.name, d.doc.clone(), None);
+            .publish_run(&topic, d.seq + 1, d.name.as_str(), d.doc.clone(), None);
         if let Some(live) = self.runs.get_mut(&d.run) {
             live.published = d.seq + 1;
         }
-        match d.name.as_str() {
-            "start" => {
-                let run = json!({
-                    "uid": d.run, "plan_name": d.doc["plan_name"], "scan_id": d.doc["scan_id"],
-                    "time_start": d.doc["time"],
-                });
+        match d.name {
+            DocName::Start => {
+                let run = RunOpened {
+                    uid: d.run.clone(),
+                    plan_name: d.doc["plan_name"].as_str().map(String::from),
+                    scan_id: d.doc["scan_id"].as_i64(),
+                    time_start: d.doc["time"].as_f64(),
+                };
                 self.open.insert(d.run.clone(), run.clone());
-                self.publish_runs(json!({"op": "opened", "run": run}));
+                self.publish_runs(RunsDelta::Opened { run });
             }
-            "stop" => {
-                let run = json!({
-                    "uid": d.run, "exit_status": d.doc["exit_status"], "time_stop": d.doc["time"],
-                    "num_events": d.doc["num_events"], "reason": d.doc["reason"],
-                });
+            DocName::Stop => {
+                let run = RunClosed {
+                    uid: d.run.clone(),
+                    exit_status: d.doc["exit_status"].as_str().map(String::from),
+                    time_stop: d.doc["time"].as_f64(),
+                    num_events: d.doc["num_events"].as_object().map(|m| {
+                        m.iter()
+                            .filter_map(|(k, v)| Some((k.clone(), v.as_u64()?)))
+                            .collect()
+                    }),
+                    reason: d.doc["reason"].as_str().map(String::from),
+                };
                 self.open.remove(&d.run);
                 self.runs.remove(&d.run);
                 self.hub.forget_if_idle(&topic);
-                self.publish_runs(json!({"op": "closed", "run": run}));
+                self.publish_runs(RunsDelta::Closed { run });
             }
             _ => {}
         }
     }
 
-    fn publish_runs(&self, delta: Value) {
-        let open: Vec<&Value> = self.open.values().collect();
+    fn publish_runs(&self, delta: RunsDelta) {
+        let open: Vec<&RunOpened> = self.open.values().collect();
         self.hub
-            .publish_with_snapshot(Topic::Runs, delta, json!({ "open": open }));
+            .publish_with_snapshot(Topic::Runs, json!(delta), json!({ "open": open }));
     }
 
     fn flush(&mut self, run: &str) {
@@ -278,8 +280,13 @@ impl Task {
         };
         let topic = Topic::Run(run.to_string());
         for page in live.pager.take() {
-            self.hub
-                .publish_run(&topic, page.end, "event_page", page.doc, Some(page.first));
+            self.hub.publish_run(
+                &topic,
+                page.end,
+                DocName::EventPage.as_str(),
+                page.doc,
+                Some(page.first),
+            );
             live.published = page.end;
         }
     }

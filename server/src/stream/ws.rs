@@ -16,11 +16,12 @@ use hutch_app::model::stream::{
     ClientMessage, ServerMessage, Topic, TopicOptions, PROTOCOL_VERSION,
 };
 
-use super::Client;
+use crate::hub::Client;
 use serde_json::json;
 
 use crate::auth::Identity;
-use crate::queue::manager::{Principal, Reply};
+use crate::auth::Principal;
+use crate::queue::manager::Reply;
 use crate::status::ClientCount;
 use crate::AppState;
 
@@ -72,7 +73,7 @@ struct Conn {
     sent: HashMap<Topic, u64>,
     state: AppState,
     /// A frame taken from the queue while merging pages, to be forwarded next.
-    held: Option<super::Frame>,
+    held: Option<crate::hub::Frame>,
     /// Run topics subscribed with `max_points`: their decimated plots.
     plots: HashMap<Topic, runs::Plot>,
     /// Who is connected: each topic's read scope is checked on subscribe.
@@ -310,7 +311,7 @@ impl Conn {
         Ok(())
     }
 
-    async fn forward(&mut self, frame: super::Frame) -> Result<(), Closed> {
+    async fn forward(&mut self, frame: crate::hub::Frame) -> Result<(), Closed> {
         let fresh = self
             .sent
             .get(&frame.topic)

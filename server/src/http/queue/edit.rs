@@ -11,6 +11,7 @@ use crate::http::api::Api;
 use crate::http::ApiError;
 use crate::queue::edit::Which;
 use crate::queue::manager::Env;
+use crate::queue::position::{Ambiguous, Placement};
 use crate::queue::state::Guard;
 use crate::AppState;
 
@@ -405,15 +406,15 @@ async fn item_move(S(state): S<AppState>, Extension(who): Caller, body: Bytes) -
                 return Err("Destination position or UID is not specified.".to_string());
             }
             let src = which(&p).map_err(|_| "Ambiguous parameters: Both position and uid is specified for the source plan.".to_string())?;
-            let dest = placement(&p, "pos_dest").map_err(|e| {
-                if e.contains("before and after") {
-                    "Ambiguous parameters: source should be moved 'before' and 'after' the destination.".to_string()
-                } else if e.contains("position and UID") {
-                    "Ambiguous parameters: Both position and uid is specified for the destination plan.".to_string()
-                } else {
-                    e
-                }
-            })?;
+            let dest = Placement::from_parts(
+                pos_of(&p, "pos_dest")?,
+                str_of(&p, "before_uid"),
+                str_of(&p, "after_uid"),
+            )
+            .map_err(|e| match e {
+                Ambiguous::BeforeAndAfter => "Ambiguous parameters: source should be moved 'before' and 'after' the destination.",
+                Ambiguous::PositionAndUid => "Ambiguous parameters: Both position and uid is specified for the destination plan.",
+            }.to_string())?;
             env.state.move_item(&src, &dest)
         });
         match result {

@@ -111,7 +111,7 @@ type Reply = Result<axum::response::Response, ApiError>;
 /// A control route: checks the environment lock, then runs `op` on the state.
 async fn control(
     state: AppState,
-    who: crate::queue::manager::Principal,
+    who: crate::auth::Principal,
     body: Bytes,
     function: &'static str,
     op: impl FnOnce(&mut Env) -> Result<(), String> + Send + 'static,
@@ -386,11 +386,7 @@ async fn re_runs(S(state): S<AppState>, Extension(who): Caller, body: Bytes) -> 
     run(&state, who, move |env: &mut Env| runs_reply(env, &option)).await
 }
 
-async fn runs_fixed(
-    state: AppState,
-    who: crate::queue::manager::Principal,
-    option: &'static str,
-) -> Reply {
+async fn runs_fixed(state: AppState, who: crate::auth::Principal, option: &'static str) -> Reply {
     run(&state, who, move |env: &mut Env| runs_reply(env, option)).await
 }
 async fn runs_active(S(s): S<AppState>, Extension(w): Caller) -> Reply {

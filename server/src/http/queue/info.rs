@@ -77,7 +77,7 @@ fn unsupported(keys: &[&String]) -> ApiError {
 
 async fn plans(
     state: AppState,
-    who: crate::queue::manager::Principal,
+    who: crate::auth::Principal,
     body: Bytes,
     key: &'static str,
 ) -> Reply {
@@ -109,7 +109,7 @@ async fn plans_existing(S(s): S<AppState>, Extension(w): Caller, b: Bytes) -> Re
 
 async fn devices(
     state: AppState,
-    who: crate::queue::manager::Principal,
+    who: crate::auth::Principal,
     body: Bytes,
     key: &'static str,
 ) -> Reply {

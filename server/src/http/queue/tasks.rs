@@ -76,7 +76,7 @@ type Make = Box<dyn FnOnce(&mut Env, &str) -> Result<(TaskRequest, Value), (Stri
 /// Starts a task in the manager (lock, environment state and `make`'s own checks first).
 async fn start(
     state: &AppState,
-    who: crate::queue::manager::Principal,
+    who: crate::auth::Principal,
     p: Map<String, Value>,
     make: Make,
 ) -> Reply {

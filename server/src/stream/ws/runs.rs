@@ -5,14 +5,15 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use axum::extract::ws::Utf8Bytes;
+use hutch_app::model::docs::DocName;
 use hutch_app::model::stream::Topic;
 use serde_json::{json, Value};
 use tokio::time::Instant;
 
 use super::{Closed, Conn};
+use crate::hub::{encode_update, Frame};
 use crate::runs::pages::{weight, Finished, Pager};
 use crate::stream::decimate::Decimator;
-use crate::stream::{encode_update, Frame};
 
 /// How often decimated plots are checked for something to send.
 pub const PLOT_TICK: Duration = Duration::from_millis(25);
@@ -164,12 +165,13 @@ impl Conn {
                 };
             let mut pager = Pager::default();
             for (seq, name, doc) in docs {
-                if name == "event" {
+                if name == DocName::Event {
                     pager.push(seq, &doc);
                     continue;
                 }
                 self.send_pages(&topic, pager.take()).await?;
-                self.send_run_doc(&topic, seq + 1, &name, &doc).await?;
+                self.send_run_doc(&topic, seq + 1, name.as_str(), &doc)
+                    .await?;
             }
             self.send_pages(&topic, pager.take()).await?;
             at = to;
@@ -200,7 +202,7 @@ impl Conn {
             if let Some(plot) = self.plots.get_mut(topic) {
                 plot.fold(page.end, &page.doc);
             } else {
-                let text = encode_update(topic, page.end, "event_page", &page.doc);
+                let text = encode_update(topic, page.end, DocName::EventPage.as_str(), &page.doc);
                 self.send_text(Utf8Bytes::from(&*text)).await?;
             }
         }
@@ -226,8 +228,8 @@ impl Conn {
         if let Some(page) = frame.page.as_ref().filter(|p| p.first < sent) {
             // The page starts before what this client has: send only its new events.
             let doc = trim_page(&page.doc, (sent - page.first) as usize);
-            let page = std::sync::Arc::new(crate::stream::PageFrame { first: sent, doc });
-            let text = encode_update(&topic, frame.seq, "event_page", &page.doc);
+            let page = std::sync::Arc::new(crate::hub::PageFrame { first: sent, doc });
+            let text = encode_update(&topic, frame.seq, DocName::EventPage.as_str(), &page.doc);
             return Box::pin(self.forward_run(Frame {
                 text,
                 page: Some(page),
@@ -272,7 +274,7 @@ impl Conn {
                     end = next.seq;
                 }
                 self.sent.insert(topic.clone(), end);
-                let text = encode_update(&topic, end, "event_page", &merged);
+                let text = encode_update(&topic, end, DocName::EventPage.as_str(), &merged);
                 self.send_text(Utf8Bytes::from(&*text)).await
             }
             (_, None) => self.send_text(Utf8Bytes::from(&*frame.text)).await,

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use hutch_app::model::docs::DocName;
 use hutch_app::model::queue::{ExitStatus, QueueItem};
 use serde_json::{json, Map, Value};
 
@@ -117,9 +118,9 @@ struct Emit<'a> {
 }
 
 impl Emit<'_> {
-    fn doc(&mut self, name: &str, doc: Value) {
+    fn doc(&mut self, name: DocName, doc: Value) {
         (self.out)(FromWorker::Document {
-            name: name.into(),
+            name: name.as_str().into(),
             doc,
         });
     }
@@ -325,7 +326,7 @@ impl Sim {
             "versions".into(),
             json!({"hutch": env!("CARGO_PKG_VERSION")}),
         );
-        emit.doc("start", Value::Object(start));
+        emit.doc(DocName::Start, Value::Object(start));
         (emit.out)(FromWorker::RunOpened {
             uid: run_uid.clone(),
             scan_id,
@@ -383,7 +384,7 @@ impl Sim {
             self.plot_applet(t, emit);
         }
         emit.doc(
-            "stop",
+            DocName::Stop,
             json!({"uid": uid(), "time": now(), "run_start": run_uid, "exit_status": run_exit,
                    "reason": if status == ExitStatus::Completed { "" } else { status.as_str() },
                    "num_events": if described { json!({"primary": events}) } else { json!({}) }}),
@@ -444,7 +445,7 @@ impl Sim {
             data_keys.extend(keys);
         }
         emit.doc(
-            "descriptor",
+            DocName::Descriptor,
             json!({"uid": descriptor_uid, "time": now(), "run_start": run_uid, "name": "primary",
                    "data_keys": data_keys, "object_keys": object_keys, "configuration": {}, "hints": hints}),
         );
@@ -452,7 +453,7 @@ impl Sim {
 
     fn resource(&self, run_uid: &str, resource_uid: &str, emit: &mut Emit) {
         emit.doc(
-            "resource",
+            DocName::Resource,
             json!({"uid": resource_uid, "run_start": run_uid, "spec": "HUTCH_RAW_U16",
                    "root": self.assets.display().to_string(), "resource_path": run_uid,
                    "resource_kwargs": {"shape": [IMG_SIZE, IMG_SIZE], "dtype": "<u2"},
@@ -481,7 +482,7 @@ impl Sim {
                 if let Err(e) = self.write_frame(run_uid, i, &frame) {
                     emit.log(format!("could not store img frame {i}: {e}"));
                 }
-                emit.doc("datum", json!({"resource": resource, "datum_id": datum_id, "datum_kwargs": {"index": i}}));
+                emit.doc(DocName::Datum, json!({"resource": resource, "datum_id": datum_id, "datum_kwargs": {"index": i}}));
                 data.insert(name.clone(), json!(datum_id));
                 filled.insert(name.clone(), json!(false));
             } else {
@@ -499,7 +500,7 @@ impl Sim {
         let ts = now();
         let timestamps: Map<String, Value> = data.keys().map(|k| (k.clone(), json!(ts))).collect();
         emit.doc(
-            "event",
+            DocName::Event,
             json!({"uid": uid(), "time": ts, "descriptor": descriptor, "seq_num": i + 1,
                    "data": data, "timestamps": timestamps, "filled": filled}),
         );
