@@ -12,6 +12,7 @@ pub mod plan_form;
 pub mod progress;
 pub mod queue;
 pub mod queue_view;
+pub mod runs;
 pub mod spreadsheet;
 pub mod status;
 pub mod stream;

@@ -404,3 +404,66 @@ async fn a_10000_point_scan_runs_to_completion() {
     let history = api_ok(&server, "GET", "/api/history/get", json!({})).await;
     assert_eq!(history["items"][0]["result"]["exit_status"], "completed");
 }
+
+/// Commit, then publish: a change the database refuses (here a trigger stands in for a full
+/// disk) is answered as not made, is not published, and leaves the state as stored; once the
+/// database accepts again everything works on from there.
+#[tokio::test]
+async fn a_change_the_database_refuses_is_not_made_and_not_published() {
+    let server = TestServer::start().await;
+    let (mut status_ws, _) = subscribed_to_status(&server).await;
+    open_environment(&server, &mut status_ws).await;
+    let kept = api_ok(&server, "POST", "/api/queue/item/add", count("det1", 1)).await;
+    let (mut queue_ws, _) = watching(&server, "queue").await;
+    let refuse = |table: &str| {
+        format!("CREATE TRIGGER refuse_{table} BEFORE INSERT ON {table} BEGIN SELECT RAISE(ABORT, 'disk full (test)'); END")
+    };
+
+    sqlx::query(&refuse("queue_items"))
+        .execute(&server.state.db)
+        .await
+        .unwrap();
+    let (_, r) = api(&server, "POST", "/api/queue/item/add", count("det1", 2)).await;
+    assert_eq!(r["success"], false, "{r}");
+    let msg = r["msg"].as_str().unwrap();
+    assert!(
+        msg.contains("could not store this change") && msg.contains("disk full (test)"),
+        "{msg}"
+    );
+    let q = api_ok(&server, "GET", "/api/queue/get", json!({})).await;
+    assert_eq!(q["items"].as_array().unwrap().len(), 1, "{q}");
+    sqlx::query("DROP TRIGGER refuse_queue_items")
+        .execute(&server.state.db)
+        .await
+        .unwrap();
+    let next = api_ok(&server, "POST", "/api/queue/item/add", count("det1", 3)).await;
+    let update = next_update(&mut queue_ws, "queue", |_| true).await;
+    assert_eq!(update["op"], "insert", "the refused add went out: {update}");
+    assert_eq!(update["item"]["item_uid"], next["item"]["item_uid"]);
+    assert_eq!(update["index"], 1);
+
+    // A start whose execution record cannot be written does not start anything.
+    sqlx::query(&refuse("dispatches"))
+        .execute(&server.state.db)
+        .await
+        .unwrap();
+    let (_, r) = api(&server, "POST", "/api/queue/start", json!({})).await;
+    assert_eq!(r["success"], false, "{r}");
+    let (_, s) = api(&server, "GET", "/api/status", json!({})).await;
+    assert_eq!(s["manager_state"], "idle", "{s}");
+    assert_eq!(s["items_in_queue"], 2, "{s}");
+    assert_eq!(s["running_item_uid"], Value::Null, "{s}");
+    sqlx::query("DROP TRIGGER refuse_dispatches")
+        .execute(&server.state.db)
+        .await
+        .unwrap();
+    api_ok(&server, "POST", "/api/queue/start", json!({})).await;
+    let done = wait_status(&mut status_ws, |s| {
+        s["manager_state"] == "idle" && s["items_in_history"] == 2
+    })
+    .await;
+    assert_eq!(done["items_in_queue"], 0, "{done}");
+    let history = api_ok(&server, "GET", "/api/history/get", json!({})).await;
+    assert_eq!(history["items"][0]["item_uid"], kept["item"]["item_uid"]);
+    assert_eq!(history["items"][0]["result"]["exit_status"], "completed");
+}

@@ -4,7 +4,14 @@ use serde_json::{json, Map, Value};
 
 use super::args::*;
 use super::client::{Client, Failure};
-use super::table::{call, short, table, time, uid8, Out};
+use hutch_app::model::applets::Applet;
+use hutch_app::model::datasets::Dataset;
+use hutch_app::model::queue::QueueItem;
+use hutch_app::model::runs::{RunSummary, StreamInfo};
+use hutch_app::model::status::ServerStatus;
+use serde::Deserialize;
+
+use super::table::{call, human, short, some_item, table, time, uid8, Out};
 
 fn parse_json(what: &str, text: &str) -> Result<Value, Failure> {
     serde_json::from_str(text).map_err(|e| {
@@ -58,7 +65,7 @@ fn item_at(at: Option<&str>) -> Map<String, Value> {
     m
 }
 
-fn queue_rows(items: &[Value], first_index: usize) -> Vec<Vec<String>> {
+fn queue_rows(items: &[QueueItem], first_index: usize) -> Vec<Vec<String>> {
     items
         .iter()
         .enumerate()
@@ -66,11 +73,47 @@ fn queue_rows(items: &[Value], first_index: usize) -> Vec<Vec<String>> {
             vec![
                 (i + first_index).to_string(),
                 call(it),
-                it["user"].as_str().unwrap_or("").to_string(),
-                uid8(&it["item_uid"]),
+                it.user.clone(),
+                uid8(&it.item_uid),
             ]
         })
         .collect()
+}
+
+/// The reply of `item/add`, `item/remove`, `item/move`, `item/update`.
+#[derive(Deserialize)]
+struct ItemReply {
+    #[serde(default, deserialize_with = "some_item")]
+    item: Option<QueueItem>,
+    #[serde(default)]
+    qsize: Option<usize>,
+}
+
+impl ItemReply {
+    /// `count(['det1']) (1a2b3c4d)`.
+    fn item(&self) -> String {
+        self.item.as_ref().map_or_else(
+            || "?".into(),
+            |i| format!("{} ({})", call(i), uid8(&i.item_uid)),
+        )
+    }
+
+    /// `count(['det1'])`.
+    fn call(&self) -> String {
+        self.item.as_ref().map_or_else(|| "?".into(), call)
+    }
+
+    fn qsize(&self) -> String {
+        self.qsize.map_or_else(|| "?".into(), |n| n.to_string())
+    }
+}
+
+/// The reply of `queue/get` and `history/get`.
+#[derive(Deserialize)]
+struct ListReply {
+    items: Vec<QueueItem>,
+    #[serde(default, deserialize_with = "some_item")]
+    running_item: Option<QueueItem>,
 }
 
 pub async fn run(cmd: ClientCommand, client: &Client, out: &Out) -> Result<(), Failure> {
@@ -78,13 +121,13 @@ pub async fn run(cmd: ClientCommand, client: &Client, out: &Out) -> Result<(), F
         ClientCommand::Status { .. } => status(client, out).await,
         ClientCommand::Ping { .. } => {
             let v = client.call("GET", "/api/ping", None).await?;
-            let version = v["hutch"]["version"].as_str().unwrap_or("?");
             out.show(&v, |v| {
-                format!(
-                    "hutch {version} at {} answers: manager {}",
-                    client.url,
-                    v["manager_state"].as_str().unwrap_or("?")
-                )
+                human(v, |s: ServerStatus| {
+                    format!(
+                        "hutch {} at {} answers: manager {}",
+                        s.hutch.version, client.url, s.manager_state
+                    )
+                })
             });
             Ok(())
         }
@@ -134,24 +177,27 @@ pub async fn run(cmd: ClientCommand, client: &Client, out: &Out) -> Result<(), F
                     .call("GET", "/api/history/get", Some(&json!({})))
                     .await?;
                 out.show(&v, |v| {
-                    let items = v["items"].as_array().cloned().unwrap_or_default();
-                    if items.is_empty() {
-                        return "history is empty".into();
-                    }
-                    let rows: Vec<Vec<String>> = items
-                        .iter()
-                        .map(|it| {
-                            let r = &it["result"];
-                            vec![
-                                time(&r["time_stop"]),
-                                call(it),
-                                r["exit_status"].as_str().unwrap_or("").to_string(),
-                                r["msg"].as_str().unwrap_or("").to_string(),
-                                uid8(&it["item_uid"]),
-                            ]
-                        })
-                        .collect();
-                    table(&["finished", "plan", "exit", "message", "uid"], &rows)
+                    human(v, |l: ListReply| {
+                        if l.items.is_empty() {
+                            return "history is empty".into();
+                        }
+                        let rows: Vec<Vec<String>> = l
+                            .items
+                            .iter()
+                            .map(|it| {
+                                let r = it.result.as_ref();
+                                vec![
+                                    r.map(|r| time(&json!(r.time_stop))).unwrap_or_default(),
+                                    call(it),
+                                    r.map(|r| r.exit_status.as_str().to_string())
+                                        .unwrap_or_default(),
+                                    r.map(|r| r.msg.clone()).unwrap_or_default(),
+                                    uid8(&it.item_uid),
+                                ]
+                            })
+                            .collect();
+                        table(&["finished", "plan", "exit", "message", "uid"], &rows)
+                    })
                 });
                 Ok(())
             }
@@ -247,43 +293,36 @@ pub async fn run(cmd: ClientCommand, client: &Client, out: &Out) -> Result<(), F
 
 async fn status(client: &Client, out: &Out) -> Result<(), Failure> {
     let v = client.call("GET", "/api/status", None).await?;
-    out.show(&v, |s| {
-        let lock = &s["lock"];
-        let locked = match (lock["environment"].as_bool(), lock["queue"].as_bool()) {
-            (Some(true), Some(true)) => "environment and queue",
-            (Some(true), _) => "environment",
-            (_, Some(true)) => "queue",
-            _ => "no",
-        };
-        let mode = &s["plan_queue_mode"];
-        let rows = [
-            ("manager", s["manager_state"].clone()),
-            ("run engine", s["re_state"].clone()),
-            ("environment open", s["worker_environment_exists"].clone()),
-            ("queue", s["items_in_queue"].clone()),
-            ("history", s["items_in_history"].clone()),
-            ("running item", s["running_item_uid"].clone()),
-            ("queue stop pending", s["queue_stop_pending"].clone()),
-            ("autostart", s["queue_autostart_enabled"].clone()),
-            (
-                "loop / ignore failures",
-                json!(format!("{} / {}", mode["loop"], mode["ignore_failures"])),
-            ),
-            ("locked", json!(locked)),
-        ];
-        rows.iter()
-            .map(|(k, v)| {
-                format!(
-                    "{k:<24}{}",
-                    match v {
-                        Value::String(s) => s.clone(),
-                        Value::Null => "-".into(),
-                        o => o.to_string(),
-                    }
-                )
-            })
-            .collect::<Vec<_>>()
-            .join("\n")
+    out.show(&v, |v| {
+        human(v, |s: ServerStatus| {
+            let locked = match (s.lock.environment, s.lock.queue) {
+                (true, true) => "environment and queue",
+                (true, false) => "environment",
+                (false, true) => "queue",
+                (false, false) => "no",
+            };
+            let mode = &s.plan_queue_mode;
+            let or_dash = |o: Option<String>| o.unwrap_or_else(|| "-".into());
+            let rows = [
+                ("manager", s.manager_state),
+                ("run engine", or_dash(s.re_state)),
+                ("environment open", s.worker_environment_exists.to_string()),
+                ("queue", s.items_in_queue.to_string()),
+                ("history", s.items_in_history.to_string()),
+                ("running item", or_dash(s.running_item_uid)),
+                ("queue stop pending", s.queue_stop_pending.to_string()),
+                ("autostart", s.queue_autostart_enabled.to_string()),
+                (
+                    "loop / ignore failures",
+                    format!("{} / {}", mode.loop_, mode.ignore_failures),
+                ),
+                ("locked", locked.to_string()),
+            ];
+            rows.iter()
+                .map(|(k, v)| format!("{k:<24}{v}"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
     });
     Ok(())
 }
@@ -295,24 +334,21 @@ async fn queue(action: QueueAction, client: &Client, out: &Out) -> Result<(), Fa
                 .call("GET", "/api/queue/get", Some(&json!({})))
                 .await?;
             out.show(&v, |v| {
-                let mut text = String::new();
-                if let Some(r) = v["running_item"].as_object().filter(|r| !r.is_empty()) {
-                    text.push_str(&format!(
-                        "running: {} ({})\n",
-                        call(&Value::Object(r.clone())),
-                        uid8(&r["item_uid"])
-                    ));
-                }
-                let items = v["items"].as_array().cloned().unwrap_or_default();
-                if items.is_empty() {
-                    text.push_str("the queue is empty");
-                } else {
-                    text.push_str(&table(
-                        &["#", "plan", "user", "uid"],
-                        &queue_rows(&items, 0),
-                    ));
-                }
-                text
+                human(v, |l: ListReply| {
+                    let mut text = String::new();
+                    if let Some(r) = &l.running_item {
+                        text.push_str(&format!("running: {} ({})\n", call(r), uid8(&r.item_uid)));
+                    }
+                    if l.items.is_empty() {
+                        text.push_str("the queue is empty");
+                    } else {
+                        text.push_str(&table(
+                            &["#", "plan", "user", "uid"],
+                            &queue_rows(&l.items, 0),
+                        ));
+                    }
+                    text
+                })
             });
         }
         QueueAction::Clear => {
@@ -341,12 +377,9 @@ async fn queue(action: QueueAction, client: &Client, out: &Out) -> Result<(), Fa
                 .call("POST", "/api/queue/item/add", Some(&Value::Object(body)))
                 .await?;
             out.show(&v, |v| {
-                format!(
-                    "added {} ({}); the queue has {}",
-                    call(&v["item"]),
-                    uid8(&v["item"]["item_uid"]),
-                    v["qsize"]
-                )
+                human(v, |r: ItemReply| {
+                    format!("added {}; the queue has {}", r.item(), r.qsize())
+                })
             });
         }
         QueueAction::Item { action } => match action {
@@ -371,7 +404,9 @@ async fn queue(action: QueueAction, client: &Client, out: &Out) -> Result<(), Fa
                     )
                     .await?;
                 out.show(&v, |v| {
-                    format!("removed {}; the queue has {}", call(&v["item"]), v["qsize"])
+                    human(v, |r: ItemReply| {
+                        format!("removed {}; the queue has {}", r.call(), r.qsize())
+                    })
                 });
             }
             ItemAction::Move { from, to } => {
@@ -383,7 +418,9 @@ async fn queue(action: QueueAction, client: &Client, out: &Out) -> Result<(), Fa
                 let v = client
                     .call("POST", "/api/queue/item/move", Some(&Value::Object(body)))
                     .await?;
-                out.show(&v, |v| format!("moved {}", call(&v["item"])));
+                out.show(&v, |v| {
+                    human(v, |r: ItemReply| format!("moved {}", r.call()))
+                });
             }
             ItemAction::Update { uid, item, replace } => {
                 let mut item = parse_json("the item", &item)?;
@@ -399,11 +436,7 @@ async fn queue(action: QueueAction, client: &Client, out: &Out) -> Result<(), Fa
                     )
                     .await?;
                 out.show(&v, |v| {
-                    format!(
-                        "updated: {} ({})",
-                        call(&v["item"]),
-                        uid8(&v["item"]["item_uid"])
-                    )
+                    human(v, |r: ItemReply| format!("updated: {}", r.item()))
                 });
             }
         },
@@ -518,28 +551,32 @@ async fn applets(action: AppletsAction, client: &Client, out: &Out) -> Result<()
     match action {
         AppletsAction::List => {
             let v = client.call("GET", "/api/applets", None).await?;
+            #[derive(Deserialize)]
+            struct Reply {
+                applets: Vec<Applet>,
+            }
             out.show(&v, |v| {
-                let rows: Vec<Vec<String>> = v["applets"]
-                    .as_array()
-                    .cloned()
-                    .unwrap_or_default()
-                    .iter()
-                    .map(|a| {
-                        vec![
-                            a["group"].as_str().unwrap_or("").into(),
-                            a["name"].as_str().unwrap_or("").into(),
-                            a["kind"].as_str().unwrap_or("").into(),
-                            a["version"].to_string(),
-                            a["updated_by"].as_str().unwrap_or("").into(),
-                            uid8(&a["uid"]),
-                        ]
-                    })
-                    .collect();
-                if rows.is_empty() {
-                    "no applets".into()
-                } else {
-                    table(&["group", "name", "kind", "version", "by", "uid"], &rows)
-                }
+                human(v, |r: Reply| {
+                    let rows: Vec<Vec<String>> = r
+                        .applets
+                        .iter()
+                        .map(|a| {
+                            vec![
+                                a.group.clone(),
+                                a.name.clone(),
+                                a.kind.as_str().into(),
+                                a.version.to_string(),
+                                a.updated_by.clone(),
+                                uid8(&a.uid),
+                            ]
+                        })
+                        .collect();
+                    if rows.is_empty() {
+                        "no applets".into()
+                    } else {
+                        table(&["group", "name", "kind", "version", "by", "uid"], &rows)
+                    }
+                })
             });
         }
         AppletsAction::Export { file } => {
@@ -598,15 +635,21 @@ fn write_out(file: Option<&std::path::Path>, bytes: &[u8]) -> Result<(), Failure
 }
 
 async fn datasets(action: DatasetsAction, client: &Client, out: &Out) -> Result<(), Failure> {
-    let describe = |d: &Value| {
-        let unit = d["unit"]
-            .as_str()
+    #[derive(Deserialize)]
+    struct One {
+        dataset: Dataset,
+    }
+    #[derive(Deserialize)]
+    struct List {
+        datasets: Vec<Dataset>,
+    }
+    let describe = |d: &Dataset| {
+        let unit = d
+            .meta
+            .unit
+            .as_ref()
             .map_or_else(String::new, |u| format!(" {u}"));
-        format!(
-            "{} = {}{unit}",
-            d["key"].as_str().unwrap_or(""),
-            short(&d["value"])
-        )
+        format!("{} = {}{unit}", d.key, short(&d.value))
     };
     match action {
         DatasetsAction::Get { key } => {
@@ -614,19 +657,16 @@ async fn datasets(action: DatasetsAction, client: &Client, out: &Out) -> Result<
                 .call("GET", &format!("/api/datasets/{key}"), None)
                 .await?;
             out.show(&v, |v| {
-                let d = &v["dataset"];
-                format!(
-                    "{}\n(set by {} at {}, version {}{})",
-                    describe(d),
-                    d["set_by"].as_str().unwrap_or(""),
-                    d["updated_at"].as_str().unwrap_or(""),
-                    d["version"],
-                    if d["persist"] == true {
-                        ", persistent"
-                    } else {
-                        ""
-                    }
-                )
+                human(v, |One { dataset: d }| {
+                    format!(
+                        "{}\n(set by {} at {}, version {}{})",
+                        describe(&d),
+                        d.set_by,
+                        d.updated_at,
+                        d.version,
+                        if d.persist { ", persistent" } else { "" }
+                    )
+                })
             });
         }
         DatasetsAction::Set {
@@ -646,7 +686,7 @@ async fn datasets(action: DatasetsAction, client: &Client, out: &Out) -> Result<
             let v = client
                 .call("PUT", &format!("/api/datasets/{key}"), Some(&body))
                 .await?;
-            out.show(&v, |v| describe(&v["dataset"]));
+            out.show(&v, |v| human(v, |r: One| describe(&r.dataset)));
         }
         DatasetsAction::List { prefix } => {
             let path = match prefix {
@@ -655,30 +695,26 @@ async fn datasets(action: DatasetsAction, client: &Client, out: &Out) -> Result<
             };
             let v = client.call("GET", &path, None).await?;
             out.show(&v, |v| {
-                let rows: Vec<Vec<String>> = v["datasets"]
-                    .as_array()
-                    .cloned()
-                    .unwrap_or_default()
-                    .iter()
-                    .map(|d| {
-                        vec![
-                            d["key"].as_str().unwrap_or("").into(),
-                            short(&d["value"]),
-                            d["unit"].as_str().unwrap_or("").into(),
-                            if d["persist"] == true {
-                                "yes".into()
-                            } else {
-                                "".into()
-                            },
-                            d["set_by"].as_str().unwrap_or("").into(),
-                        ]
-                    })
-                    .collect();
-                if rows.is_empty() {
-                    "no datasets".into()
-                } else {
-                    table(&["key", "value", "unit", "persist", "set by"], &rows)
-                }
+                human(v, |l: List| {
+                    let rows: Vec<Vec<String>> = l
+                        .datasets
+                        .iter()
+                        .map(|d| {
+                            vec![
+                                d.key.clone(),
+                                short(&d.value),
+                                d.meta.unit.clone().unwrap_or_default(),
+                                if d.persist { "yes".into() } else { "".into() },
+                                d.set_by.clone(),
+                            ]
+                        })
+                        .collect();
+                    if rows.is_empty() {
+                        "no datasets".into()
+                    } else {
+                        table(&["key", "value", "unit", "persist", "set by"], &rows)
+                    }
+                })
             });
         }
     }
@@ -693,46 +729,73 @@ async fn runs(action: RunsAction, client: &Client, out: &Out) -> Result<(), Fail
                 path.push_str(&format!("&plan={p}"));
             }
             let v = client.call("GET", &path, None).await?;
+            #[derive(Deserialize)]
+            struct Reply {
+                runs: Vec<RunSummary>,
+            }
             out.show(&v, |v| {
-                let rows: Vec<Vec<String>> = v["runs"]
-                    .as_array()
-                    .cloned()
-                    .unwrap_or_default()
-                    .iter()
-                    .map(|r| {
-                        let events: i64 = r["num_events"]
-                            .as_object()
-                            .map_or(0, |m| m.values().filter_map(Value::as_i64).sum());
-                        vec![
-                            time(&r["time_start"]),
-                            r["scan_id"].to_string(),
-                            r["plan_name"].as_str().unwrap_or("").into(),
-                            r["exit_status"].as_str().unwrap_or("open").into(),
-                            events.to_string(),
-                            r["uid"].as_str().unwrap_or("").into(),
-                        ]
-                    })
-                    .collect();
-                if rows.is_empty() {
-                    "no runs".into()
-                } else {
-                    table(&["started", "scan", "plan", "exit", "events", "uid"], &rows)
-                }
+                human(v, |r: Reply| {
+                    let rows: Vec<Vec<String>> = r
+                        .runs
+                        .iter()
+                        .map(|r| {
+                            vec![
+                                time(&json!(r.time_start)),
+                                r.scan_id.map_or_else(|| "null".into(), |n| n.to_string()),
+                                r.plan_name.clone(),
+                                r.exit_status.clone().unwrap_or_else(|| "open".into()),
+                                r.events().to_string(),
+                                r.uid.clone(),
+                            ]
+                        })
+                        .collect();
+                    if rows.is_empty() {
+                        "no runs".into()
+                    } else {
+                        table(&["started", "scan", "plan", "exit", "events", "uid"], &rows)
+                    }
+                })
             });
         }
         RunsAction::Show { uid } => {
             let v = client
                 .call("GET", &format!("/api/runs/{uid}"), None)
                 .await?;
+            #[derive(Deserialize)]
+            struct Run {
+                #[serde(flatten)]
+                summary: RunSummary,
+                #[serde(default)]
+                streams: Vec<StreamInfo>,
+            }
+            #[derive(Deserialize)]
+            struct Reply {
+                run: Run,
+            }
             out.show(&v, |v| {
-                let r = &v["run"];
-                let streams: Vec<String> = r["streams"].as_array().cloned().unwrap_or_default().iter()
-                    .map(|s| format!("{} ({} fields, {} events)", s["name"].as_str().unwrap_or(""),
-                        s["data_keys"].as_object().map_or(0, |m| m.len()), r["num_events"][s["name"].as_str().unwrap_or("")]))
-                    .collect();
-                format!("run {}\nplan      {} (scan {})\nstarted   {}\nstopped   {}\nexit      {}\nstreams   {}",
-                    r["uid"].as_str().unwrap_or(""), r["plan_name"].as_str().unwrap_or(""), r["scan_id"],
-                    time(&r["time_start"]), time(&r["time_stop"]), r["exit_status"].as_str().unwrap_or("open"), streams.join(", "))
+                human(v, |r: Reply| {
+                    let (r, streams) = (r.run.summary, r.run.streams);
+                    let streams: Vec<String> = streams
+                        .iter()
+                        .map(|s| {
+                            let events = r
+                                .num_events
+                                .get(&s.name)
+                                .map_or_else(|| "null".into(), u64::to_string);
+                            format!("{} ({} fields, {events} events)", s.name, s.data_keys.len())
+                        })
+                        .collect();
+                    format!(
+                        "run {}\nplan      {} (scan {})\nstarted   {}\nstopped   {}\nexit      {}\nstreams   {}",
+                        r.uid,
+                        r.plan_name,
+                        r.scan_id.map_or_else(|| "null".into(), |n| n.to_string()),
+                        time(&json!(r.time_start)),
+                        time(&json!(r.time_stop)),
+                        r.exit_status.as_deref().unwrap_or("open"),
+                        streams.join(", ")
+                    )
+                })
             });
         }
         RunsAction::Export { uid, file } => {

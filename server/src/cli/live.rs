@@ -4,26 +4,41 @@ use std::io::{IsTerminal, Write};
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message;
 
 use hutch_app::model::progress::Progress;
-use hutch_app::model::stream::RunsDelta;
+use hutch_app::model::status::ServerStatus;
+use hutch_app::model::stream::{ClientMessage, RunsDelta, ServerMessage, Topic, TopicOptions};
+use serde::Deserialize;
 
 use super::client::{Client, Failure, Ws};
 use super::table::Out;
 
-async fn subscribe(ws: &mut Ws, msg: Value) -> Result<(), Failure> {
-    ws.send(Message::Text(msg.to_string().into()))
+async fn send(ws: &mut Ws, msg: &ClientMessage) -> Result<(), Failure> {
+    let text = serde_json::to_string(msg).unwrap_or_default();
+    ws.send(Message::Text(text.into()))
         .await
         .map_err(|e| Failure::Connect(format!("the live connection broke: {e}")))
 }
 
-/// The next JSON frame, or `None` when the server closed the connection.
-async fn next(ws: &mut Ws) -> Result<Option<Value>, Failure> {
+fn subscribe(topics: Vec<Topic>) -> ClientMessage {
+    ClientMessage::Subscribe {
+        topics,
+        since: Default::default(),
+        options: Default::default(),
+    }
+}
+
+/// The next frame (as sent, and parsed), or `None` when the server closed the connection.
+/// A frame this client does not understand is skipped.
+async fn next(ws: &mut Ws) -> Result<Option<(String, ServerMessage)>, Failure> {
     loop {
         match ws.next().await {
-            Some(Ok(Message::Text(t))) => return Ok(serde_json::from_str(&t).ok()),
+            Some(Ok(Message::Text(t))) => {
+                if let Ok(m) = serde_json::from_str(&t) {
+                    return Ok(Some((t.to_string(), m)));
+                }
+            }
             Some(Ok(Message::Close(_))) | None => return Ok(None),
             Some(Ok(_)) => continue,
             Some(Err(e)) => {
@@ -33,56 +48,68 @@ async fn next(ws: &mut Ws) -> Result<Option<Value>, Failure> {
     }
 }
 
-fn status_line(s: &Value) -> String {
-    let running = s["running_item_uid"]
-        .as_str()
-        .map_or_else(String::new, |u| {
-            format!(", running {}", &u[..u.len().min(8)])
-        });
+/// The status a frame carries: a `status` snapshot or update, read as [`ServerStatus`].
+fn status_of(frame: &ServerMessage) -> Option<ServerStatus> {
+    match frame {
+        ServerMessage::Snapshot {
+            topic: Topic::Status,
+            data,
+            ..
+        }
+        | ServerMessage::Update {
+            topic: Topic::Status,
+            data,
+            ..
+        } => ServerStatus::deserialize(data).ok(),
+        _ => None,
+    }
+}
+
+fn status_line(s: &ServerStatus) -> String {
+    let running = s.running_item_uid.as_deref().map_or_else(String::new, |u| {
+        format!(", running {}", u.chars().take(8).collect::<String>())
+    });
     format!(
         "manager {} | RE {} | environment {} | queue {} | history {}{running}",
-        s["manager_state"].as_str().unwrap_or("?"),
-        s["re_state"].as_str().unwrap_or("-"),
-        if s["worker_environment_exists"] == true {
+        s.manager_state,
+        s.re_state.as_deref().unwrap_or("-"),
+        if s.worker_environment_exists {
             "open"
         } else {
             "closed"
         },
-        s["items_in_queue"],
-        s["items_in_history"],
+        s.items_in_queue,
+        s.items_in_history,
     )
 }
 
 /// Prints each status change and every console line until the server goes away or Ctrl-C.
 pub async fn monitor(client: &Client, out: &Out) -> Result<(), Failure> {
     let mut ws = client.stream().await?;
-    subscribe(
-        &mut ws,
-        json!({"type": "subscribe", "topics": ["status", "console"]}),
-    )
-    .await?;
+    send(&mut ws, &subscribe(vec![Topic::Status, Topic::Console])).await?;
     let mut last = String::new();
     let stdout = std::io::stdout();
-    while let Some(f) = next(&mut ws).await? {
-        let data = &f["data"];
-        let line = match (f["type"].as_str(), f["topic"].as_str()) {
-            (Some("error"), _) => {
-                return Err(Failure::Auth(
-                    f["msg"].as_str().unwrap_or("refused").to_string(),
-                ))
-            }
-            _ if out.json && f["topic"].is_string() && f["type"] != "heartbeat" => f.to_string(),
-            (Some("snapshot" | "update"), Some("status")) => {
-                let l = status_line(data);
+    while let Some((raw, frame)) = next(&mut ws).await? {
+        let line = match frame {
+            ServerMessage::Error { msg } => return Err(Failure::Auth(msg)),
+            ServerMessage::Hello { .. } | ServerMessage::Heartbeat { .. } => continue,
+            _ if out.json => raw,
+            ref f if status_of(f).is_some() => {
+                let Some(status) = status_of(f) else {
+                    continue;
+                };
+                let l = status_line(&status);
                 if l == last {
                     continue;
                 }
                 last = l.clone();
                 format!("[status] {l}")
             }
-            (Some("update"), Some("console")) => {
-                data["msg"].as_str().unwrap_or("").trim_end().to_string()
-            }
+            ServerMessage::Update {
+                topic: Topic::Console,
+                data,
+                ..
+            } => data["msg"].as_str().unwrap_or("").trim_end().to_string(),
             _ => continue,
         };
         let mut o = stdout.lock();
@@ -98,49 +125,53 @@ pub async fn monitor(client: &Client, out: &Out) -> Result<(), Failure> {
 pub async fn wait_idle(client: &Client, timeout: Option<f64>) -> Result<(), Failure> {
     let work = async {
         let mut ws = client.stream().await?;
-        subscribe(
-            &mut ws,
-            json!({"type": "subscribe", "topics": ["status", "runs"]}),
-        )
-        .await?;
+        send(&mut ws, &subscribe(vec![Topic::Status, Topic::Runs])).await?;
         let tty = std::io::stderr().is_terminal();
         let mut progress = Progress::default();
-        while let Some(f) = next(&mut ws).await? {
-            let (kind, topic) = (
-                f["type"].as_str().unwrap_or(""),
-                f["topic"].as_str().unwrap_or(""),
-            );
-            match (kind, topic) {
-                ("error", _) => {
-                    return Err(Failure::Auth(
-                        f["msg"].as_str().unwrap_or("refused").to_string(),
-                    ))
-                }
-                ("snapshot" | "update", "status") if f["data"]["manager_state"] == "idle" => {
+        while let Some((_, frame)) = next(&mut ws).await? {
+            match frame {
+                ServerMessage::Error { msg } => return Err(Failure::Auth(msg)),
+                ref f if status_of(f).is_some_and(|s| s.manager_state == "idle") => {
                     if tty {
                         eprintln!();
                     }
                     return Ok(());
                 }
-                ("update", "runs") => {
-                    let Ok(RunsDelta::Opened { run }) = serde_json::from_value(f["data"].clone())
-                    else {
+                ServerMessage::Update {
+                    topic: Topic::Runs,
+                    data,
+                    ..
+                } => {
+                    let Ok(RunsDelta::Opened { run }) = serde_json::from_value(data) else {
                         continue;
                     };
                     if let Some(old) = progress.run.replace(run.uid.clone()) {
-                        subscribe(
-                            &mut ws,
-                            json!({"type": "unsubscribe", "topics": [format!("run:{old}")]}),
-                        )
-                        .await?;
+                        let topics = vec![Topic::Run(old)];
+                        send(&mut ws, &ClientMessage::Unsubscribe { topics }).await?;
                     }
                     progress = Progress::new(&run.uid, run.plan_name.as_deref().unwrap_or(""));
-                    let topic = format!("run:{}", run.uid);
+                    let topic = Topic::Run(run.uid);
                     // Two points per stream are enough: the updates carry the event counts.
-                    subscribe(&mut ws, json!({"type": "subscribe", "topics": [topic], "options": {topic.clone(): {"max_points": 2, "max_rate": 5}}})).await?;
+                    let options = TopicOptions {
+                        max_points: Some(2),
+                        max_rate: Some(5.0),
+                    };
+                    send(
+                        &mut ws,
+                        &ClientMessage::Subscribe {
+                            options: [(topic.to_string(), options)].into(),
+                            topics: vec![topic],
+                            since: Default::default(),
+                        },
+                    )
+                    .await?;
                 }
-                ("update", t) if t.starts_with("run:") => {
-                    progress.update(&f["data"]);
+                ServerMessage::Update {
+                    topic: Topic::Run(_),
+                    data,
+                    ..
+                } => {
+                    progress.update(&data);
                     if tty {
                         eprint!("\r{}", progress.bar());
                     }

@@ -1,6 +1,9 @@
 //! How answers reach the terminal: JSON or the human form ([`Out`]), plain-text tables and
 //! short descriptions of items.
 
+use hutch_app::model::queue::{ItemType, QueueItem};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 
 /// Prints either the JSON (with `--json`) or the human form.
@@ -99,24 +102,40 @@ pub fn short(v: &Value) -> String {
 }
 
 /// `count(['det1'], num=3)` for a plan; `queue_stop` for an instruction.
-pub fn call(item: &Value) -> String {
-    let name = item["name"].as_str().unwrap_or("?");
-    if item["item_type"] == "instruction" {
-        return format!("{name} (instruction)");
+pub fn call(item: &QueueItem) -> String {
+    if item.item_type == ItemType::Instruction {
+        return format!("{} (instruction)", item.name);
     }
-    let mut parts: Vec<String> = item["args"]
-        .as_array()
-        .map_or_else(Vec::new, |a| a.iter().map(short).collect());
-    if let Some(kw) = item["kwargs"].as_object() {
+    let mut parts: Vec<String> = item.args().iter().map(short).collect();
+    if let Some(kw) = &item.kwargs {
         parts.extend(kw.iter().map(|(k, v)| format!("{k}={}", short(v))));
     }
-    format!("{name}({})", parts.join(", "))
+    format!("{}({})", item.name, parts.join(", "))
 }
 
-/// The first 8 characters of a uid, enough to tell items apart on screen.
-pub fn uid8(v: &Value) -> String {
-    v.as_str()
-        .map_or_else(String::new, |s| s.chars().take(8).collect())
+/// The first 8 characters of a uid.
+pub fn uid8(uid: &str) -> String {
+    uid.chars().take(8).collect()
+}
+
+/// The human form of a reply, read as the model's type `T`; a reply of another shape says so
+/// instead of printing half of it.
+pub fn human<T: DeserializeOwned>(v: &Value, show: impl FnOnce(T) -> String) -> String {
+    match T::deserialize(v) {
+        Ok(t) => show(t),
+        Err(e) => format!("(hutch answered in an unexpected shape: {e}; --json prints it)"),
+    }
+}
+
+/// An item in a reply where bluesky sends `{}` for "none" (`running_item`, a refused item).
+pub fn some_item<'de, D: Deserializer<'de>>(d: D) -> Result<Option<QueueItem>, D::Error> {
+    let v = Value::deserialize(d)?;
+    if v.is_null() || v.as_object().is_some_and(|m| m.is_empty()) {
+        return Ok(None);
+    }
+    QueueItem::deserialize(v)
+        .map(Some)
+        .map_err(serde::de::Error::custom)
 }
 
 /// A Unix time as local-independent UTC `YYYY-MM-DD HH:MM:SS`.
@@ -141,12 +160,22 @@ mod tests {
             ],
         );
         assert_eq!(t, "A   NAME\n1   x\n22  long name");
-        let item = json!({"name": "scan", "args": [["det"], "motor", -1, 1], "kwargs": {"num": 5}, "item_type": "plan"});
-        assert_eq!(call(&item), "scan(['det'], 'motor', -1, 1, num=5)");
+        let item = |v| serde_json::from_value::<QueueItem>(v).unwrap();
+        let scan = item(
+            json!({"name": "scan", "args": [["det"], "motor", -1, 1], "kwargs": {"num": 5}, "item_type": "plan"}),
+        );
+        assert_eq!(call(&scan), "scan(['det'], 'motor', -1, 1, num=5)");
         assert_eq!(
-            call(&json!({"name": "queue_stop", "item_type": "instruction"})),
+            call(&item(
+                json!({"name": "queue_stop", "item_type": "instruction"})
+            )),
             "queue_stop (instruction)"
         );
+        assert_eq!(uid8("0123456789"), "01234567");
+        let odd = human(&json!({"items": 3}), |l: Vec<QueueItem>| {
+            l.len().to_string()
+        });
+        assert!(odd.contains("unexpected shape"), "{odd}");
         assert_eq!(time(&json!(0.0)), "1970-01-01 00:00:00");
     }
 }

@@ -316,6 +316,10 @@ impl Manager {
 
     async fn handle_requests(&mut self, batch: Vec<Request>) {
         let now = unix_now();
+        let before = (
+            self.state.before(),
+            self.store.running_dispatch().map(String::from),
+        );
         let mut replies = Vec::with_capacity(batch.len());
         for Request {
             principal,
@@ -324,6 +328,7 @@ impl Manager {
         } in batch
         {
             let mark = self.state.changes.len();
+            let effects_mark = self.state.effects.len();
             let value = {
                 let mut gen = uuid;
                 let mut ctx = Ctx {
@@ -344,46 +349,113 @@ impl Manager {
             // Renew the change markers now, so the next request of the batch sees them.
             let changes = self.state.changes[mark..].to_vec();
             self.renew_uids(&changes);
-            replies.push((reply, value));
+            let acted = !changes.is_empty() || self.state.effects.len() > effects_mark;
+            replies.push((reply, value, acted));
         }
-        self.settle_renewed(now).await;
-        for (reply, value) in replies {
+        if let Err(e) = self.settle_renewed(now).await {
+            // Commit, then publish: nothing of this batch went out, so put the state back to the
+            // database's and tell each request that changed something that it did not happen.
+            self.roll_back(before, now, &e).await;
+            let refused = format!(
+                "hutch could not store this change, so it was not made: {e}. This is a disk or database problem; see the server log"
+            );
+            for (_, value, changed) in replies.iter_mut() {
+                if *changed {
+                    *value = Reply::Value(serde_json::json!({"success": false, "msg": refused}));
+                }
+            }
+        }
+        for (reply, value, _) in replies {
             let _ = reply.send(value);
         }
     }
 
-    /// Persists, publishes and carries out what the last step changed.
+    /// Persists, publishes and carries out what the last step changed (a worker event: it has
+    /// happened, so a failed commit is reported and the state kept; see [`Self::settle_renewed`]).
     async fn settle(&mut self, now: f64) {
         let changes = self.state.changes.clone();
         self.renew_uids(&changes);
-        self.settle_renewed(now).await;
+        if let Err(e) = self.settle_renewed(now).await {
+            self.report_store_failure(now, &e);
+            let (changes, effects) = self.state.take_changes();
+            self.publish_status();
+            self.publish_deltas(changes);
+            for effect in effects {
+                self.carry_out(effect).await;
+            }
+            Box::pin(self.settle(now)).await;
+        }
     }
 
-    /// [`Self::settle`] for changes whose uids were already renewed.
-    async fn settle_renewed(&mut self, now: f64) {
-        let mut renewed = true;
+    /// [`Self::settle`] for changes whose uids were already renewed. Commits, then publishes and
+    /// carries out the effects, until no change is left. If the first commit fails, nothing is
+    /// published or carried out and the changes stay pending: the caller decides (a request
+    /// batch rolls back). A later round's failure (after effects ran) is reported and kept.
+    async fn settle_renewed(&mut self, now: f64) -> Result<(), sqlx::Error> {
+        let mut first = true;
         loop {
-            let (changes, effects) = self.state.take_changes();
-            if !renewed {
+            if self.state.changes.is_empty() && self.state.effects.is_empty() {
+                return Ok(());
+            }
+            if !first {
+                let changes = self.state.changes.clone();
                 self.renew_uids(&changes);
             }
-            renewed = false;
-            if changes.is_empty() && effects.is_empty() {
-                return;
+            if let Err(e) = self
+                .store
+                .apply(&self.state.changes, &self.state, now)
+                .await
+            {
+                if first {
+                    return Err(e);
+                }
+                self.report_store_failure(now, &e);
             }
-            if let Err(e) = self.store.apply(&changes, &self.state, now).await {
-                // The state in memory is ahead of the database; say so loudly. The next change
-                // retries nothing, so an operator must look: this is a disk or database problem.
-                tracing::error!("could not store queue changes: {e}");
-                self.console
-                    .push(now, &format!("ERROR: could not store queue changes: {e}"));
-            }
+            first = false;
+            let (changes, effects) = self.state.take_changes();
             self.publish_status();
             self.publish_deltas(changes);
             for effect in effects {
                 self.carry_out(effect).await;
             }
         }
+    }
+
+    /// The state in memory is ahead of the database; say so loudly. Nothing retries it: an
+    /// operator must look, this is a disk or database problem.
+    fn report_store_failure(&self, now: f64, e: &sqlx::Error) {
+        tracing::error!("could not store queue changes: {e}");
+        self.console
+            .push(now, &format!("ERROR: could not store queue changes: {e}"));
+    }
+
+    /// After a request batch's failed commit: the queue, history and settings as stored, the
+    /// rest as before the batch. Clients saw none of it (nothing was published).
+    async fn roll_back(
+        &mut self,
+        (before, dispatch): (super::state::Before, Option<String>),
+        now: f64,
+        e: &sqlx::Error,
+    ) {
+        tracing::error!("could not store queue changes, so the requests were refused: {e}");
+        self.console.push(
+            now,
+            &format!("ERROR: could not store queue changes (the requests were refused): {e}"),
+        );
+        match self.store.reload(dispatch).await {
+            Ok(l) => self
+                .state
+                .restore(before, l.items, l.history, l.mode, l.autostart, l.lock),
+            Err(re) => {
+                // Cannot even read: keep memory as it is, so the next commit may still succeed.
+                tracing::error!("could not re-read the queue after the failed commit: {re}");
+                self.state.changes.clear();
+                self.state.effects.clear();
+            }
+        }
+        self.uids.plan_queue = uuid();
+        self.uids.plan_history = uuid();
+        self.publish_status();
     }
 
     fn renew_uids(&mut self, changes: &[Change]) {

@@ -211,6 +211,60 @@ impl Default for QueueState {
     }
 }
 
+/// The parts of the state that are small and not re-read from the database: taken before a
+/// batch of requests so that, if its commit fails, the state can go back to what it was (the
+/// queue and history themselves are re-read from the database, which is the truth). Taking it
+/// costs a clone of the running item, no more; the task list is not part of it (a task started
+/// in a batch whose commit failed stays listed, and its start is not carried out).
+#[derive(Clone, Debug)]
+pub struct Before {
+    running: Option<QueueItem>,
+    stop_pending: bool,
+    pause_pending: bool,
+    manager: ManagerState,
+    env: EnvState,
+    re_state: Option<&'static str>,
+}
+
+impl QueueState {
+    pub fn before(&self) -> Before {
+        Before {
+            running: self.running.clone(),
+            stop_pending: self.stop_pending,
+            pause_pending: self.pause_pending,
+            manager: self.manager,
+            env: self.env,
+            re_state: self.re_state,
+        }
+    }
+
+    /// Puts the state back: `before` for the small parts, the stored queue, history and
+    /// settings for the rest. Changes and effects not yet carried out are dropped.
+    pub fn restore(
+        &mut self,
+        before: Before,
+        items: Vec<QueueItem>,
+        history: Vec<QueueItem>,
+        mode: QueueMode,
+        autostart: bool,
+        lock: Option<Lock>,
+    ) {
+        self.running = before.running;
+        self.stop_pending = before.stop_pending;
+        self.pause_pending = before.pause_pending;
+        self.manager = before.manager;
+        self.env = before.env;
+        self.re_state = before.re_state;
+        self.items = items;
+        self.history = history;
+        self.mode = mode;
+        self.autostart = autostart;
+        self.lock = lock;
+        self.changes.clear();
+        self.effects.clear();
+    }
+}
+
 /// Which lock flag guards an operation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Guard {

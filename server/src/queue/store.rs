@@ -37,6 +37,67 @@ fn to_json<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_string(v).unwrap_or_default()
 }
 
+/// The stored queue (with the order's positions), history and settings.
+#[allow(clippy::type_complexity)]
+async fn read(
+    pool: &SqlitePool,
+    interrupted: Vec<String>,
+) -> Result<(Loaded, Vec<String>, HashMap<String, f64>), sqlx::Error> {
+    let rows: Vec<(String, f64, String)> =
+        sqlx::query_as("SELECT item_uid, position, item FROM queue_items ORDER BY position")
+            .fetch_all(pool)
+            .await?;
+    let mut items = Vec::with_capacity(rows.len());
+    let mut order = Vec::with_capacity(rows.len());
+    let mut positions = HashMap::with_capacity(rows.len());
+    for (uid, pos, json) in rows {
+        match serde_json::from_str::<QueueItem>(&json) {
+            Ok(item) => items.push(item),
+            Err(e) => {
+                tracing::error!(item_uid = %uid, "skipping an unreadable queue item: {e}");
+                continue;
+            }
+        }
+        order.push(uid.clone());
+        positions.insert(uid, pos);
+    }
+    let history_rows: Vec<(String,)> =
+        sqlx::query_as("SELECT item FROM dispatches WHERE in_history = 1 ORDER BY finished_at, id")
+            .fetch_all(pool)
+            .await?;
+    let history = history_rows
+        .into_iter()
+        .filter_map(|(j,)| serde_json::from_str(&j).ok())
+        .collect();
+    let settings: Vec<(String, String)> = sqlx::query_as("SELECT key, value FROM manager_settings")
+        .fetch_all(pool)
+        .await?;
+    let setting = |k: &str| {
+        settings
+            .iter()
+            .find(|(key, _)| key == k)
+            .map(|(_, v)| v.as_str())
+    };
+    let loaded = Loaded {
+        items,
+        history,
+        mode: setting("mode")
+            .and_then(|v| serde_json::from_str(v).ok())
+            .unwrap_or_default(),
+        autostart: setting("autostart")
+            .and_then(|v| serde_json::from_str(v).ok())
+            .unwrap_or(false),
+        lock: setting("lock")
+            .and_then(|v| serde_json::from_str(v).ok())
+            .flatten(),
+        next_scan_id: setting("next_scan_id")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(1),
+        interrupted,
+    };
+    Ok((loaded, order, positions))
+}
+
 fn status_text(s: ExitStatus) -> &'static str {
     s.as_str()
 }
@@ -46,60 +107,7 @@ impl Store {
     /// `interrupted` history entry and puts a copy of its item back at the front of the queue.
     pub async fn load(pool: SqlitePool, now: f64) -> Result<(Store, Loaded), sqlx::Error> {
         let interrupted = recover(&pool, now).await?;
-        let rows: Vec<(String, f64, String)> =
-            sqlx::query_as("SELECT item_uid, position, item FROM queue_items ORDER BY position")
-                .fetch_all(&pool)
-                .await?;
-        let mut items = Vec::with_capacity(rows.len());
-        let mut order = Vec::with_capacity(rows.len());
-        let mut positions = HashMap::with_capacity(rows.len());
-        for (uid, pos, json) in rows {
-            match serde_json::from_str::<QueueItem>(&json) {
-                Ok(item) => items.push(item),
-                Err(e) => {
-                    tracing::error!(item_uid = %uid, "skipping an unreadable queue item: {e}");
-                    continue;
-                }
-            }
-            order.push(uid.clone());
-            positions.insert(uid, pos);
-        }
-        let history_rows: Vec<(String,)> = sqlx::query_as(
-            "SELECT item FROM dispatches WHERE in_history = 1 ORDER BY finished_at, id",
-        )
-        .fetch_all(&pool)
-        .await?;
-        let history = history_rows
-            .into_iter()
-            .filter_map(|(j,)| serde_json::from_str(&j).ok())
-            .collect();
-        let settings: Vec<(String, String)> =
-            sqlx::query_as("SELECT key, value FROM manager_settings")
-                .fetch_all(&pool)
-                .await?;
-        let setting = |k: &str| {
-            settings
-                .iter()
-                .find(|(key, _)| key == k)
-                .map(|(_, v)| v.as_str())
-        };
-        let loaded = Loaded {
-            items,
-            history,
-            mode: setting("mode")
-                .and_then(|v| serde_json::from_str(v).ok())
-                .unwrap_or_default(),
-            autostart: setting("autostart")
-                .and_then(|v| serde_json::from_str(v).ok())
-                .unwrap_or(false),
-            lock: setting("lock")
-                .and_then(|v| serde_json::from_str(v).ok())
-                .flatten(),
-            next_scan_id: setting("next_scan_id")
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(1),
-            interrupted,
-        };
+        let (loaded, order, positions) = read(&pool, interrupted).await?;
         Ok((
             Store {
                 pool,
@@ -109,6 +117,20 @@ impl Store {
             },
             loaded,
         ))
+    }
+
+    /// Re-reads the stored queue, history and settings, and the store's own mirror of the order:
+    /// after a failed commit the database is the truth. `running_dispatch` is the running
+    /// execution's dispatch as it was before the failed transaction.
+    pub async fn reload(
+        &mut self,
+        running_dispatch: Option<String>,
+    ) -> Result<Loaded, sqlx::Error> {
+        self.running_dispatch = running_dispatch;
+        let (loaded, order, positions) = read(&self.pool, Vec::new()).await?;
+        self.order = order;
+        self.positions = positions;
+        Ok(loaded)
     }
 
     /// Writes one batch of changes in one transaction.

@@ -2,7 +2,7 @@
 //! document in emission order, and columnar stream data with min/max decimation.
 
 use hutch_app::model::docs::DocName;
-use serde::Serialize;
+use hutch_app::model::runs::RunSummary;
 use serde_json::{json, Value};
 use sqlx::SqlitePool;
 
@@ -16,18 +16,6 @@ pub struct RunFilter {
     /// Keyset cursor: runs that started before this (time_start, uid).
     pub before: Option<(f64, String)>,
     pub limit: i64,
-}
-
-#[derive(Debug, Serialize)]
-pub struct RunSummary {
-    pub uid: String,
-    pub dispatch_uid: Option<String>,
-    pub plan_name: String,
-    pub scan_id: Option<i64>,
-    pub time_start: f64,
-    pub time_stop: Option<f64>,
-    pub exit_status: Option<String>,
-    pub num_events: Value,
 }
 
 type Row = (
@@ -53,7 +41,7 @@ fn summary(r: Row) -> RunSummary {
         time_start: r.4,
         time_stop: r.5,
         exit_status: r.6,
-        num_events: serde_json::from_str(&r.7).unwrap_or_else(|_| json!({})),
+        num_events: serde_json::from_str(&r.7).unwrap_or_default(),
     }
 }
 
