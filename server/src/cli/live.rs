@@ -94,8 +94,13 @@ pub async fn monitor(client: &Client, out: &Out) -> Result<(), Failure> {
             ServerMessage::Error { msg } => return Err(Failure::Auth(msg)),
             ServerMessage::Hello { .. } | ServerMessage::Heartbeat { .. } => continue,
             _ if out.json => raw,
-            ref f if status_of(f).is_some() => {
-                let Some(status) = status_of(f) else {
+            ServerMessage::Update {
+                topic: Topic::Console,
+                data,
+                ..
+            } => data["msg"].as_str().unwrap_or("").trim_end().to_string(),
+            other => {
+                let Some(status) = status_of(&other) else {
                     continue;
                 };
                 let l = status_line(&status);
@@ -105,12 +110,6 @@ pub async fn monitor(client: &Client, out: &Out) -> Result<(), Failure> {
                 last = l.clone();
                 format!("[status] {l}")
             }
-            ServerMessage::Update {
-                topic: Topic::Console,
-                data,
-                ..
-            } => data["msg"].as_str().unwrap_or("").trim_end().to_string(),
-            _ => continue,
         };
         let mut o = stdout.lock();
         let _ = writeln!(o, "{line}");
