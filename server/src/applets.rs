@@ -105,7 +105,7 @@ pub struct Applets {
 }
 
 fn now() -> String {
-    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+    crate::clock::Timestamp::now().reply()
 }
 
 type Row = (

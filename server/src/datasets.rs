@@ -45,7 +45,7 @@ pub struct Datasets {
 }
 
 fn now() -> String {
-    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+    crate::clock::Timestamp::now().reply()
 }
 
 impl Datasets {

@@ -29,11 +29,13 @@
 pub mod applets;
 pub mod auth;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod console;
 pub mod datasets;
 pub mod db;
 pub mod dispatches;
+pub mod error;
 pub mod http;
 pub mod hub;
 pub mod listen;
@@ -58,7 +60,7 @@ use tokio::sync::watch;
 use crate::config::Config;
 use crate::console::Console;
 use crate::hub::Hub;
-use crate::queue::manager::QueueHandle;
+use crate::queue::handle::QueueHandle;
 use crate::status::StatusBoard;
 
 /// Everything a request handler may need. Cheap to clone.
@@ -150,7 +152,7 @@ pub async fn prepare(config: Config) -> Result<Prepared, StartError> {
         );
     }
     sqlx::query("INSERT INTO server_starts (started_at, version, pid) VALUES (?, ?, ?)")
-        .bind(chrono::Utc::now().to_rfc3339())
+        .bind(crate::clock::Timestamp::now().record())
         .bind(env!("CARGO_PKG_VERSION"))
         .bind(i64::from(std::process::id()))
         .execute(&db)
@@ -371,7 +373,7 @@ fn mirror_note(console: &Console, error: bool, msg: &str) {
     } else {
         tracing::info!("{msg}");
     }
-    let now = chrono::Utc::now().timestamp_micros() as f64 / 1e6;
+    let now = crate::clock::unix_now();
     console.push(now, msg);
 }
 

@@ -165,7 +165,7 @@ async fn db_command(args: hutch_server::cli::top::DbArgs) -> anyhow::Result<()> 
             }
             if keep.is_some() || older_than_days.is_some() {
                 let before =
-                    older_than_days.map(|d| chrono::Utc::now().timestamp() as f64 - d * 86_400.0);
+                    older_than_days.map(|d| hutch_server::clock::unix_now() - d * 86_400.0);
                 let gone = hutch_server::db::trim(&pool, keep, before)
                     .await
                     .context("trimming failed; nothing was deleted")?;

@@ -4,13 +4,17 @@
 pub mod annotation;
 pub mod catalog;
 pub mod edit;
+pub mod handle;
 pub mod manager;
 pub mod permissions;
 pub mod position;
+pub mod publish;
+pub mod router;
 pub mod run;
 pub mod state;
 pub mod store;
 pub mod tasks;
 #[cfg(test)]
 mod tests;
+pub mod uids;
 pub mod validate;

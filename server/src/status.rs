@@ -22,7 +22,7 @@ pub struct StatusBoard {
 }
 
 fn now() -> String {
-    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+    crate::clock::Timestamp::now().precise()
 }
 
 fn new_uid() -> String {

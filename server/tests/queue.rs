@@ -116,6 +116,12 @@ async fn pause_then_resume_and_pause_then_abort() {
         s["manager_state"] == "idle" && s["items_in_history"] == 1
     })
     .await;
+    // The dispatch records the pauses and the resume, in the same commits as the state.
+    let log: Vec<String> = sqlx::query_scalar("SELECT status FROM dispatch_status_log ORDER BY id")
+        .fetch_all(&server.state.db)
+        .await
+        .unwrap();
+    assert_eq!(log, ["running", "paused", "running", "paused", "aborted"]);
     let queue = api_ok(&server, "GET", "/api/queue/get", json!({})).await;
     assert_eq!(
         queue["items"].as_array().unwrap().len(),

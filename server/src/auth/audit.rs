@@ -124,7 +124,7 @@ pub async fn trim(
     let mut gone = 0;
     if let Some(days) = keep_days {
         let secs = (days.clamp(0.0, 1e6) * 86_400.0) as i64;
-        let cutoff = (chrono::Utc::now() - chrono::Duration::seconds(secs)).to_rfc3339();
+        let cutoff = crate::clock::Timestamp::seconds_ago(secs).record();
         gone += sqlx::query("DELETE FROM audit WHERE at < ?")
             .bind(cutoff)
             .execute(db)

@@ -125,7 +125,7 @@ pub fn check_name(name: &str, what: &str) -> Result<(), StoreError> {
 }
 
 fn now() -> String {
-    Utc::now().to_rfc3339()
+    crate::clock::Timestamp::now().record()
 }
 
 fn user_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<User, StoreError> {

@@ -143,7 +143,7 @@ async fn open(config: &Config) -> anyhow::Result<(Store, sqlx::SqlitePool)> {
 async fn record(pool: &sqlx::SqlitePool, action: &str, detail: String) {
     let who = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
     let entry = audit::Entry {
-        at: chrono::Utc::now().to_rfc3339(),
+        at: crate::clock::Timestamp::now().record(),
         user: format!("cli:{who}"),
         role: "admin".into(),
         action: action.into(),

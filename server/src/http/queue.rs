@@ -21,7 +21,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 
 use crate::auth::Principal;
-use crate::queue::manager::{Env, Reply};
+use crate::queue::handle::{Env, Reply};
 use crate::queue::position::{Placement, Pos};
 use crate::queue::state::Guard;
 use crate::AppState;

@@ -5,8 +5,8 @@
 use hutch_app::model::queue::{ExitStatus, QueueItem, RunningProperties};
 
 use super::state::{
-    result_of, Change, Ctx, Effect, EnvState, ManagerState, PauseOption, PlanOutcome, QueueState,
-    RunInfo,
+    result_of, Change, Ctx, DispatchStatus, Effect, EnvState, ManagerState, PauseOption,
+    PlanOutcome, QueueState, RunInfo,
 };
 
 impl QueueState {
@@ -243,6 +243,7 @@ impl QueueState {
             self.env = EnvState::Idle;
             self.re_state = Some("paused");
             self.status_changed();
+            self.changes.push(Change::Dispatch(DispatchStatus::Paused));
         }
     }
 
@@ -262,6 +263,7 @@ impl QueueState {
         self.env = EnvState::ExecutingPlan;
         self.re_state = Some("running");
         self.status_changed();
+        self.changes.push(Change::Dispatch(DispatchStatus::Running));
         self.effects.push(Effect::Resume);
         Ok(())
     }

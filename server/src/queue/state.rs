@@ -137,6 +137,27 @@ pub enum Change {
     Tasks,
     /// The plans, devices or permissions changed (`plans_allowed_uid`, `devices_allowed_uid`).
     Catalog,
+    /// The executing item's dispatch is now `paused` or `running` again (its status log too).
+    Dispatch(DispatchStatus),
+    /// The next run's `scan_id` (kept across restarts).
+    NextScanId(i64),
+}
+
+/// The status of the executing item's dispatch between its start and its end.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DispatchStatus {
+    Paused,
+    Running,
+}
+
+impl DispatchStatus {
+    /// As stored in `dispatches.status` and `dispatch_status_log`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DispatchStatus::Paused => "paused",
+            DispatchStatus::Running => "running",
+        }
+    }
 }
 
 /// Something the manager must tell or do to the worker.

@@ -281,6 +281,21 @@ impl Store {
                     save_setting(&mut tx, "autostart", &to_json(&state.autostart)).await?;
                     save_setting(&mut tx, "lock", &to_json(&state.lock)).await?;
                 }
+                Change::Dispatch(status) => {
+                    let Some(uid) = &self.running_dispatch else {
+                        continue;
+                    };
+                    sqlx::query("UPDATE dispatches SET status = ?, updated_at = ? WHERE uid = ?")
+                        .bind(status.as_str())
+                        .bind(now)
+                        .bind(uid)
+                        .execute(&mut *tx)
+                        .await?;
+                    log_status(&mut tx, uid, status.as_str(), now, "").await?;
+                }
+                Change::NextScanId(next) => {
+                    save_setting(&mut tx, "next_scan_id", &next.to_string()).await?;
+                }
                 Change::Runs | Change::Status | Change::Tasks | Change::Catalog => {}
             }
         }
@@ -291,28 +306,6 @@ impl Store {
     /// The dispatch row of the executing item, if any.
     pub fn running_dispatch(&self) -> Option<&str> {
         self.running_dispatch.as_deref()
-    }
-
-    /// Records a pause or resume of the executing item in its dispatch.
-    pub async fn set_running_status(&self, status: &str, now: f64) -> Result<(), sqlx::Error> {
-        let Some(uid) = &self.running_dispatch else {
-            return Ok(());
-        };
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        sqlx::query("UPDATE dispatches SET status = ?, updated_at = ? WHERE uid = ?")
-            .bind(status)
-            .bind(now)
-            .bind(uid)
-            .execute(&mut *tx)
-            .await?;
-        log_status(&mut tx, uid, status, now, "").await?;
-        tx.commit().await
-    }
-
-    pub async fn save_next_scan_id(&self, next: i64) -> Result<(), sqlx::Error> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        save_setting(&mut tx, "next_scan_id", &next.to_string()).await?;
-        tx.commit().await
     }
 
     /// Keeps what `environment` described, for the next start.

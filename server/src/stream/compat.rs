@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use axum::http::{HeaderMap, Uri};
 
 use crate::auth::{scopes, Recheck};
-use crate::queue::manager::unix_now;
+use crate::clock::unix_now;
 use crate::AppState;
 
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);

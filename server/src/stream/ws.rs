@@ -21,7 +21,7 @@ use serde_json::json;
 
 use crate::auth::Identity;
 use crate::auth::Principal;
-use crate::queue::manager::Reply;
+use crate::queue::handle::Reply;
 use crate::status::ClientCount;
 use crate::AppState;
 
@@ -356,7 +356,7 @@ impl Conn {
 
     async fn heartbeat(&mut self) -> Result<(), Closed> {
         self.resync_lagged().await?;
-        let time = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        let time = crate::clock::Timestamp::now().reply();
         let topics: Vec<Topic> = self.client.topics().cloned().collect();
         for topic in topics {
             let seq = self.sent.get(&topic).copied().unwrap_or(0);

@@ -10,7 +10,7 @@ use crate::auth::scopes::{self, Need};
 use crate::http::api::Api;
 use crate::http::ApiError;
 use crate::queue::edit::Which;
-use crate::queue::manager::Env;
+use crate::queue::handle::Env;
 use crate::queue::position::{Ambiguous, Placement};
 use crate::queue::state::Guard;
 use crate::AppState;
@@ -151,9 +151,9 @@ struct QueueList<'a> {
     plan_history_uid: Option<&'a str>,
 }
 
-fn raw(list: &QueueList) -> crate::queue::manager::Reply {
+fn raw(list: &QueueList) -> crate::queue::handle::Reply {
     match serde_json::to_string(list) {
-        Ok(text) => crate::queue::manager::Reply::Raw(text),
+        Ok(text) => crate::queue::handle::Reply::Raw(text),
         Err(e) => fail(format!("could not encode the reply: {e}")).into(),
     }
 }

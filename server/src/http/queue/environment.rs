@@ -11,7 +11,7 @@ use super::{fail, guard, lock_key, ok, params, run, with, Caller, S};
 use crate::auth::scopes::{self, Need};
 use crate::http::api::Api;
 use crate::http::ApiError;
-use crate::queue::manager::Env;
+use crate::queue::handle::Env;
 use crate::queue::state::{Effect, Guard, PauseOption, QueueState};
 use crate::AppState;
 

@@ -10,7 +10,7 @@ use super::{fail, ok, params, run, with, Caller, S};
 use crate::auth::scopes::{self, Need};
 use crate::http::api::Api;
 use crate::http::ApiError;
-use crate::queue::manager::Env;
+use crate::queue::handle::Env;
 use crate::queue::state::time_str;
 use crate::AppState;
 
@@ -217,7 +217,7 @@ async fn lock_break(S(state): S<AppState>, Extension(who): Caller, body: Bytes) 
     run(&state, who, move |env: &mut Env| {
         let reply = if env.state.break_lock() {
             env.console.push(
-                chrono::Utc::now().timestamp_micros() as f64 / 1e6,
+                crate::clock::unix_now(),
                 &format!("the lock was broken by {by}"),
             );
             ok()

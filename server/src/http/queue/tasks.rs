@@ -12,7 +12,7 @@ use super::{fail, guard, lock_key, params, run, with, Caller, S};
 use crate::auth::scopes::{self, Need};
 use crate::http::api::Api;
 use crate::http::ApiError;
-use crate::queue::manager::Env;
+use crate::queue::handle::Env;
 use crate::queue::state::Guard;
 use crate::queue::tasks::{TaskRequest, TaskStart};
 use crate::worker::launch::Environment;

@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 use std::sync::{Condvar, Mutex, MutexGuard};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use hutch_app::model::docs::DocName;
 use hutch_app::model::queue::{ExitStatus, QueueItem};
@@ -95,11 +95,7 @@ impl Control {
     }
 }
 
-fn now() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0.0, |d| d.as_secs_f64())
-}
+use crate::clock::unix_now as now;
 
 fn uid() -> String {
     uuid::Uuid::new_v4().to_string()
