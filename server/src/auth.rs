@@ -30,8 +30,6 @@ use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Json;
-use serde_json::json;
 
 use credentials::query_param;
 pub use credentials::{cookie, credentials, is_credential_param, urlencode, Credentials};
@@ -341,14 +339,6 @@ impl Recheck {
             Authn::Anonymous => Some("not signed in any more".into()),
         }
     }
-}
-
-pub fn deny(status: StatusCode, detail: &str) -> Response {
-    (
-        status,
-        Json(json!({"success": false, "msg": detail, "detail": detail})),
-    )
-        .into_response()
 }
 
 /// The page anyone may load (static files never reach the check).

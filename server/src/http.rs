@@ -142,6 +142,8 @@ pub fn router(state: AppState) -> Router {
             state.auth.clone(),
             crate::auth::layer,
         ))
-        .layer(axum::middleware::from_fn(guard::layer))
+        .layer(guard::timeout(guard::REQUEST_DEADLINE))
+        .layer(guard::catch_panic())
+        .layer(axum::middleware::map_response(guard::explain))
         .with_state(state)
 }

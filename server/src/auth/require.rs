@@ -6,7 +6,9 @@ use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
+
+use crate::error::ApiError;
 
 use super::*;
 
@@ -57,10 +59,11 @@ pub async fn require(State(need): State<Need>, mut req: Request, next: Next) -> 
         .cloned()
         .unwrap_or(Authn::Anonymous);
     let Some(auth) = req.extensions().get::<Auth>().cloned() else {
-        return deny(
+        return ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "authentication is not set up",
-        );
+        )
+        .into_response();
     };
     if need == Need::Public {
         if let Authn::Ok(id) = &authn {
@@ -74,18 +77,19 @@ pub async fn require(State(need): State<Need>, mut req: Request, next: Next) -> 
         Authn::Ok(id) => id,
         // The stream socket tells a browser why it is refused (close code 4001).
         _ if need == Need::Stream && is_upgrade(&req) => return next.run(req).await,
-        Authn::Denied { status, msg } => return deny(status, &msg),
+        Authn::Denied { status, msg } => return ApiError::new(status, msg).into_response(),
         Authn::Anonymous => {
             let scope = match need {
                 Need::Scope(s) => s,
                 _ => scopes::READ_STATUS,
             };
-            return deny(StatusCode::UNAUTHORIZED, &not_enough(scope, None));
+            return ApiError::new(StatusCode::UNAUTHORIZED, not_enough(scope, None))
+                .into_response();
         }
     };
     if let Need::Scope(s) = need {
         if !id.has(s) {
-            return deny(StatusCode::FORBIDDEN, &not_enough(s, Some(&id)));
+            return ApiError::new(StatusCode::FORBIDDEN, not_enough(s, Some(&id))).into_response();
         }
     }
     if let Some(expected) = &id.csrf {
@@ -98,29 +102,29 @@ pub async fn require(State(need): State<Need>, mut req: Request, next: Next) -> 
                 .map(String::from)
                 .or_else(|| query_param(req.uri().query(), "csrf"));
             if !given.is_some_and(|g| key_matches(&g, expected)) {
-                return deny(
+                return ApiError::new(
                     StatusCode::FORBIDDEN,
                     "Missing or wrong CSRF token: a request signed in by cookie must send the x-csrf header with the value of the hutch_csrf cookie",
-                );
+                )
+                .into_response();
             }
         }
         if is_upgrade(&req) && !same_origin(req.headers()) {
-            return deny(
+            return ApiError::new(
                 StatusCode::FORBIDDEN,
                 "This WebSocket was opened from another site's page; open hutch's own page",
-            );
+            )
+            .into_response();
         }
     }
     let ingest = need == Need::Scope(scopes::PUBLISH_DOCUMENTS) && req.method() == Method::POST;
     if ingest {
         if let Err(wait) = auth.ingest_allowed(&id.user) {
             let secs = wait.as_secs().max(1);
-            let mut resp = deny(
-                StatusCode::TOO_MANY_REQUESTS,
-                &format!(
+            let mut resp = ApiError::new(StatusCode::TOO_MANY_REQUESTS, format!(
                     "Too many refused ingest requests (more than {INGEST_FAILURE_RATE} a second): fix what the earlier replies named; retry in {secs} s"
                 ),
-            );
+            ).into_response();
             resp.headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(secs));
             return resp;
@@ -165,7 +169,7 @@ pub async fn require(State(need): State<Need>, mut req: Request, next: Next) -> 
     }
     auth.audit
         .record(audit::Entry {
-            at: chrono::Utc::now().to_rfc3339(),
+            at: crate::clock::Timestamp::now().record(),
             user: id.user,
             role: id.role.as_str().into(),
             action,

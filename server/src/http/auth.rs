@@ -139,7 +139,7 @@ async fn note(
 ) {
     auth.audit
         .record(audit::Entry {
-            at: chrono::Utc::now().to_rfc3339(),
+            at: crate::clock::Timestamp::now().record(),
             user: user.into(),
             role: role.into(),
             action: action.into(),
@@ -198,7 +198,7 @@ async fn login(State(state): State<AppState>, req: Request) -> Result<Response, 
             );
             Redirect::to(&to).into_response()
         } else {
-            let mut r = auth::deny(status, &msg);
+            let mut r = ApiError::new(status, msg).into_response();
             if status == StatusCode::TOO_MANY_REQUESTS {
                 r.headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from(60));
