@@ -19,9 +19,20 @@ pub use client::Failure;
 
 use crate::config::{Config, ServeArgs};
 
-/// The URL and key to use: flags and variables first, then the local settings.
-fn connection(conn: &args::Conn, env: &dyn Fn(&str) -> Option<String>) -> (String, Option<String>) {
+/// Where to connect: flags and variables first, then the local settings.
+struct Connection {
+    url: String,
+    key: Option<String>,
+    ca: Option<std::path::PathBuf>,
+}
+
+/// The URL, key and extra trusted certificate: flags and variables first, then the local
+/// settings (their `bind`, `DATA_DIR/api_key`, and `tls_cert`, which also makes it https://).
+fn connection(conn: &args::Conn, env: &dyn Fn(&str) -> Option<String>) -> Connection {
     let local = Config::resolve(ServeArgs::default(), env).ok();
+    let local_cert = local
+        .as_ref()
+        .and_then(|c| c.tls.as_ref().map(|t| t.0.clone()));
     let url = conn.url.clone().unwrap_or_else(|| {
         let bind = local.as_ref().map_or_else(
             || crate::config::DEFAULT_BIND.parse().expect("literal"),
@@ -32,7 +43,18 @@ fn connection(conn: &args::Conn, env: &dyn Fn(&str) -> Option<String>) -> (Strin
         } else {
             bind.ip().to_string()
         };
-        format!("http://{host}:{}", bind.port())
+        let scheme = if local_cert.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        // A certificate names hosts, not the loopback address a bind implies.
+        let host = if local_cert.is_some() && host == "127.0.0.1" {
+            "localhost".to_string()
+        } else {
+            host
+        };
+        format!("{scheme}://{host}:{}", bind.port())
     });
     let key = conn.api_key.clone().filter(|k| !k.is_empty()).or_else(|| {
         let dir = local?.data_dir;
@@ -40,14 +62,15 @@ fn connection(conn: &args::Conn, env: &dyn Fn(&str) -> Option<String>) -> (Strin
             .ok()
             .map(|k| k.trim().to_string())
     });
-    (url, key)
+    let ca = conn.ca_cert.clone().or(local_cert);
+    Connection { url, key, ca }
 }
 
 /// Runs a client command; the error says what went wrong and what to do.
 pub async fn run(cmd: ClientCommand, env: &dyn Fn(&str) -> Option<String>) -> Result<(), Failure> {
     let conn = cmd.conn().clone();
-    let (url, key) = connection(&conn, env);
-    let client = client::Client::new(&url, key)?;
+    let c = connection(&conn, env);
+    let client = client::Client::new(&c.url, c.key, c.ca.as_deref())?;
     let out = table::Out { json: conn.json };
     commands::run(cmd, &client, &out).await
 }

@@ -770,6 +770,51 @@ mod tls {
             .unwrap();
         assert!(hello.to_text().unwrap().contains("hello"));
 
+        // The CLI speaks HTTPS and WSS, trusting the certificate given with --ca-cert.
+        let port = server.addr.port();
+        let cli = |args: &[&str], ca: Option<&std::path::Path>| {
+            // tokio's process: the server answers on this test's own thread meanwhile.
+            let mut c = tokio::process::Command::new(env!("CARGO_BIN_EXE_hutch"));
+            c.args(args)
+                .env("HUTCH_URL", format!("https://localhost:{port}"))
+                .env("HUTCH_API_KEY", KEY)
+                .env("HUTCH_CONFIG", "/dev/null")
+                .env("SSL_CERT_FILE", "/nonexistent")
+                .env_remove("HUTCH_DATA_DIR")
+                .env_remove("HUTCH_CA_CERT");
+            if let Some(ca) = ca {
+                c.arg("--ca-cert").arg(ca);
+            }
+            async move { c.output().await.expect("hutch runs") }
+        };
+        let out = cli(&["status", "--json"], Some(&cert_path)).await;
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let status: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(status["manager_state"], "idle");
+        let out = cli(&["wait", "idle"], Some(&cert_path)).await;
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let untrusted = cli(&["status"], None).await;
+        assert_eq!(untrusted.status.code(), Some(2), "no authority to trust");
+        assert!(String::from_utf8_lossy(&untrusted.stderr).contains("--ca-cert"));
+        let other = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+        let other_path = dir.path().join("other.pem");
+        std::fs::write(&other_path, other.cert.pem()).unwrap();
+        let wrong = cli(&["status"], Some(&other_path)).await;
+        assert_eq!(
+            wrong.status.code(),
+            Some(3),
+            "a certificate it does not trust"
+        );
+        assert!(String::from_utf8_lossy(&wrong.stderr).contains("TLS handshake"));
+
         // Plain HTTP on the TLS port gets no HTTP answer.
         let mut tcp = tokio::net::TcpStream::connect(server.addr).await.unwrap();
         tcp.write_all(b"GET /api/status HTTP/1.1\r\nHost: x\r\n\r\n")

@@ -21,6 +21,10 @@ pub struct Conn {
         value_name = "KEY"
     )]
     pub api_key: Option<String>,
+    /// A PEM certificate to trust for https:// besides the system's authorities (a self-signed
+    /// hutch's own --tls-cert). [default: the local settings' tls_cert]
+    #[arg(long, global = true, env = "HUTCH_CA_CERT", value_name = "FILE")]
+    pub ca_cert: Option<PathBuf>,
     /// Print the server's JSON instead of tables (for scripts).
     #[arg(long, global = true)]
     pub json: bool,

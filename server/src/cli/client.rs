@@ -1,10 +1,21 @@
-//! The CLI's connection to a hutch server: plain HTTP/1.1 requests (one connection each, which
-//! is plenty for a terminal) and the `/api/stream` WebSocket for `monitor` and `wait`.
+//! The CLI's connection to a hutch server, over HTTP or HTTPS: hyper's HTTP/1.1 client (one
+//! connection per request, which is plenty for a terminal) and the `/api/stream` WebSocket
+//! for `monitor` and `wait`. HTTPS trusts the system's certificate authorities
+//! (`SSL_CERT_FILE`, else `/etc/ssl/certs/ca-certificates.crt`) and `--ca-cert` (a
+//! self-signed server's own certificate, for example).
 
+use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Bytes;
+use hyper::header;
+use hyper_util::rt::TokioIo;
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, ServerName};
 use serde_json::Value;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 
 /// Why a command failed; each maps to an exit code (see [`Failure::code`]).
@@ -38,36 +49,75 @@ impl Failure {
 }
 
 /// Where the server is and how to sign in.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Client {
     /// `host:port`.
     pub authority: String,
+    host: String,
+    port: u16,
+    /// Set for `https://`.
+    tls: Option<Arc<rustls::ClientConfig>>,
     pub key: Option<String>,
     pub url: String,
 }
 
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("url", &self.url)
+            .field("tls", &self.tls.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
 const TIMEOUT: Duration = Duration::from_secs(30);
+/// The largest reply the CLI reads (a long history as JSON is a few MB).
+const MAX_REPLY: usize = 256 << 20;
+/// The system's certificate authorities on Debian and its relatives.
+const SYSTEM_CAS: &str = "/etc/ssl/certs/ca-certificates.crt";
+
+/// A connection, plain or TLS.
+pub trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
 
 impl Client {
-    pub fn new(url: &str, key: Option<String>) -> Result<Client, Failure> {
+    /// `url` is `http://HOST[:PORT]` or `https://HOST[:PORT]`; `ca` adds a trusted certificate
+    /// (PEM) for HTTPS.
+    pub fn new(url: &str, key: Option<String>, ca: Option<&Path>) -> Result<Client, Failure> {
         let url = url.trim_end_matches('/');
-        let Some(rest) = url.strip_prefix("http://") else {
-            return Err(Failure::Usage(format!(
-                "the server URL must start with http:// (got '{url}'); set it with --url or HUTCH_URL"
-            )));
+        let (rest, https) = match (url.strip_prefix("http://"), url.strip_prefix("https://")) {
+            (Some(rest), _) => (rest, false),
+            (_, Some(rest)) => (rest, true),
+            _ => {
+                return Err(Failure::Usage(format!(
+                    "the server URL must start with http:// or https:// (got '{url}'); set it with --url or HUTCH_URL"
+                )))
+            }
+        };
+        let bad = || {
+            Failure::Usage(format!(
+                "the server URL must be http(s)://HOST[:PORT] (got '{url}')"
+            ))
         };
         if rest.is_empty() || rest.contains('/') {
-            return Err(Failure::Usage(format!(
-                "the server URL must be http://HOST:PORT (got '{url}')"
-            )));
+            return Err(bad());
         }
-        let authority = if rest.contains(':') {
-            rest.to_string()
-        } else {
-            format!("{rest}:80")
+        let (host, port) = match rest.rsplit_once(':') {
+            Some((h, p)) if !h.ends_with(':') => (h, p.parse::<u16>().map_err(|_| bad())?),
+            _ => (rest, if https { 443 } else { 80 }),
         };
+        if host.is_empty() {
+            return Err(bad());
+        }
+        let tls = if https { Some(tls_config(ca)?) } else { None };
         Ok(Client {
-            authority,
+            authority: format!("{host}:{port}"),
+            host: host
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .to_string(),
+            port,
+            tls,
             key,
             url: url.to_string(),
         })
@@ -80,6 +130,28 @@ impl Client {
         ))
     }
 
+    /// A connection to the server, through TLS for `https://`.
+    async fn connect(&self) -> Result<Box<dyn Io>, Failure> {
+        let tcp = TcpStream::connect((self.host.as_str(), self.port))
+            .await
+            .map_err(|e| self.unreachable(e))?;
+        let Some(config) = &self.tls else {
+            return Ok(Box::new(tcp));
+        };
+        let name = ServerName::try_from(self.host.clone())
+            .map_err(|e| Failure::Usage(format!("'{}' is no host name: {e}", self.host)))?;
+        let tls = tokio_rustls::TlsConnector::from(config.clone())
+            .connect(name, tcp)
+            .await
+            .map_err(|e| {
+                Failure::Connect(format!(
+                    "the TLS handshake with {} failed ({e}); if hutch has a self-signed certificate, pass it with --ca-cert / HUTCH_CA_CERT",
+                    self.url
+                ))
+            })?;
+        Ok(Box::new(tls))
+    }
+
     /// Sends a request; returns the status and the body.
     pub async fn raw(
         &self,
@@ -88,34 +160,38 @@ impl Client {
         body: Option<&[u8]>,
     ) -> Result<(u16, Vec<u8>), Failure> {
         let exchange = async {
-            let mut stream = TcpStream::connect(&self.authority)
+            let io = self.connect().await?;
+            let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(io))
                 .await
                 .map_err(|e| self.unreachable(e))?;
-            let body = body.unwrap_or_default();
-            let mut head = format!(
-                "{method} {path} HTTP/1.1\r\nHost: {}\r\nUser-Agent: hutch-cli/{}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
-                self.authority,
-                env!("CARGO_PKG_VERSION"),
-                body.len()
-            );
+            // The connection is driven beside the request and ends with it.
+            tokio::spawn(conn);
+            let mut req = hyper::Request::builder()
+                .method(method)
+                .uri(path)
+                .header(header::HOST, &self.authority)
+                .header(
+                    header::USER_AGENT,
+                    concat!("hutch-cli/", env!("CARGO_PKG_VERSION")),
+                )
+                .header(header::CONTENT_TYPE, "application/json");
             if let Some(key) = &self.key {
-                head.push_str(&format!("Authorization: ApiKey {key}\r\n"));
+                req = req.header(header::AUTHORIZATION, format!("ApiKey {key}"));
             }
-            head.push_str("\r\n");
-            stream
-                .write_all(head.as_bytes())
+            let req = req
+                .body(Full::new(Bytes::copy_from_slice(body.unwrap_or_default())))
+                .map_err(|e| Failure::Usage(format!("cannot send {method} {path}: {e}")))?;
+            let res = sender
+                .send_request(req)
                 .await
                 .map_err(|e| self.unreachable(e))?;
-            stream
-                .write_all(body)
+            let status = res.status().as_u16();
+            let bytes = Limited::new(res.into_body(), MAX_REPLY)
+                .collect()
                 .await
-                .map_err(|e| self.unreachable(e))?;
-            let mut raw = Vec::new();
-            stream
-                .read_to_end(&mut raw)
-                .await
-                .map_err(|e| self.unreachable(e))?;
-            parse_response(&raw).ok_or_else(|| self.unreachable("the answer was not HTTP"))
+                .map_err(|e| self.unreachable(format!("the reply was cut off: {e}")))?
+                .to_bytes();
+            Ok((status, bytes.to_vec()))
         };
         tokio::time::timeout(TIMEOUT, exchange).await.map_err(|_| {
             Failure::Timeout(format!(
@@ -163,10 +239,11 @@ impl Client {
         }
     }
 
-    /// Opens `/api/stream`, signed in.
+    /// Opens `/api/stream`, signed in (WSS for `https://`).
     pub async fn stream(&self) -> Result<Ws, Failure> {
         use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-        let mut req = format!("ws://{}/api/stream", self.authority)
+        let scheme = if self.tls.is_some() { "wss" } else { "ws" };
+        let mut req = format!("{scheme}://{}/api/stream", self.authority)
             .into_client_request()
             .map_err(|e| Failure::Usage(e.to_string()))?;
         if let Some(key) = &self.key {
@@ -174,41 +251,55 @@ impl Client {
                 req.headers_mut().insert("authorization", v);
             }
         }
-        let (ws, _) = tokio_tungstenite::connect_async(req)
+        let io = self.connect().await?;
+        let (ws, _) = tokio_tungstenite::client_async(req, io)
             .await
             .map_err(|e| self.unreachable(e))?;
         Ok(ws)
     }
 }
 
-pub type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<TcpStream>>;
+pub type Ws = tokio_tungstenite::WebSocketStream<Box<dyn Io>>;
 
-/// Status and body of an HTTP/1.1 response read to its end (chunked bodies are joined).
-fn parse_response(raw: &[u8]) -> Option<(u16, Vec<u8>)> {
-    let split = raw.windows(4).position(|w| w == b"\r\n\r\n")?;
-    let head = std::str::from_utf8(&raw[..split]).ok()?;
-    let body = &raw[split + 4..];
-    let status = head.split(' ').nth(1)?.parse().ok()?;
-    let chunked = head.lines().any(|l| {
-        l.to_ascii_lowercase().starts_with("transfer-encoding:")
-            && l.to_ascii_lowercase().contains("chunked")
-    });
-    if !chunked {
-        return Some((status, body.to_vec()));
+/// The TLS settings of `https://`: the system's authorities and `ca`, if given.
+fn tls_config(ca: Option<&Path>) -> Result<Arc<rustls::ClientConfig>, Failure> {
+    let mut roots = rustls::RootCertStore::empty();
+    let system: std::path::PathBuf =
+        std::env::var_os("SSL_CERT_FILE").map_or_else(|| SYSTEM_CAS.into(), Into::into);
+    if let Ok(certs) = CertificateDer::pem_file_iter(&system) {
+        // A certificate of the bundle that rustls cannot use is skipped, as browsers do.
+        roots.add_parsable_certificates(certs.flatten());
     }
-    let mut out = Vec::new();
-    let mut rest = body;
-    loop {
-        let line_end = rest.windows(2).position(|w| w == b"\r\n")?;
-        let size_text = std::str::from_utf8(&rest[..line_end]).ok()?;
-        let size = usize::from_str_radix(size_text.split(';').next()?.trim(), 16).ok()?;
-        rest = &rest[line_end + 2..];
-        if size == 0 {
-            return Some((status, out));
+    if let Some(ca) = ca {
+        let certs: Vec<_> = CertificateDer::pem_file_iter(ca)
+            .and_then(|i| i.collect::<Result<Vec<_>, _>>())
+            .map_err(|e| {
+                Failure::Usage(format!(
+                    "cannot read the certificate {} given with --ca-cert: {e}",
+                    ca.display()
+                ))
+            })?;
+        let (added, _) = roots.add_parsable_certificates(certs);
+        if added == 0 {
+            return Err(Failure::Usage(format!(
+                "{} (--ca-cert) holds no usable certificate (expected PEM: -----BEGIN CERTIFICATE-----)",
+                ca.display()
+            )));
         }
-        out.extend_from_slice(rest.get(..size)?);
-        rest = rest.get(size + 2..)?;
     }
+    if roots.is_empty() {
+        return Err(Failure::Usage(format!(
+            "no trusted certificate authorities for https:// (none in {}); pass hutch's certificate with --ca-cert / HUTCH_CA_CERT",
+            system.display()
+        )));
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| Failure::Usage(format!("TLS set-up failed: {e}")))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(Arc::new(config))
 }
 
 #[cfg(test)]
@@ -216,28 +307,35 @@ mod tests {
     use super::*;
 
     #[test]
-    fn plain_and_chunked_bodies_are_read() {
-        let plain = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok";
-        assert_eq!(parse_response(plain), Some((200, b"ok".to_vec())));
-        let chunked = b"HTTP/1.1 404 Not Found\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n";
-        assert_eq!(parse_response(chunked), Some((404, b"abcde".to_vec())));
-        assert_eq!(parse_response(b"garbage"), None);
-    }
-
-    #[test]
-    fn urls_must_be_http_host_port() {
+    fn urls_are_http_or_https_host_and_port() {
+        let c = Client::new("http://127.0.0.1:60610/", None, None).unwrap();
+        assert_eq!(c.authority, "127.0.0.1:60610");
+        assert!(c.tls.is_none());
         assert_eq!(
-            Client::new("http://127.0.0.1:60610/", None)
+            Client::new("http://beamline", None, None)
                 .unwrap()
                 .authority,
-            "127.0.0.1:60610"
-        );
-        assert_eq!(
-            Client::new("http://beamline", None).unwrap().authority,
             "beamline:80"
         );
-        for bad in ["127.0.0.1:60610", "https://x:1", "http://x:1/api"] {
-            assert_eq!(Client::new(bad, None).unwrap_err().code(), 2, "{bad}");
+        let cert = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let pem = dir.path().join("cert.pem");
+        std::fs::write(&pem, cert.cert.pem()).unwrap();
+        let c = Client::new("https://localhost", None, Some(&pem)).unwrap();
+        assert_eq!(c.authority, "localhost:443");
+        assert!(c.tls.is_some());
+        for bad in [
+            "127.0.0.1:60610",
+            "ftp://x:1",
+            "http://x:1/api",
+            "http://x:port",
+            "https://:1",
+        ] {
+            assert_eq!(Client::new(bad, None, None).unwrap_err().code(), 2, "{bad}");
         }
+        let junk = dir.path().join("junk.pem");
+        std::fs::write(&junk, "not a certificate").unwrap();
+        let err = Client::new("https://x", None, Some(&junk)).unwrap_err();
+        assert!(err.to_string().contains("no usable certificate"), "{err}");
     }
 }
