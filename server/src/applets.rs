@@ -108,43 +108,39 @@ fn now() -> String {
     crate::clock::Timestamp::now().reply()
 }
 
-type Row = (
-    String,
-    String,
-    String,
-    String,
-    String,
-    i64,
-    String,
-    String,
-    bool,
-);
+/// A row of `applets` (the columns of [`COLUMNS`]).
+#[derive(sqlx::FromRow)]
+struct Row {
+    uid: String,
+    name: String,
+    grp: String,
+    kind: String,
+    spec: String,
+    version: i64,
+    updated_by: String,
+    updated_at: String,
+    auto_enable: bool,
+}
 /// A [`Row`] of `applet_versions`, with its `deleted` flag.
-type VersionRow = (
-    String,
-    String,
-    String,
-    String,
-    String,
-    i64,
-    String,
-    String,
-    bool,
-    bool,
-);
+#[derive(sqlx::FromRow)]
+struct VersionRow {
+    #[sqlx(flatten)]
+    row: Row,
+    deleted: bool,
+}
 const COLUMNS: &str = "uid, name, grp, kind, spec, version, updated_by, updated_at, auto_enable";
 
 fn applet(r: Row) -> Applet {
     Applet {
-        uid: r.0,
-        name: r.1,
-        group: r.2,
-        kind: serde_json::from_value(json!(r.3)).unwrap_or(AppletKind::Markdown),
-        spec: serde_json::from_str(&r.4).unwrap_or(Value::Null),
-        version: r.5,
-        updated_by: r.6,
-        updated_at: r.7,
-        auto_enable: r.8,
+        uid: r.uid,
+        name: r.name,
+        group: r.grp,
+        kind: serde_json::from_value(json!(r.kind)).unwrap_or(AppletKind::Markdown),
+        spec: serde_json::from_str(&r.spec).unwrap_or(Value::Null),
+        version: r.version,
+        updated_by: r.updated_by,
+        updated_at: r.updated_at,
+        auto_enable: r.auto_enable,
     }
 }
 
@@ -303,8 +299,8 @@ impl Applets {
         Ok(rows
             .into_iter()
             .map(|r| Version {
-                applet: applet((r.0, r.1, r.2, r.3, r.4, r.5, r.6, r.7, r.8)),
-                deleted: r.9,
+                applet: applet(r.row),
+                deleted: r.deleted,
             })
             .collect())
     }

@@ -44,23 +44,25 @@ pub struct Dispatch {
     pub item: Value,
 }
 
-type Row = (
-    i64,
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    f64,
-    Option<f64>,
-    f64,
-    Option<f64>,
-    String,
-    String,
-    String,
-);
+/// A row of `dispatches` (the columns of [`COLUMNS`]; JSON columns as text).
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: i64,
+    uid: String,
+    item_uid: String,
+    kind: String,
+    plan_name: String,
+    user: String,
+    user_group: String,
+    status: String,
+    created_at: f64,
+    started_at: Option<f64>,
+    updated_at: f64,
+    finished_at: Option<f64>,
+    exit_msg: String,
+    run_uids: String,
+    item: String,
+}
 
 const COLUMNS: &str =
     "id, uid, item_uid, kind, plan_name, user, user_group, status, created_at, started_at, \
@@ -68,21 +70,21 @@ const COLUMNS: &str =
 
 fn dispatch(r: Row) -> Dispatch {
     Dispatch {
-        id: r.0,
-        uid: r.1,
-        item_uid: r.2,
-        kind: r.3,
-        plan_name: r.4,
-        user: r.5,
-        user_group: r.6,
-        status: r.7,
-        created_at: r.8,
-        started_at: r.9,
-        updated_at: r.10,
-        finished_at: r.11,
-        exit_msg: r.12,
-        run_uids: serde_json::from_str(&r.13).unwrap_or_else(|_| json!([])),
-        item: serde_json::from_str(&r.14).unwrap_or(Value::Null),
+        id: r.id,
+        uid: r.uid,
+        item_uid: r.item_uid,
+        kind: r.kind,
+        plan_name: r.plan_name,
+        user: r.user,
+        user_group: r.user_group,
+        status: r.status,
+        created_at: r.created_at,
+        started_at: r.started_at,
+        updated_at: r.updated_at,
+        finished_at: r.finished_at,
+        exit_msg: r.exit_msg,
+        run_uids: serde_json::from_str(&r.run_uids).unwrap_or_else(|_| json!([])),
+        item: serde_json::from_str(&r.item).unwrap_or(Value::Null),
     }
 }
 

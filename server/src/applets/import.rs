@@ -22,7 +22,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 use sqlx::{Sqlite, Transaction};
 
-use super::{applet, now, write, AppletError, Applets, Content, COLUMNS};
+use super::{applet, now, write, AppletError, Applets, Content, Row, COLUMNS};
 
 /// The mirror's text: group policies and applets ordered by group, name and uid.
 pub fn mirror_text(applets: &[Applet], groups: &BTreeMap<String, GroupPolicy>) -> String {
@@ -190,27 +190,15 @@ impl Applets {
                 (Some(uid), Some(a)) => {
                     let file_version = fa.version.unwrap_or(a.version);
                     if file_version < a.version {
-                        let saved: Option<(String, String, String, String, bool)> = sqlx::query_as(
-                            "SELECT name, grp, kind, spec, auto_enable FROM applet_versions \
-                             WHERE uid = ? AND version = ? AND deleted = 0",
-                        )
+                        let saved: Option<Row> = sqlx::query_as(&format!(
+                            "SELECT {COLUMNS} FROM applet_versions \
+                             WHERE uid = ? AND version = ? AND deleted = 0"
+                        ))
                         .bind(uid)
                         .bind(file_version)
                         .fetch_optional(&mut *tx)
                         .await?;
-                        let saved = saved.map(|(name, grp, kind, spec, auto)| {
-                            Content::of(&applet((
-                                uid.clone(),
-                                name,
-                                grp,
-                                kind,
-                                spec,
-                                file_version,
-                                String::new(),
-                                String::new(),
-                                auto,
-                            )))
-                        });
+                        let saved = saved.map(|r| Content::of(&applet(r)));
                         if saved.as_ref() != Some(&fa.content) {
                             let msg = format!(
                                 "applet {label} ({uid}): the file edits version {file_version}, but the database has moved on to version {} (by {}); the database's version is kept and the file's is saved in mirror_conflicts",

@@ -18,30 +18,32 @@ pub struct RunFilter {
     pub limit: i64,
 }
 
-type Row = (
-    String,
-    Option<String>,
-    String,
-    Option<i64>,
-    f64,
-    Option<f64>,
-    Option<String>,
-    String,
-);
+/// A row of `runs` (the columns of [`COLUMNS`]).
+#[derive(sqlx::FromRow)]
+struct Row {
+    uid: String,
+    dispatch_uid: Option<String>,
+    plan_name: String,
+    scan_id: Option<i64>,
+    time_start: f64,
+    time_stop: Option<f64>,
+    exit_status: Option<String>,
+    num_events: String,
+}
 
 const COLUMNS: &str =
     "uid, dispatch_uid, plan_name, scan_id, time_start, time_stop, exit_status, num_events";
 
 fn summary(r: Row) -> RunSummary {
     RunSummary {
-        uid: r.0,
-        dispatch_uid: r.1,
-        plan_name: r.2,
-        scan_id: r.3,
-        time_start: r.4,
-        time_stop: r.5,
-        exit_status: r.6,
-        num_events: serde_json::from_str(&r.7).unwrap_or_default(),
+        uid: r.uid,
+        dispatch_uid: r.dispatch_uid,
+        plan_name: r.plan_name,
+        scan_id: r.scan_id,
+        time_start: r.time_start,
+        time_stop: r.time_stop,
+        exit_status: r.exit_status,
+        num_events: serde_json::from_str(&r.num_events).unwrap_or_default(),
     }
 }
 
@@ -120,18 +122,20 @@ pub async fn get(pool: &SqlitePool, uid: &str) -> Result<Option<Value>, sqlx::Er
     Ok(Some(out))
 }
 
-/// run_seq, descriptor, seq_num, uid, time, data, arrays, timestamps, filled.
-type EventRow = (
-    i64,
-    String,
-    i64,
-    String,
-    f64,
-    String,
-    Option<Vec<u8>>,
-    String,
-    String,
-);
+/// A row of `events` as stored (`data`, `timestamps`, `filled` as JSON text; large arrays
+/// packed in `arrays`).
+#[derive(sqlx::FromRow)]
+pub struct EventRow {
+    run_seq: i64,
+    descriptor_uid: String,
+    seq_num: i64,
+    uid: String,
+    time: f64,
+    data: String,
+    arrays: Option<Vec<u8>>,
+    timestamps: String,
+    filled: String,
+}
 
 /// The run's documents in emission order, one `[name, doc]` JSON line each (what
 /// `GET /api/runs/{uid}/documents` streams); `None` when there is no such run. Whole in memory:
@@ -233,7 +237,7 @@ pub async fn documents_text(
     let (mut d, mut e) = (docs.iter().peekable(), events.iter().peekable());
     loop {
         let take_doc = match (d.peek(), e.peek()) {
-            (Some(a), Some(b)) => a.0 < b.0,
+            (Some(a), Some(b)) => a.0 < b.run_seq,
             (Some(_), None) => true,
             (None, Some(_)) => false,
             (None, None) => break,
@@ -242,8 +246,17 @@ pub async fn documents_text(
             let (_, name, doc) = d.next().expect("peeked");
             out.push_str(&format!("[{},{}]\n", json!(name), doc));
         } else {
-            let (_, descriptor, seq_num, uid, time, data, arrays, timestamps, filled) =
-                e.next().expect("peeked");
+            let EventRow {
+                descriptor_uid: descriptor,
+                seq_num,
+                uid,
+                time,
+                data,
+                arrays,
+                timestamps,
+                filled,
+                ..
+            } = e.next().expect("peeked");
             let data = match arrays {
                 Some(blob) => {
                     let mut v: Value = serde_json::from_str(data).unwrap_or(Value::Null);
@@ -280,7 +293,7 @@ pub async fn documents_between(
         docs.iter()
             .filter_map(|(seq, name, doc)| Some((*seq as u64, name.parse().ok()?, parse(doc)))),
     );
-    out.extend(events.into_iter().map(|(seq, descriptor, seq_num, uid, time, data, arrays, timestamps, filled)| {
+    out.extend(events.into_iter().map(|EventRow { run_seq: seq, descriptor_uid: descriptor, seq_num, uid, time, data, arrays, timestamps, filled }| {
         let mut data = parse(&data);
         super::arrays::unpack(&mut data, arrays.as_deref());
         let doc = json!({"uid": uid, "time": time, "data": data, "timestamps": parse(&timestamps),
