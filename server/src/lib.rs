@@ -10,9 +10,13 @@
 //! - [`listen`] and [`tls`]: the accept loop (header timeout, connection cap) and HTTPS.
 //! - [`http`]: the router, one module per feature; [`http::api::Api`] declares every route with its
 //!   scope; [`http::ApiError`] is the error shape; `http::openapi` describes the routes.
+//! - [`error`] and [`clock`]: ground floor — the one error shape (also the auth checks'), the
+//!   one clock and its formats.
 //! - [`auth`]: credentials, sessions, scopes, throttling, audit; [`auth::Principal`] is who asks.
 //! - [`queue`]: the pure queue state machine (`state`, `edit`, `run`, `position`), plan
-//!   validation against the catalogue, persistence (`store`) and the manager task (`manager`).
+//!   validation against the catalogue, persistence (`store`) and the manager task (`manager`,
+//!   reached through `handle`; `publish` and `uids` turn its change log into what goes out,
+//!   `router` sends the worker's documents, datasets and applets to their owners).
 //! - [`worker`]: the worker process protocol, its launch and handle, and the simulated
 //!   environment it runs (the bluesky one is the Python package under `server/python`).
 //! - [`runs`]: bluesky documents: validation, the single writer, the run store and its pages.
