@@ -1,0 +1,83 @@
+//! `hutch applets …`: dashboard panels, their export and import.
+
+use super::*;
+
+pub(super) async fn applets(
+    action: AppletsAction,
+    client: &Client,
+    out: &Out,
+) -> Result<(), Failure> {
+    match action {
+        AppletsAction::List => {
+            let v = client.call("GET", "/api/applets", None).await?;
+            #[derive(Deserialize)]
+            struct Reply {
+                applets: Vec<Applet>,
+            }
+            out.show(&v, |v| {
+                human(v, |r: Reply| {
+                    let rows: Vec<Vec<String>> = r
+                        .applets
+                        .iter()
+                        .map(|a| {
+                            vec![
+                                a.group.clone(),
+                                a.name.clone(),
+                                a.kind.as_str().into(),
+                                a.version.to_string(),
+                                a.updated_by.clone(),
+                                uid8(&a.uid),
+                            ]
+                        })
+                        .collect();
+                    if rows.is_empty() {
+                        "no applets".into()
+                    } else {
+                        table(&["group", "name", "kind", "version", "by", "uid"], &rows)
+                    }
+                })
+            });
+        }
+        AppletsAction::Export { file } => {
+            let (status, body) = client.raw("GET", "/api/applets/export", None).await?;
+            if status != 200 {
+                return Err(Failure::Refused(String::from_utf8_lossy(&body).into()));
+            }
+            write_out(file.as_deref(), &body)?;
+        }
+        AppletsAction::Import { file } => {
+            let text = std::fs::read(&file)
+                .map_err(|e| Failure::Usage(format!("cannot read {}: {e}", file.display())))?;
+            let (status, body) = client
+                .raw("POST", "/api/applets/import", Some(&text))
+                .await?;
+            let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+            if status != 200 {
+                let msg = v["msg"]
+                    .as_str()
+                    .map_or_else(|| String::from_utf8_lossy(&body).into_owned(), String::from);
+                return Err(Failure::Refused(format!(
+                    "{} was not imported, nothing changed: {msg}",
+                    file.display()
+                )));
+            }
+            out.show(&v, |v| {
+                let r = &v["report"];
+                let n = |k: &str| r[k].as_array().map_or(0, Vec::len);
+                let mut text = format!(
+                    "{} created, {} updated, {} restored, {} deleted, {} unchanged",
+                    n("created"),
+                    n("updated"),
+                    n("restored"),
+                    n("deleted"),
+                    r["unchanged"]
+                );
+                for c in r["conflicts"].as_array().cloned().unwrap_or_default() {
+                    text.push_str(&format!("\nconflict: {}", c.as_str().unwrap_or("")));
+                }
+                text
+            });
+        }
+    }
+    Ok(())
+}
