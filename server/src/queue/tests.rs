@@ -1,6 +1,7 @@
 //! Table and property tests of the pure queue state machine.
 
 use hutch_app::model::queue::{ExitStatus, ItemType, QueueItem};
+use proptest::prelude::*;
 use serde_json::json;
 
 use super::edit::{prepare_item, Which};
@@ -590,134 +591,163 @@ fn replay(order: &mut Vec<String>, changes: &[Change]) {
     }
 }
 
-/// A tiny deterministic generator for the property test.
-struct Rand(u64);
-impl Rand {
-    fn below(&mut self, n: usize) -> usize {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        (self.0 % n.max(1) as u64) as usize
+/// One step of the property test; indexes pick among the uids present at that moment.
+#[derive(Clone, Debug)]
+enum Op {
+    Add,
+    AddStop(i64),
+    Remove(usize),
+    Move(usize, i64),
+    MoveBatch(usize, usize, bool),
+    Open,
+    Start,
+    Finish(usize),
+    Pause,
+    Resume,
+    StopQueue,
+    Gone,
+    ClearHistory,
+    Update(usize, bool),
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    let pos = || -4i64..=4;
+    prop_oneof![
+        2 => Just(Op::Add),
+        1 => pos().prop_map(Op::AddStop),
+        1 => any::<usize>().prop_map(Op::Remove),
+        1 => (any::<usize>(), pos()).prop_map(|(u, p)| Op::Move(u, p)),
+        1 => (any::<usize>(), any::<usize>(), any::<bool>()).prop_map(|(a, b, reorder)| Op::MoveBatch(a, b, reorder)),
+        1 => Just(Op::Open),
+        1 => Just(Op::Start),
+        2 => (0usize..4).prop_map(Op::Finish),
+        1 => Just(Op::Pause),
+        1 => Just(Op::Resume),
+        1 => Just(Op::StopQueue),
+        1 => Just(Op::Gone),
+        1 => Just(Op::ClearHistory),
+        1 => (any::<usize>(), any::<bool>()).prop_map(|(u, replace)| Op::Update(u, replace)),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+    /// Any sequence of commands and worker reports keeps the queue's invariants, and the change
+    /// log replays to the queue (proptest shrinks a failure to its shortest sequence).
+    #[test]
+    fn any_command_sequence_keeps_the_invariants(ops in proptest::collection::vec(op(), 0..150)) {
+        check_sequence(&ops);
     }
 }
 
-#[test]
-fn any_command_sequence_keeps_the_invariants() {
-    for seed in 1..=300u64 {
-        let mut w = World::new();
-        let mut r = Rand(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15));
-        let mut history_len = 0;
-        let mut mirror: Vec<String> = Vec::new();
-        for step in 0..150 {
-            let uids: Vec<String> = w.order().into_iter().map(String::from).collect();
-            let pick = |r: &mut Rand| {
-                uids.get(r.below(uids.len()))
-                    .cloned()
-                    .unwrap_or_else(|| "none".into())
-            };
-            let pos = |r: &mut Rand| Pos::Index(r.below(9) as i64 - 4);
-            let mut cleared = false;
-            match r.below(16) {
-                0 | 1 => {
-                    w.add_count();
-                }
-                2 => {
-                    let item = w.stop_instruction();
-                    let p = pos(&mut r);
-                    let _ = w.with(|q, ctx| q.add(item, &Placement::At(p), ctx));
-                }
-                3 => {
-                    let uid = pick(&mut r);
-                    let _ = w.q.remove(&Which::Uid(uid));
-                }
-                4 => {
-                    let (uid, p) = (pick(&mut r), pos(&mut r));
-                    let _ = w.q.move_item(&Which::Uid(uid), &Placement::At(p));
-                }
-                5 => {
-                    let (a, b) = (pick(&mut r), pick(&mut r));
-                    let _ = w.q.move_batch(&[a], &Placement::After(b), r.below(2) == 0);
-                }
-                6 => {
-                    let _ = w.q.open_environment();
-                    w.with(|q, ctx| q.environment_opened(ctx));
-                }
-                7 => {
-                    let _ = w.with(|q, ctx| q.start_queue(ctx));
-                }
-                8 | 9 => {
-                    let status = [
-                        ExitStatus::Completed,
-                        ExitStatus::Failed,
-                        ExitStatus::Aborted,
-                        ExitStatus::Stopped,
-                    ][r.below(4)];
-                    w.finish(status);
-                }
-                10 => {
-                    let _ = w.q.pause(PauseOption::Immediate);
-                    w.q.paused();
-                }
-                11 => {
-                    let _ = w.q.resume();
-                }
-                12 => {
-                    let _ = w.q.stop_queue();
-                }
-                13 => {
-                    w.with(|q, ctx| q.environment_gone(Some("crash"), ctx));
-                }
-                14 => {
-                    if r.below(10) == 0 {
-                        w.q.clear_history(None, None).unwrap();
-                        cleared = true;
-                    }
-                }
-                _ => {
-                    let item = w.plan("count", json!([["det2"]]));
-                    let target = pick(&mut r);
-                    let _ = w.q.update(&target, item, r.below(2) == 0);
-                }
+fn check_sequence(ops: &[Op]) {
+    let mut w = World::new();
+    let mut history_len = 0;
+    let mut mirror: Vec<String> = Vec::new();
+    for (step, op) in ops.iter().enumerate() {
+        let uids: Vec<String> = w.order().into_iter().map(String::from).collect();
+        let pick = |i: usize| {
+            uids.get(i % uids.len().max(1))
+                .cloned()
+                .unwrap_or_else(|| "none".into())
+        };
+        let at = |p: i64| Placement::At(Pos::Index(p));
+        let mut cleared = false;
+        match op.clone() {
+            Op::Add => {
+                w.add_count();
             }
-            let (changes, _) = w.q.take_changes();
-            // Invariants.
-            let mut all: Vec<&str> = w.q.items.iter().map(|i| i.item_uid.as_str()).collect();
-            if let Some(running) = &w.q.running {
-                assert!(
-                    !all.contains(&running.item_uid.as_str()),
-                    "seed {seed} step {step}: running item also queued"
-                );
-                all.push(&running.item_uid);
+            Op::AddStop(p) => {
+                let item = w.stop_instruction();
+                let _ = w.with(|q, ctx| q.add(item, &at(p), ctx));
             }
-            let n = all.len();
-            all.sort_unstable();
-            all.dedup();
-            assert_eq!(all.len(), n, "seed {seed} step {step}: duplicate uids");
-            assert!(
-                cleared || w.q.history.len() >= history_len,
-                "seed {seed} step {step}: history shrank"
-            );
-            history_len = w.q.history.len();
-            assert_eq!(
-                w.q.running.is_some(),
-                matches!(w.q.env, EnvState::ExecutingPlan) || w.q.manager == ManagerState::Paused,
-                "seed {seed} step {step}: running item iff executing or paused ({:?}, {:?})",
-                w.q.env,
-                w.q.manager
-            );
-            assert!(w
-                .q
-                .history
-                .iter()
-                .all(|h| h.item_type == ItemType::Plan && h.result.is_some()));
-            // Replaying the recorded changes on the old order gives the new order: the database
-            // and the stream are kept up to date from exactly these changes.
-            replay(&mut mirror, &changes);
-            assert_eq!(
-                mirror,
-                w.order(),
-                "seed {seed} step {step}: change log diverged"
-            );
+            Op::Remove(u) => {
+                let _ = w.q.remove(&Which::Uid(pick(u)));
+            }
+            Op::Move(u, p) => {
+                let _ = w.q.move_item(&Which::Uid(pick(u)), &at(p));
+            }
+            Op::MoveBatch(a, b, reorder) => {
+                let _ =
+                    w.q.move_batch(&[pick(a)], &Placement::After(pick(b)), reorder);
+            }
+            Op::Open => {
+                let _ = w.q.open_environment();
+                w.with(|q, ctx| q.environment_opened(ctx));
+            }
+            Op::Start => {
+                let _ = w.with(|q, ctx| q.start_queue(ctx));
+            }
+            Op::Finish(i) => {
+                let status = [
+                    ExitStatus::Completed,
+                    ExitStatus::Failed,
+                    ExitStatus::Aborted,
+                    ExitStatus::Stopped,
+                ][i];
+                w.finish(status);
+            }
+            Op::Pause => {
+                let _ = w.q.pause(PauseOption::Immediate);
+                w.q.paused();
+            }
+            Op::Resume => {
+                let _ = w.q.resume();
+            }
+            Op::StopQueue => {
+                let _ = w.q.stop_queue();
+            }
+            Op::Gone => {
+                w.with(|q, ctx| q.environment_gone(Some("crash"), ctx));
+            }
+            Op::ClearHistory => {
+                w.q.clear_history(None, None).unwrap();
+                cleared = true;
+            }
+            Op::Update(u, replace) => {
+                let item = w.plan("count", json!([["det2"]]));
+                let _ = w.q.update(&pick(u), item, replace);
+            }
         }
+        let (changes, _) = w.q.take_changes();
+        // Invariants.
+        let mut all: Vec<&str> = w.q.items.iter().map(|i| i.item_uid.as_str()).collect();
+        if let Some(running) = &w.q.running {
+            assert!(
+                !all.contains(&running.item_uid.as_str()),
+                "step {step} ({op:?}): running item also queued"
+            );
+            all.push(&running.item_uid);
+        }
+        let n = all.len();
+        all.sort_unstable();
+        all.dedup();
+        assert_eq!(all.len(), n, "step {step} ({op:?}): duplicate uids");
+        assert!(
+            cleared || w.q.history.len() >= history_len,
+            "step {step} ({op:?}): history shrank"
+        );
+        history_len = w.q.history.len();
+        assert_eq!(
+            w.q.running.is_some(),
+            matches!(w.q.env, EnvState::ExecutingPlan) || w.q.manager == ManagerState::Paused,
+            "step {step} ({op:?}): running item iff executing or paused ({:?}, {:?})",
+            w.q.env,
+            w.q.manager
+        );
+        assert!(w
+            .q
+            .history
+            .iter()
+            .all(|h| h.item_type == ItemType::Plan && h.result.is_some()));
+        // Replaying the recorded changes on the old order gives the new order: the database
+        // and the stream are kept up to date from exactly these changes.
+        replay(&mut mirror, &changes);
+        assert_eq!(
+            mirror,
+            w.order(),
+            "step {step} ({op:?}): change log diverged"
+        );
     }
 }
