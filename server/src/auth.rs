@@ -90,19 +90,26 @@ pub struct Auth {
     pub secure_cookies: bool,
 }
 
+/// The pools of [`Auth`]: accounts and sessions on the shared one, the audit log on the
+/// frequent writers' connection (`db::open_writer`).
+pub struct Databases {
+    pub read: sqlx::SqlitePool,
+    pub audit: sqlx::SqlitePool,
+}
+
 impl Auth {
     pub fn new(
         mode: Mode,
         single_key: Arc<str>,
-        db: sqlx::SqlitePool,
+        db: Databases,
         secure_cookies: bool,
         audit_retention: audit::Retention,
     ) -> Self {
         Auth {
             mode,
             single_key,
-            store: Store::new(db.clone()),
-            audit: audit::AuditLog::start(db.clone(), audit_retention),
+            store: Store::new(db.read),
+            audit: audit::AuditLog::start(db.audit, audit_retention),
             login: Default::default(),
             ingest: Arc::new(Mutex::new(throttle::Buckets::new(
                 INGEST_FAILURE_RATE,

@@ -1,9 +1,15 @@
 //! The SQLite dispatch database: opening it safely, migrations, and the refusal to touch a file
 //! that is not ours.
 //!
-//! One pool for the whole server. WAL so readers never block the writer, `synchronous=NORMAL`
+//! Two pools on one file. WAL so readers never block the writer, `synchronous=NORMAL`
 //! (durable across a process crash; the last transactions may be lost only on power loss),
 //! foreign keys on, and a busy timeout so that short write contention waits instead of failing.
+//!
+//! [`open`]'s pool serves reads and the occasional write (datasets, applets, accounts). The
+//! frequent writers — the queue store, the document writer and the audit log — share
+//! [`open_writer`]'s single connection, so their transactions wait their turn in an async queue
+//! instead of colliding in SQLite's write lock, where the loser sleeps in SQLite's busy handler
+//! (1 ms at least, then longer): that sleep was most of a single queue add's time.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -49,16 +55,9 @@ pub async fn open(path: &Path) -> Result<(SqlitePool, Opened), DbError> {
     } else {
         Opened::Created
     };
-    let options = SqliteConnectOptions::new()
-        .filename(path)
-        .create_if_missing(true)
-        .journal_mode(SqliteJournalMode::Wal)
-        .synchronous(SqliteSynchronous::Normal)
-        .foreign_keys(true)
-        .busy_timeout(Duration::from_secs(5));
     let pool = SqlitePoolOptions::new()
         .max_connections(8)
-        .connect_with(options)
+        .connect_with(options(path))
         .await
         .map_err(|error| DbError::Open {
             path: path.to_owned(),
@@ -80,6 +79,29 @@ pub async fn open(path: &Path) -> Result<(SqlitePool, Opened), DbError> {
             error,
         })?;
     Ok((pool, opened))
+}
+
+fn options(path: &Path) -> SqliteConnectOptions {
+    SqliteConnectOptions::new()
+        .filename(path)
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Normal)
+        .foreign_keys(true)
+        .busy_timeout(Duration::from_secs(5))
+}
+
+/// The frequent writers' one connection to the database [`open`] opened and migrated (see the
+/// module's opening comment). Nothing may hold it while it waits for it again.
+pub async fn open_writer(path: &Path) -> Result<SqlitePool, DbError> {
+    SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect_with(options(path))
+        .await
+        .map_err(|error| DbError::Open {
+            path: path.to_owned(),
+            error,
+        })
 }
 
 /// Read-only look at an existing file: is it SQLite, and is it ours (or empty)?

@@ -149,6 +149,7 @@ pub async fn prepare(config: Config) -> Result<Prepared, StartError> {
         }
     }
     let (db, opened) = db::open(&config.database).await?;
+    let writer = db::open_writer(&config.database).await?;
     if opened == db::Opened::Created {
         tracing::warn!(
             database = %config.database.display(),
@@ -185,7 +186,10 @@ pub async fn prepare(config: Config) -> Result<Prepared, StartError> {
     let auth = auth::Auth::new(
         config.auth,
         api_key,
-        db.clone(),
+        auth::Databases {
+            read: db.clone(),
+            audit: writer.clone(),
+        },
         secure_cookies,
         config.audit,
     );
@@ -208,7 +212,7 @@ pub async fn prepare(config: Config) -> Result<Prepared, StartError> {
         None => std::env::current_exe().map_err(StartError::WorkerExe)?,
     };
     let (feed, feed_sink) = stream::feed::start(hub.clone(), db.clone());
-    let docs = runs::store::start(db.clone(), Some(feed_sink));
+    let docs = runs::store::start(writer.clone(), Some(feed_sink));
     let (datasets, applets) = start_mirrored(&config, &db, &hub, &console, &shutdown).await?;
     // The plans and devices come from the environment (its `ready` message, stored for the next
     // start); only the permissions are configured here.
@@ -237,7 +241,7 @@ pub async fn prepare(config: Config) -> Result<Prepared, StartError> {
         datasets: datasets.clone(),
         applets: applets.clone(),
     };
-    let queue = queue::manager::start(db.clone(), setup, shutdown.clone())
+    let queue = queue::manager::start(writer.clone(), setup, shutdown.clone())
         .await
         .map_err(StartError::Queue)?;
     let state = AppState {
