@@ -102,7 +102,7 @@ pub fn parse(text: &str) -> Result<MirrorFile, String> {
 }
 
 /// What an import did.
-#[derive(Debug, Default, Serialize)]
+#[derive(Debug, Default, Serialize, serde::Deserialize)]
 pub struct ImportReport {
     pub created: Vec<String>,
     pub updated: Vec<String>,

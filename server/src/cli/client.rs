@@ -14,6 +14,7 @@ use hyper::header;
 use hyper_util::rt::TokioIo;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, ServerName};
+use serde::Deserialize;
 use serde_json::Value;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
@@ -225,16 +226,14 @@ impl Client {
         let (status, reply) = self.raw(method, path, bytes.as_deref()).await?;
         let v: Value = serde_json::from_slice(&reply)
             .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&reply).into()));
-        let msg = v["msg"]
-            .as_str()
-            .or_else(|| v["detail"].as_str())
-            .map(String::from);
+        let refusal = Refusal::deserialize(&v).unwrap_or_default();
+        let msg = refusal.text();
         match status {
             401 | 403 => Err(Failure::Auth(format!(
                 "hutch refused the API key ({}): set HUTCH_API_KEY or --api-key (hutch prints its key at start; it is also in DATA_DIR/api_key)",
                 msg.unwrap_or_else(|| format!("HTTP {status}"))
             ))),
-            200..=299 if keep_refusals || v["success"] != Value::Bool(false) => Ok(v),
+            200..=299 if keep_refusals || refusal.success != Some(false) => Ok(v),
             _ => Err(Failure::Refused(msg.filter(|m| !m.is_empty()).unwrap_or_else(|| format!("HTTP {status}: {v}")))),
         }
     }
@@ -256,6 +255,34 @@ impl Client {
             .await
             .map_err(|e| self.unreachable(e))?;
         Ok(ws)
+    }
+}
+
+/// The common part of every reply: `success` and the refusal's text (`msg`, or FastAPI's
+/// `detail` for a reply that is not bluesky's shape).
+#[derive(Debug, Default, Deserialize)]
+pub struct Refusal {
+    #[serde(default)]
+    pub success: Option<bool>,
+    #[serde(default)]
+    msg: Option<String>,
+    #[serde(default)]
+    detail: Option<Value>,
+}
+
+impl Refusal {
+    /// The refusal of a reply body, if it has one.
+    pub fn of(body: &[u8]) -> Option<String> {
+        serde_json::from_slice::<Refusal>(body).ok()?.text()
+    }
+
+    pub fn text(&self) -> Option<String> {
+        self.msg.clone().or_else(|| {
+            self.detail
+                .as_ref()
+                .and_then(|d| d.as_str())
+                .map(String::from)
+        })
     }
 }
 

@@ -3,7 +3,7 @@
 use serde_json::{json, Map, Value};
 
 use super::args::*;
-use super::client::{Client, Failure};
+use super::client::{Client, Failure, Refusal};
 use hutch_app::model::applets::Applet;
 use hutch_app::model::datasets::Dataset;
 use hutch_app::model::queue::QueueItem;
@@ -19,6 +19,19 @@ fn parse_json(what: &str, text: &str) -> Result<Value, Failure> {
             "{what} is not valid JSON ({e}); quote it for the shell, e.g. '{{\"name\": \"count\", \"args\": [[\"det1\"]]}}'"
         ))
     })
+}
+
+/// The reply of `queue/item/add/batch`: all or nothing, with one result per item.
+#[derive(Default, Deserialize)]
+struct BatchReply {
+    #[serde(default)]
+    success: bool,
+    #[serde(default)]
+    msg: String,
+    #[serde(default)]
+    results: Vec<Refusal>,
+    #[serde(default)]
+    qsize: Option<usize>,
 }
 
 mod applets;
@@ -180,27 +193,33 @@ pub async fn run(cmd: ClientCommand, client: &Client, out: &Out) -> Result<(), F
                     true,
                 )
                 .await?;
-            if v["success"] == false {
+            let reply = BatchReply::deserialize(&v).unwrap_or_default();
+            if !reply.success {
                 // hutch adds all or nothing; say which rows it refused (the header is row 1).
-                let rows: Vec<String> = v["results"]
-                    .as_array()
-                    .cloned()
-                    .unwrap_or_default()
+                let rows: Vec<String> = reply
+                    .results
                     .iter()
                     .enumerate()
-                    .filter(|(_, r)| r["success"] == false)
+                    .filter(|(_, r)| r.success == Some(false))
                     .map(|(i, r)| {
-                        format!("row {}: {}", i + 2, r["msg"].as_str().unwrap_or("refused"))
+                        format!(
+                            "row {}: {}",
+                            i + 2,
+                            r.text().unwrap_or_else(|| "refused".into())
+                        )
                     })
                     .collect();
                 return Err(Failure::Refused(format!(
                     "nothing was added; {}:\n  {}",
-                    v["msg"].as_str().unwrap_or(""),
+                    reply.msg,
                     rows.join("\n  ")
                 )));
             }
-            out.show(&v, |v| {
-                format!("added {} plans; the queue has {}", items.len(), v["qsize"])
+            let qsize = reply
+                .qsize
+                .map_or_else(|| "?".to_string(), |n| n.to_string());
+            out.show(&v, |_| {
+                format!("added {} plans; the queue has {qsize}", items.len())
             });
             Ok(())
         }

@@ -1,6 +1,13 @@
 //! `hutch applets …`: dashboard panels, their export and import.
 
 use super::*;
+use crate::applets::import::ImportReport;
+
+/// The reply of `POST /api/applets/import`.
+#[derive(Deserialize)]
+struct ImportReply {
+    report: ImportReport,
+}
 
 pub(super) async fn applets(
     action: AppletsAction,
@@ -53,29 +60,29 @@ pub(super) async fn applets(
                 .await?;
             let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
             if status != 200 {
-                let msg = v["msg"]
-                    .as_str()
-                    .map_or_else(|| String::from_utf8_lossy(&body).into_owned(), String::from);
+                let msg = Refusal::of(&body)
+                    .unwrap_or_else(|| String::from_utf8_lossy(&body).into_owned());
                 return Err(Failure::Refused(format!(
                     "{} was not imported, nothing changed: {msg}",
                     file.display()
                 )));
             }
             out.show(&v, |v| {
-                let r = &v["report"];
-                let n = |k: &str| r[k].as_array().map_or(0, Vec::len);
-                let mut text = format!(
-                    "{} created, {} updated, {} restored, {} deleted, {} unchanged",
-                    n("created"),
-                    n("updated"),
-                    n("restored"),
-                    n("deleted"),
-                    r["unchanged"]
-                );
-                for c in r["conflicts"].as_array().cloned().unwrap_or_default() {
-                    text.push_str(&format!("\nconflict: {}", c.as_str().unwrap_or("")));
-                }
-                text
+                human(v, |r: ImportReply| {
+                    let r = r.report;
+                    let mut text = format!(
+                        "{} created, {} updated, {} restored, {} deleted, {} unchanged",
+                        r.created.len(),
+                        r.updated.len(),
+                        r.restored.len(),
+                        r.deleted.len(),
+                        r.unchanged
+                    );
+                    for c in r.conflicts {
+                        text.push_str(&format!("\nconflict: {c}"));
+                    }
+                    text
+                })
             });
         }
     }

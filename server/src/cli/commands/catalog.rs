@@ -1,72 +1,89 @@
-//! `hutch allowed plans|devices`: what the environment offers, with parameters.
+//! `hutch allowed plans|devices`: what the environment offers, with parameters. Plans are read
+//! by the model's `plan_form::plans`, as the dashboard's forms read them.
+
+use std::collections::BTreeMap;
+
+use hutch_app::model::plan_form;
 
 use super::*;
 
+/// A device of `devices/allowed`, as far as the table shows it.
+#[derive(Deserialize)]
+struct Device {
+    #[serde(default)]
+    classname: String,
+    #[serde(default)]
+    is_movable: bool,
+    #[serde(default)]
+    is_readable: bool,
+    #[serde(default)]
+    is_flyable: bool,
+}
+
+#[derive(Deserialize)]
+struct Devices {
+    #[serde(default)]
+    devices_allowed: BTreeMap<String, Device>,
+}
+
+fn plan_rows(v: &Value) -> Vec<Vec<String>> {
+    let allowed = v.get("plans_allowed").cloned().unwrap_or(Value::Null);
+    plan_form::plans(&allowed)
+        .into_iter()
+        .map(|p| {
+            let params: Vec<String> = p
+                .params
+                .iter()
+                .map(|q| match &q.default {
+                    Some(def) => format!("{}={def}", q.name),
+                    None => q.name.clone(),
+                })
+                .collect();
+            let first_line = p.description.lines().next().unwrap_or("").to_string();
+            vec![p.name, params.join(", "), first_line]
+        })
+        .collect()
+}
+
+fn device_rows(d: Devices) -> Vec<Vec<String>> {
+    d.devices_allowed
+        .into_iter()
+        .map(|(name, d)| {
+            let caps: Vec<&str> = [
+                (d.is_movable, "movable"),
+                (d.is_readable, "readable"),
+                (d.is_flyable, "flyable"),
+            ]
+            .iter()
+            .filter(|(yes, _)| *yes)
+            .map(|(_, w)| *w)
+            .collect();
+            vec![name, d.classname, caps.join(", ")]
+        })
+        .collect()
+}
+
 pub(super) async fn allowed(what: AllowedWhat, client: &Client, out: &Out) -> Result<(), Failure> {
-    let (path, key) = match what {
-        AllowedWhat::Plans => ("/api/plans/allowed", "plans_allowed"),
-        AllowedWhat::Devices => ("/api/devices/allowed", "devices_allowed"),
+    let path = match what {
+        AllowedWhat::Plans => "/api/plans/allowed",
+        AllowedWhat::Devices => "/api/devices/allowed",
     };
     let v = client.call("GET", path, Some(&json!({}))).await?;
     out.show(&v, |v| {
-        let map = v[key].as_object().cloned().unwrap_or_default();
-        let rows: Vec<Vec<String>> = map
-            .iter()
-            .map(|(name, d)| match what {
-                AllowedWhat::Plans => {
-                    let params: Vec<String> =
-                        d["parameters"].as_array().map_or_else(Vec::new, |ps| {
-                            ps.iter()
-                                .map(|p| {
-                                    let n = p["name"].as_str().unwrap_or("?");
-                                    match p.get("default") {
-                                        Some(def) => format!(
-                                            "{n}={}",
-                                            def.as_str().unwrap_or(&def.to_string())
-                                        ),
-                                        None => n.to_string(),
-                                    }
-                                })
-                                .collect()
-                        });
-                    vec![
-                        name.clone(),
-                        params.join(", "),
-                        d["description"]
-                            .as_str()
-                            .unwrap_or("")
-                            .lines()
-                            .next()
-                            .unwrap_or("")
-                            .to_string(),
-                    ]
+        let (headers, rows) = match what {
+            AllowedWhat::Plans => (["plan", "parameters", "description"], plan_rows(v)),
+            AllowedWhat::Devices => match Devices::deserialize(v) {
+                Ok(d) => (["device", "class", "can be"], device_rows(d)),
+                Err(e) => {
+                    return format!("(hutch answered in an unexpected shape: {e}; --json prints it)")
                 }
-                AllowedWhat::Devices => {
-                    let caps: Vec<&str> = [
-                        ("is_movable", "movable"),
-                        ("is_readable", "readable"),
-                        ("is_flyable", "flyable"),
-                    ]
-                    .iter()
-                    .filter(|(k, _)| d[*k] == true)
-                    .map(|(_, w)| *w)
-                    .collect();
-                    vec![
-                        name.clone(),
-                        d["classname"].as_str().unwrap_or("").to_string(),
-                        caps.join(", "),
-                    ]
-                }
-            })
-            .collect();
+            },
+        };
         if rows.is_empty() {
             // A bluesky environment describes its plans and devices when it opens.
             return "none yet: the environment describes them when it opens (hutch environment open)".to_string();
         }
-        match what {
-            AllowedWhat::Plans => table(&["plan", "parameters", "description"], &rows),
-            AllowedWhat::Devices => table(&["device", "class", "can be"], &rows),
-        }
+        table(&headers, &rows)
     });
     Ok(())
 }

@@ -175,12 +175,8 @@ pub(super) async fn runs(action: RunsAction, client: &Client, out: &Out) -> Resu
                 .raw("GET", &format!("/api/runs/{uid}/documents"), None)
                 .await?;
             if status != 200 {
-                let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
                 return Err(Failure::Refused(
-                    v["msg"]
-                        .as_str()
-                        .unwrap_or("the run could not be exported")
-                        .into(),
+                    Refusal::of(&body).unwrap_or_else(|| "the run could not be exported".into()),
                 ));
             }
             write_out(file.as_deref(), &body)?;

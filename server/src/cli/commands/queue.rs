@@ -162,7 +162,8 @@ pub(super) async fn queue(action: QueueAction, client: &Client, out: &Out) -> Re
                     )
                     .await?;
                 out.show(&v, |v| {
-                    serde_json::to_string_pretty(&v["item"]).unwrap_or_default()
+                    let item = v.get("item").unwrap_or(&Value::Null);
+                    serde_json::to_string_pretty(item).unwrap_or_default()
                 });
             }
             ItemAction::Remove { at } => {
