@@ -13,6 +13,7 @@ mod error;
 mod guard;
 mod login;
 mod openapi;
+mod params;
 mod plot;
 mod queue;
 mod runs;
@@ -27,7 +28,7 @@ use hutch_app::{shell, App};
 use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 
-pub use error::{limit_param, ApiError};
+pub use error::{limit, ApiError, LIMIT};
 
 use crate::stream::stream_handler;
 use crate::AppState;

@@ -210,8 +210,19 @@ async fn paging_by_cursor_visits_every_run_once() {
     );
     let scans = api_ok(&server, "GET", "/api/runs?plan=scan&since=1002", json!({})).await;
     assert_eq!(scans["runs"].as_array().unwrap().len(), 3);
-    let (code, v) = api(&server, "GET", "/api/runs?bogus=1", json!({})).await;
-    assert_eq!(code, 400, "{v}");
+    // A refused parameter is named, with what it must be.
+    for (query, needle) in [
+        ("bogus=1", "unknown parameter 'bogus'; /api/runs takes plan, status"),
+        ("limit=ten", "'limit' must be an integer from 1 to 1000, got 'ten'"),
+        ("limit=0", "'limit' must be an integer from 1 to 1000, got '0'"),
+        ("since=soon", "'since' must be a number (Unix seconds), got 'soon'"),
+        ("plan=a&plan=b", "'plan' is given twice"),
+    ] {
+        let (code, v) = api(&server, "GET", &format!("/api/runs?{query}"), json!({})).await;
+        assert_eq!(code, 400, "{query}: {v}");
+        assert_eq!(v["success"], false);
+        assert!(v["msg"].as_str().unwrap().contains(needle), "{query}: {v}");
+    }
 }
 
 #[tokio::test]

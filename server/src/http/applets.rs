@@ -1,17 +1,17 @@
 //! `/api/applets`: the dashboards' panels, with versions, optimistic concurrency, groups,
 //! experiment-created applets and the mirror's export and import.
 
-use std::collections::HashMap;
-
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use hutch_app::model::applets::{AppletKind, GroupPolicy};
+use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use super::datasets::object_body;
+use super::params::{Params, QueryParams};
 use super::ApiError;
 use crate::applets::{AppletError, Content};
 use crate::auth::scopes::{self, Need};
@@ -178,20 +178,27 @@ async fn update(
     Ok(Json(json!({"success": true, "applet": a})))
 }
 
+/// `DELETE /api/applets/{uid}?version=`: the version the caller saw, so that a newer edit is
+/// not deleted unseen.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct RemoveParams {
+    version: Option<i64>,
+}
+
+impl QueryParams for RemoveParams {
+    const ROUTE: &'static str = "DELETE /api/applets/{uid}";
+    fn expects(_: &str) -> &'static str {
+        "an integer"
+    }
+}
+
 async fn remove(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
     Path(uid): Path<String>,
-    Query(q): Query<HashMap<String, String>>,
+    Params(RemoveParams { version }): Params<RemoveParams>,
 ) -> Answer {
-    let version = match q.get("version") {
-        None => None,
-        Some(v) => Some(v.parse::<i64>().map_err(|_| {
-            bad(ApiError::bad_param(format!(
-                "'version' must be an integer, got '{v}'"
-            )))
-        })?),
-    };
     let a = state
         .applets
         .delete(&uid, version, &who.user)

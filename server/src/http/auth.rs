@@ -1,16 +1,16 @@
 //! `/api/auth/*` and `/api/audit`: signing in and out, who am I, scopes and the route table,
 //! API keys, user accounts (admins), and the audit log (admins).
 
-use std::collections::HashMap;
-
 use axum::body::Bytes;
-use axum::extract::{Path, Query, Request, State};
+use axum::extract::{Path, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Json};
+use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use super::api::RouteInfo;
+use super::params::{Params, QueryParams};
 use super::ApiError;
 use crate::auth::scopes::{self, Need, Role};
 use crate::auth::store::StoreError;
@@ -57,49 +57,33 @@ impl From<StoreError> for ApiError {
 }
 
 /// A JSON object or a urlencoded form, as a map of strings (forms) or JSON values.
-fn fields(headers: &HeaderMap, body: &[u8]) -> Result<(Map<String, Value>, bool), ApiError> {
+/// What a sign-in sends: `username` and `password` (multi-user mode) or `api_key` (single-user
+/// mode), and for the login page's form, the page to go to after.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct LoginBody {
+    username: String,
+    password: String,
+    api_key: String,
+    next: String,
+}
+
+/// The sign-in from a JSON object or the login page's form; `true` when it came from the form.
+fn login_body(headers: &HeaderMap, body: &[u8]) -> Result<(LoginBody, bool), ApiError> {
     let form = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
-    if form {
-        let map = String::from_utf8_lossy(body)
-            .split('&')
-            .filter_map(|kv| kv.split_once('='))
-            .map(|(k, v)| (urldecode(k), Value::String(urldecode(v))))
-            .collect();
-        return Ok((map, true));
-    }
-    match serde_json::from_slice::<Value>(body) {
-        Ok(Value::Object(m)) => Ok((m, false)),
-        _ => Err(ApiError::unprocessable(
+    let parsed = if form {
+        serde_urlencoded::from_bytes::<LoginBody>(body).ok()
+    } else {
+        serde_json::from_slice::<LoginBody>(body).ok()
+    };
+    parsed.map(|b| (b, form)).ok_or_else(|| {
+        ApiError::unprocessable(
             "send a JSON object such as {\"username\": \"ann\", \"password\": \"...\"} (or {\"api_key\": \"...\"} in single-user mode), or a form",
-        )),
-    }
-}
-
-fn urldecode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => {
-                let hex = |c: u8| (c as char).to_digit(16);
-                match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                    (Some(h), Some(l)) => {
-                        out.push((h * 16 + l) as u8);
-                        i += 2;
-                    }
-                    _ => out.push(b'%'),
-                }
-            }
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+        )
+    })
 }
 
 fn text<'a>(m: &'a Map<String, Value>, k: &str) -> &'a str {
@@ -173,12 +157,12 @@ async fn login(State(state): State<AppState>, req: Request) -> Result<Response, 
                 "the login request is too large",
             )
         })?;
-    let (f, form) = fields(&headers, &body)?;
-    let next = safe_next(text(&f, "next")).to_string();
+    let (f, form) = login_body(&headers, &body)?;
+    let next = safe_next(&f.next).to_string();
     // A name longer than any account's cannot sign in; bounded before it reaches the throttle
     // map or the audit log.
     let user = match auth.mode {
-        Mode::Multi => auth::bounded(text(&f, "username"), 128),
+        Mode::Multi => auth::bounded(&f.username, 128),
         Mode::Single => String::new(),
     };
     // Single-user mode has no names: throttle by address only, or one host could lock out all.
@@ -228,7 +212,7 @@ async fn login(State(state): State<AppState>, req: Request) -> Result<Response, 
     }
     let signed_in = match auth.mode {
         Mode::Multi => {
-            let password = text(&f, "password");
+            let password = f.password.as_str();
             if user.is_empty() || password.is_empty() {
                 return Ok(refuse(
                     StatusCode::UNPROCESSABLE_ENTITY,
@@ -248,7 +232,7 @@ async fn login(State(state): State<AppState>, req: Request) -> Result<Response, 
             }
         }
         Mode::Single => {
-            let key = text(&f, "api_key").trim();
+            let key = f.api_key.trim();
             auth::key_matches(key, auth.single_key()).then(|| {
                 let csrf = auth::csrf_for_key(key);
                 let cookies = auth.cookies(auth::COOKIE, key, &csrf, 31_536_000);
@@ -354,12 +338,23 @@ async fn scope_list(State(state): State<AppState>, id: Option<Extension<Identity
     )
 }
 
+/// `GET /api/auth/apikey?owner=`: an admin's view of another user's keys (`*`: everyone's).
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct KeysParams {
+    owner: Option<String>,
+}
+
+impl QueryParams for KeysParams {
+    const ROUTE: &'static str = "GET /api/auth/apikey";
+}
+
 async fn keys(
     State(state): State<AppState>,
     Extension(id): Extension<Identity>,
-    Query(q): Query<HashMap<String, String>>,
+    Params(q): Params<KeysParams>,
 ) -> Result<Json<Value>, ApiError> {
-    let owner = match q.get("owner") {
+    let owner = match &q.owner {
         Some(o) if id.has(scopes::ADMIN) => (o != "*").then_some(o.as_str()),
         Some(_) => {
             return Err(ApiError::new(
@@ -433,13 +428,23 @@ async fn create_key(
     ))
 }
 
+/// `DELETE /api/auth/apikey?first_eight=`: which key.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct RevokeParams {
+    first_eight: String,
+}
+
+impl QueryParams for RevokeParams {
+    const ROUTE: &'static str = "DELETE /api/auth/apikey";
+}
+
 async fn revoke_key(
     State(state): State<AppState>,
     Extension(id): Extension<Identity>,
-    Query(q): Query<HashMap<String, String>>,
+    Params(q): Params<RevokeParams>,
 ) -> Result<Json<Value>, ApiError> {
-    let first = q
-        .get("first_eight")
+    let first = Some(&q.first_eight)
         .filter(|f| f.len() == 8)
         .ok_or_else(|| {
             ApiError::bad_param("give the key's first eight characters: ?first_eight=abcd1234")
@@ -512,20 +517,32 @@ async fn update_user(
     Ok(Json(json!({"success": true, "msg": "", "user": user})))
 }
 
+/// `GET /api/audit`: `user`'s entries (everyone's when absent), paged by `before` an entry id.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct AuditParams {
+    user: Option<String>,
+    before: Option<i64>,
+    limit: Option<i64>,
+}
+
+impl QueryParams for AuditParams {
+    const ROUTE: &'static str = "/api/audit";
+    fn expects(key: &str) -> &'static str {
+        match key {
+            "limit" => super::LIMIT,
+            _ => "an entry id",
+        }
+    }
+}
+
 async fn audit_list(
     State(state): State<AppState>,
-    Query(q): Query<HashMap<String, String>>,
+    Params(q): Params<AuditParams>,
 ) -> Result<Json<Value>, ApiError> {
-    let limit = super::limit_param(&q)?;
-    let before = match q.get("before") {
-        Some(b) => Some(
-            b.parse::<i64>()
-                .map_err(|_| ApiError::bad_param("'before' must be an entry id"))?,
-        ),
-        None => None,
-    };
+    let limit = super::limit(q.limit)?;
     state.auth.audit.flush().await;
-    let entries = audit::list(&state.db, q.get("user").map(String::as_str), before, limit)
+    let entries = audit::list(&state.db, q.user.as_deref(), q.before, limit)
         .await
         .map_err(ApiError::database)?;
     Ok(Json(
@@ -539,8 +556,6 @@ mod tests {
 
     #[test]
     fn forms_decode() {
-        assert_eq!(urldecode("a%20b+c%2F"), "a b c/");
-        assert_eq!(urldecode("100%"), "100%");
         assert_eq!(safe_next("/history?x=1"), "/history?x=1");
         assert_eq!(safe_next("//evil.example"), "/");
         assert_eq!(safe_next("https://evil.example"), "/");

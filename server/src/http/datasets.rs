@@ -1,14 +1,14 @@
 //! `/api/datasets`: named values that plans set and applets show.
 
-use std::collections::HashMap;
-
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::{Extension, Json};
 use hutch_app::model::datasets::DatasetMeta;
+use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
+use super::params::{Params, QueryParams};
 use super::ApiError;
 use crate::auth::scopes::{self, Need};
 use crate::auth::Principal;
@@ -72,19 +72,22 @@ pub(super) fn object_body(body: &Bytes, allowed: &[&str]) -> Result<Map<String, 
     Ok(map)
 }
 
+/// `GET /api/datasets?prefix=`: the datasets whose key starts with `prefix`.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct ListParams {
+    prefix: String,
+}
+
+impl QueryParams for ListParams {
+    const ROUTE: &'static str = "/api/datasets";
+}
+
 async fn list(
     State(state): State<AppState>,
-    Query(q): Query<HashMap<String, String>>,
+    Params(ListParams { prefix }): Params<ListParams>,
 ) -> Result<Json<Value>, ApiError> {
-    if let Some(k) = q
-        .keys()
-        .find(|k| k.as_str() != "prefix" && !crate::auth::is_credential_param(k))
-    {
-        return Err(ApiError::bad_param(format!(
-            "unknown parameter '{k}'; /api/datasets takes prefix"
-        )));
-    }
-    let prefix = q.get("prefix").map_or("", String::as_str);
+    let prefix = prefix.as_str();
     Ok(Json(
         json!({"success": true, "datasets": state.datasets.list(prefix).await}),
     ))

@@ -1,12 +1,12 @@
 //! `/api/dispatches`: the dispatch log — list with filters and paging, counts, one dispatch.
 
-use std::collections::HashMap;
-
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
+use serde::Deserialize;
 use serde_json::{json, Value};
 
+use super::params::{Params, QueryParams};
 use super::ApiError;
 use crate::auth::scopes::{self, Need};
 use crate::dispatches::{self, Filter, STATUSES};
@@ -32,62 +32,64 @@ fn bad(msg: String) -> ApiError {
     ApiError::new(StatusCode::BAD_REQUEST, msg)
 }
 
+/// `GET /api/dispatches`'s filters (`q` searches plan names and errors) and paging.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct ListParams {
+    status: Option<String>,
+    plan: Option<String>,
+    user: Option<String>,
+    q: Option<String>,
+    since: Option<f64>,
+    until: Option<f64>,
+    sort: Option<Sort>,
+    after: Option<i64>,
+    limit: Option<i64>,
+}
+
+#[derive(Deserialize, Clone, Copy, PartialEq)]
+#[serde(rename_all = "snake_case")]
+enum Sort {
+    Newest,
+    Oldest,
+}
+
+impl QueryParams for ListParams {
+    const ROUTE: &'static str = "/api/dispatches";
+    fn expects(key: &str) -> &'static str {
+        match key {
+            "sort" => "'newest' or 'oldest'",
+            "after" => "the 'next' cursor of a previous page",
+            "limit" => super::LIMIT,
+            _ => "a number (Unix seconds)",
+        }
+    }
+}
+
 async fn list(
     State(state): State<AppState>,
-    Query(q): Query<HashMap<String, String>>,
+    Params(q): Params<ListParams>,
 ) -> Result<Json<Value>, ApiError> {
-    const KEYS: [&str; 9] = [
-        "status", "plan", "user", "q", "since", "until", "sort", "after", "limit",
-    ];
-    if let Some(k) = q
-        .keys()
-        .find(|k| !KEYS.contains(&k.as_str()) && !crate::auth::is_credential_param(k))
+    if let Some(s) = q
+        .status
+        .as_ref()
+        .filter(|s| !STATUSES.contains(&s.as_str()))
     {
-        return Err(bad(format!(
-            "unknown parameter '{k}'; /api/dispatches takes {}",
-            KEYS.join(", ")
-        )));
-    }
-    if let Some(s) = q.get("status").filter(|s| !STATUSES.contains(&s.as_str())) {
         return Err(bad(format!(
             "unknown status '{s}'; one of {}",
             STATUSES.join(", ")
         )));
     }
-    let num = |k: &str| -> Result<Option<f64>, ApiError> {
-        q.get(k)
-            .map(|v| {
-                v.parse::<f64>()
-                    .map_err(|_| bad(format!("'{k}' must be a number (Unix seconds), got '{v}'")))
-            })
-            .transpose()
-    };
-    let oldest_first = match q.get("sort").map(String::as_str) {
-        None | Some("newest") => false,
-        Some("oldest") => true,
-        Some(other) => {
-            return Err(bad(format!(
-                "'sort' must be 'newest' or 'oldest', got '{other}'"
-            )))
-        }
-    };
-    let limit = super::limit_param(&q)?;
-    let after_id = q
-        .get("after")
-        .map(|v| {
-            v.parse::<i64>()
-                .map_err(|_| bad("'after' must be the 'next' cursor of a previous page".into()))
-        })
-        .transpose()?;
+    let limit = super::limit(q.limit)?;
     let filter = Filter {
-        status: q.get("status").cloned(),
-        plan: q.get("plan").cloned(),
-        user: q.get("user").cloned(),
-        text: q.get("q").cloned().filter(|t| !t.is_empty()),
-        since: num("since")?,
-        until: num("until")?,
-        oldest_first,
-        after_id,
+        status: q.status,
+        plan: q.plan,
+        user: q.user,
+        text: q.q.filter(|t| !t.is_empty()),
+        since: q.since,
+        until: q.until,
+        oldest_first: q.sort == Some(Sort::Oldest),
+        after_id: q.after,
         limit,
     };
     let rows = dispatches::list(&state.db, &filter)

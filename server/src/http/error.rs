@@ -25,18 +25,16 @@ pub async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
     )
 }
 
+/// What a list route's `limit` must be, for the error text.
+pub const LIMIT: &str = "an integer from 1 to 1000";
+
 /// `limit` of a list route: 1 to 1 000, 50 when absent.
-pub fn limit_param(q: &std::collections::HashMap<String, String>) -> Result<i64, ApiError> {
-    match q.get("limit") {
+pub fn limit(limit: Option<i64>) -> Result<i64, ApiError> {
+    match limit {
         None => Ok(50),
-        Some(v) => v
-            .parse::<i64>()
-            .ok()
-            .filter(|n| (1..=1000).contains(n))
-            .ok_or_else(|| {
-                ApiError::bad_param(format!(
-                    "'limit' must be an integer from 1 to 1000, got '{v}'"
-                ))
-            }),
+        Some(n) if (1..=1000).contains(&n) => Ok(n),
+        Some(n) => Err(ApiError::bad_param(format!(
+            "'limit' must be {LIMIT}, got '{n}'"
+        ))),
     }
 }

@@ -2,11 +2,12 @@
 //! `/api/auth/login`. Multi-user mode asks for a user name and password; single-user mode for the
 //! key hutch printed at start.
 
-use std::collections::HashMap;
-
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::response::Html;
 
+use serde::Deserialize;
+
+use super::params::{Params, QueryParams};
 use crate::auth::Mode;
 use crate::AppState;
 
@@ -17,13 +18,24 @@ fn escape(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
-pub async fn page(
-    State(state): State<AppState>,
-    Query(q): Query<HashMap<String, String>>,
-) -> Html<String> {
-    let next = q.get("next").map_or("/", String::as_str);
+/// `?next=` the page to go to after signing in; `?error=` why the last try failed.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct PageParams {
+    next: Option<String>,
+    error: Option<String>,
+}
+
+impl QueryParams for PageParams {
+    const ROUTE: &'static str = "/login";
+    const LENIENT: bool = true;
+}
+
+pub async fn page(State(state): State<AppState>, Params(q): Params<PageParams>) -> Html<String> {
+    let next = q.next.as_deref().unwrap_or("/");
     let error = q
-        .get("error")
+        .error
+        .as_deref()
         .map(|e| {
             format!(
                 r#"<p class="error" role="alert" id="login-error">{}</p>"#,

@@ -1,10 +1,9 @@
 //! `GET /api/runs/{uid}/plot.svg` and `.png`: a run drawn for e-logs and reports, by the same
 //! code (`hutch_app::plot`) that draws the dashboard's `<canvas>` applets.
 
-use std::collections::HashMap;
 use std::sync::Once;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use hutch_app::model::applets::{self, AppletKind};
@@ -12,8 +11,10 @@ use hutch_app::plot::chart::{self, Picture, Theme};
 use hutch_app::plot::run_data::RunData;
 use hutch_app::plot::view::{self, Inputs, ViewState};
 use plotters::prelude::*;
+use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
+use super::params::{Params, QueryParams};
 use super::ApiError;
 use crate::auth::scopes::{self, Need};
 use crate::http::api::Api;
@@ -34,9 +35,33 @@ pub fn routes() -> Api {
         )
 }
 
-const KEYS: [&str; 10] = [
-    "kind", "stream", "x", "y", "field", "z", "bins", "colormap", "width", "height",
-];
+/// What to draw: every parameter is optional, with defaults a scientist expects.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct PlotParams {
+    kind: Option<String>,
+    stream: Option<String>,
+    x: Option<String>,
+    y: Option<String>,
+    field: Option<String>,
+    z: Option<String>,
+    bins: Option<u64>,
+    colormap: Option<String>,
+    width: Option<u32>,
+    height: Option<u32>,
+}
+
+impl QueryParams for PlotParams {
+    const ROUTE: &'static str = "a plot picture";
+    fn expects(key: &str) -> &'static str {
+        match key {
+            "bins" => "a whole number",
+            _ => PIXELS,
+        }
+    }
+}
+
+const PIXELS: &str = "a whole number of pixels from 100 to 4000";
 
 /// The most lines one picture draws (`y=` after duplicates are dropped).
 const MAX_Y: usize = 16;
@@ -52,17 +77,8 @@ struct Request {
     size: (u32, u32),
 }
 
-fn parse(uid: &str, q: &HashMap<String, String>, run: &RunData) -> Result<Request, ApiError> {
-    if let Some(bad) = q
-        .keys()
-        .find(|k| !KEYS.contains(&k.as_str()) && !crate::auth::is_credential_param(k))
-    {
-        return Err(ApiError::bad_param(format!(
-            "unknown parameter '{bad}'; plot pictures take {}",
-            KEYS.join(", ")
-        )));
-    }
-    let kind = match q.get("kind").map(String::as_str).unwrap_or("line") {
+fn parse(uid: &str, q: &PlotParams, run: &RunData) -> Result<Request, ApiError> {
+    let kind = match q.kind.as_deref().unwrap_or("line") {
         "line" => AppletKind::Line,
         "scatter" => AppletKind::Scatter,
         "histogram" => AppletKind::Histogram,
@@ -73,22 +89,17 @@ fn parse(uid: &str, q: &HashMap<String, String>, run: &RunData) -> Result<Reques
             )))
         }
     };
-    let size = |key: &str, default: u32| -> Result<u32, ApiError> {
-        match q.get(key) {
+    let size = |key: &str, value: Option<u32>, default: u32| -> Result<u32, ApiError> {
+        match value {
             None => Ok(default),
-            Some(v) => v
-                .parse::<u32>()
-                .ok()
-                .filter(|n| (100..=4000).contains(n))
-                .ok_or_else(|| {
-                    ApiError::bad_param(format!(
-                        "'{key}' must be a whole number of pixels from 100 to 4000, got '{v}'"
-                    ))
-                }),
+            Some(n) if (100..=4000).contains(&n) => Ok(n),
+            Some(n) => Err(ApiError::bad_param(format!(
+                "'{key}' must be {PIXELS}, got '{n}'"
+            ))),
         }
     };
-    let size = (size("width", 800)?, size("height", 500)?);
-    let stream_name = q.get("stream").map(String::as_str).unwrap_or("primary");
+    let size = (size("width", q.width, 800)?, size("height", q.height, 500)?);
+    let stream_name = q.stream.as_deref().unwrap_or("primary");
     let Some(stream) = run.stream(stream_name) else {
         let names: Vec<&str> = run.streams.values().map(|s| s.name.as_str()).collect();
         return Err(ApiError::new(
@@ -104,14 +115,14 @@ fn parse(uid: &str, q: &HashMap<String, String>, run: &RunData) -> Result<Reques
         ));
     };
     // Defaults as a scientist expects: the scan's motor against the hinted detectors.
-    let x = q.get("x").cloned().unwrap_or_else(|| {
+    let x = q.x.clone().unwrap_or_else(|| {
         run.motors()
             .into_iter()
             .find(|m| stream.columns.contains_key(m))
             .unwrap_or_else(|| "seq_num".to_string())
     });
     let mut y: Vec<String> = Vec::new();
-    for f in q.get("y").into_iter().flat_map(|y| y.split(',')) {
+    for f in q.y.iter().flat_map(|y| y.split(',')) {
         let f = f.trim();
         if f.is_empty() || y.iter().any(|seen| seen == f) {
             continue;
@@ -154,25 +165,22 @@ fn parse(uid: &str, q: &HashMap<String, String>, run: &RunData) -> Result<Reques
         }
         AppletKind::Histogram => {
             let field = q
-                .get("field")
-                .cloned()
+                .field
+                .clone()
                 .or_else(|| y.first().cloned())
                 .unwrap_or_default();
             spec.insert("field".into(), json!(field));
             fields.push(field);
-            if let Some(b) = q.get("bins") {
-                let b: u64 = b.parse().map_err(|_| {
-                    ApiError::bad_param(format!("'bins' must be a whole number, got '{b}'"))
-                })?;
+            if let Some(b) = q.bins {
                 spec.insert("bins".into(), json!(b));
             }
         }
         AppletKind::Image => {
-            if let Some(f) = q.get("field") {
+            if let Some(f) = &q.field {
                 spec.insert("field".into(), json!(f));
             } else {
-                for k in ["x", "y", "z"] {
-                    let v = q.get(k).ok_or_else(|| {
+                for (k, v) in [("x", &q.x), ("y", &q.y), ("z", &q.z)] {
+                    let v = v.as_ref().ok_or_else(|| {
                         ApiError::bad_param(
                             "an image plot needs 'field' (a 2-D field) or 'x', 'y' and 'z' \
                              (a grid scan's motors and detector)",
@@ -182,7 +190,7 @@ fn parse(uid: &str, q: &HashMap<String, String>, run: &RunData) -> Result<Reques
                     fields.push(v.clone());
                 }
             }
-            if let Some(c) = q.get("colormap") {
+            if let Some(c) = &q.colormap {
                 spec.insert("colormap".into(), json!(c));
             }
         }
@@ -209,7 +217,7 @@ fn parse(uid: &str, q: &HashMap<String, String>, run: &RunData) -> Result<Reques
 async fn drawn<T: Send + 'static>(
     state: &AppState,
     uid: String,
-    q: HashMap<String, String>,
+    q: PlotParams,
     draw: impl FnOnce(&Picture, (u32, u32)) -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {
     let text = query::documents(&state.db, &uid)
@@ -273,7 +281,7 @@ fn draw_failed(e: String) -> ApiError {
 async fn svg(
     State(state): State<AppState>,
     Path(uid): Path<String>,
-    Query(q): Query<HashMap<String, String>>,
+    Params(q): Params<PlotParams>,
 ) -> Result<Response, ApiError> {
     let out = drawn(&state, uid, q, |picture, size| {
         let mut out = String::new();
@@ -291,7 +299,7 @@ async fn svg(
 async fn png(
     State(state): State<AppState>,
     Path(uid): Path<String>,
-    Query(q): Query<HashMap<String, String>>,
+    Params(q): Params<PlotParams>,
 ) -> Result<Response, ApiError> {
     let out = drawn(&state, uid, q, |picture, (w, h)| {
         let mut pixels = vec![0u8; w as usize * h as usize * 3];

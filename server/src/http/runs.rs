@@ -1,13 +1,13 @@
 //! hutch's own run routes: list, one run, its documents, its stream data (JSON or CSV).
 
-use std::collections::HashMap;
-
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use serde::Deserialize;
 use serde_json::{json, Value};
 
+use super::params::{Params, QueryParams};
 use super::ApiError;
 use crate::auth::scopes::{self, Need};
 use crate::http::api::Api;
@@ -35,38 +35,34 @@ pub fn routes() -> Api {
         )
 }
 
-fn number(q: &HashMap<String, String>, key: &str) -> Result<Option<f64>, ApiError> {
-    q.get(key)
-        .map(|v| {
-            v.parse::<f64>().map_err(|_| {
-                ApiError::new(
-                    StatusCode::BAD_REQUEST,
-                    format!("'{key}' must be a number (Unix seconds), got '{v}'"),
-                )
-            })
-        })
-        .transpose()
+/// `GET /api/runs`'s filters and paging.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct ListParams {
+    plan: Option<String>,
+    status: Option<String>,
+    since: Option<f64>,
+    until: Option<f64>,
+    before: Option<String>,
+    limit: Option<i64>,
+}
+
+impl QueryParams for ListParams {
+    const ROUTE: &'static str = "/api/runs";
+    fn expects(key: &str) -> &'static str {
+        match key {
+            "limit" => super::LIMIT,
+            _ => "a number (Unix seconds)",
+        }
+    }
 }
 
 async fn list(
     State(state): State<AppState>,
-    Query(q): Query<HashMap<String, String>>,
+    Params(q): Params<ListParams>,
 ) -> Result<Json<Value>, ApiError> {
-    const KEYS: [&str; 6] = ["plan", "status", "since", "until", "before", "limit"];
-    if let Some(bad) = q
-        .keys()
-        .find(|k| !KEYS.contains(&k.as_str()) && !crate::auth::is_credential_param(k))
-    {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            format!(
-                "unknown parameter '{bad}'; /api/runs takes {}",
-                KEYS.join(", ")
-            ),
-        ));
-    }
-    let limit = super::limit_param(&q)?;
-    let before = match q.get("before") {
+    let limit = super::limit(q.limit)?;
+    let before = match q.before {
         None => None,
         Some(c) => Some(
             c.split_once(',')
@@ -80,10 +76,10 @@ async fn list(
         ),
     };
     let filter = RunFilter {
-        plan: q.get("plan").cloned(),
-        exit_status: q.get("status").cloned(),
-        since: number(&q, "since")?,
-        until: number(&q, "until")?,
+        plan: q.plan,
+        exit_status: q.status,
+        since: q.since,
+        until: q.until,
         before,
         limit,
     };
@@ -154,32 +150,42 @@ async fn documents(
         .into_response())
 }
 
-type DataQuery = Query<HashMap<String, String>>;
+/// A stream's columns: `fields` (comma-separated; all when absent), `max_points` to decimate.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct DataParams {
+    fields: Option<String>,
+    max_points: Option<usize>,
+}
+
+impl QueryParams for DataParams {
+    const ROUTE: &'static str = "a stream's data";
+    fn expects(_: &str) -> &'static str {
+        "an integer of at least 2"
+    }
+}
 
 async fn columns(
     state: &AppState,
     uid: &str,
     stream: &str,
-    q: &HashMap<String, String>,
+    q: &DataParams,
 ) -> Result<query::Columns, ApiError> {
     let fields: Vec<String> = q
-        .get("fields")
-        .map(|f| {
-            f.split(',')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(String::from)
-                .collect()
-        })
-        .unwrap_or_default();
-    let max_points = match q.get("max_points") {
-        None => None,
-        Some(v) => Some(v.parse::<usize>().ok().filter(|n| *n >= 2).ok_or_else(|| {
-            ApiError::new(
-                StatusCode::BAD_REQUEST,
-                format!("'max_points' must be an integer of at least 2, got '{v}'"),
-            )
-        })?),
+        .fields
+        .iter()
+        .flat_map(|f| f.split(','))
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(String::from)
+        .collect();
+    let max_points = match q.max_points {
+        Some(n) if n < 2 => {
+            return Err(ApiError::bad_param(format!(
+                "'max_points' must be an integer of at least 2, got '{n}'"
+            )))
+        }
+        other => other,
     };
     query::stream_data(&state.db, uid, stream, &fields, max_points)
         .await
@@ -196,7 +202,7 @@ async fn columns(
 async fn data(
     State(state): State<AppState>,
     Path((uid, stream)): Path<(String, String)>,
-    Query(q): DataQuery,
+    Params(q): Params<DataParams>,
 ) -> Result<Response, ApiError> {
     let cols = columns(&state, &uid, &stream, &q).await?;
     // The columns are JSON arrays already; splice them in rather than parse them again.
@@ -229,7 +235,7 @@ fn csv_text(s: &str) -> String {
 async fn data_csv(
     State(state): State<AppState>,
     Path((uid, stream)): Path<(String, String)>,
-    Query(q): DataQuery,
+    Params(q): Params<DataParams>,
 ) -> Result<Response, ApiError> {
     let cols = columns(&state, &uid, &stream, &q).await?;
     let parsed: Vec<Vec<Value>> = cols
