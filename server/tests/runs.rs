@@ -212,10 +212,22 @@ async fn paging_by_cursor_visits_every_run_once() {
     assert_eq!(scans["runs"].as_array().unwrap().len(), 3);
     // A refused parameter is named, with what it must be.
     for (query, needle) in [
-        ("bogus=1", "unknown parameter 'bogus'; /api/runs takes plan, status"),
-        ("limit=ten", "'limit' must be an integer from 1 to 1000, got 'ten'"),
-        ("limit=0", "'limit' must be an integer from 1 to 1000, got '0'"),
-        ("since=soon", "'since' must be a number (Unix seconds), got 'soon'"),
+        (
+            "bogus=1",
+            "unknown parameter 'bogus'; /api/runs takes plan, status",
+        ),
+        (
+            "limit=ten",
+            "'limit' must be an integer from 1 to 1000, got 'ten'",
+        ),
+        (
+            "limit=0",
+            "'limit' must be an integer from 1 to 1000, got '0'",
+        ),
+        (
+            "since=soon",
+            "'since' must be a number (Unix seconds), got 'soon'",
+        ),
         ("plan=a&plan=b", "'plan' is given twice"),
     ] {
         let (code, v) = api(&server, "GET", &format!("/api/runs?{query}"), json!({})).await;

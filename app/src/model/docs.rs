@@ -1,8 +1,10 @@
 //! Bluesky documents: their names, as one type for the store, the feed, the browser and the CLI.
 //!
 //! A document arrives as `[name, doc]`; the name is parsed once, at ingest, into a [`DocName`]
-//! and travels typed from there (the document itself stays JSON: its fields are event-model's,
-//! checked by the server's `runs::validate`).
+//! and travels typed from there. The server's `runs::validate` checks the document against
+//! event-model's rules and returns its [`Header`]: the fields that place it in its run, typed, so
+//! the store files it without reading the JSON again. The document itself travels as the JSON it
+//! came as, so that nothing a publisher added is lost.
 
 use std::fmt;
 use std::str::FromStr;
@@ -94,6 +96,115 @@ impl FromStr for DocName {
     }
 }
 
+/// How a run ended (a stop document's `exit_status`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExitStatus {
+    Success,
+    Abort,
+    Fail,
+}
+
+impl ExitStatus {
+    pub const ALL: [ExitStatus; 3] = [ExitStatus::Success, ExitStatus::Abort, ExitStatus::Fail];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExitStatus::Success => "success",
+            ExitStatus::Abort => "abort",
+            ExitStatus::Fail => "fail",
+        }
+    }
+}
+
+impl FromStr for ExitStatus {
+    type Err = ();
+
+    fn from_str(s: &str) -> Result<Self, ()> {
+        ExitStatus::ALL
+            .into_iter()
+            .find(|e| e.as_str() == s)
+            .ok_or(())
+    }
+}
+
+/// What places a checked document: its own uid and the document it refers to (and for a start
+/// or stop, what the run list shows), one variant per [`DocName`].
+#[derive(Clone, Debug, PartialEq)]
+pub enum Header {
+    Start {
+        uid: String,
+        time: f64,
+        plan_name: Option<String>,
+        scan_id: Option<i64>,
+    },
+    Descriptor {
+        uid: String,
+        run_start: String,
+        /// The stream's name (`name`; event-model's default is `primary`).
+        stream: String,
+    },
+    Event {
+        descriptor: String,
+    },
+    /// `count` events.
+    EventPage {
+        descriptor: String,
+        count: usize,
+    },
+    Resource {
+        uid: String,
+        run_start: String,
+    },
+    Datum {
+        datum_id: String,
+        resource: String,
+    },
+    DatumPage {
+        resource: String,
+    },
+    StreamResource {
+        uid: String,
+        run_start: String,
+    },
+    StreamDatum {
+        uid: String,
+        stream_resource: String,
+    },
+    Stop {
+        uid: String,
+        run_start: String,
+        time: f64,
+        exit_status: ExitStatus,
+    },
+}
+
+impl Header {
+    pub fn name(&self) -> DocName {
+        match self {
+            Header::Start { .. } => DocName::Start,
+            Header::Descriptor { .. } => DocName::Descriptor,
+            Header::Event { .. } => DocName::Event,
+            Header::EventPage { .. } => DocName::EventPage,
+            Header::Resource { .. } => DocName::Resource,
+            Header::Datum { .. } => DocName::Datum,
+            Header::DatumPage { .. } => DocName::DatumPage,
+            Header::StreamResource { .. } => DocName::StreamResource,
+            Header::StreamDatum { .. } => DocName::StreamDatum,
+            Header::Stop { .. } => DocName::Stop,
+        }
+    }
+
+    /// The events the document carries: a page's count, one for an event, none otherwise.
+    pub fn events(&self) -> usize {
+        match self {
+            Header::Event { .. } => 1,
+            Header::EventPage { count, .. } => *count,
+            _ => 0,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -110,5 +221,14 @@ mod tests {
             "{e}"
         );
         assert!(DocName::EventPage.is_event() && !DocName::Datum.is_event());
+    }
+
+    #[test]
+    fn exit_statuses_round_trip() {
+        for e in ExitStatus::ALL {
+            assert_eq!(e.as_str().parse::<ExitStatus>(), Ok(e));
+            assert_eq!(serde_json::to_value(e).unwrap(), e.as_str());
+        }
+        assert!("aborted".parse::<ExitStatus>().is_err());
     }
 }

@@ -4,7 +4,7 @@
 //! transaction committed. Committed documents then go, in order, to the live feed that fans
 //! them out to `/api/stream` (see [`crate::stream::feed`]).
 
-use hutch_app::model::docs::DocName;
+use hutch_app::model::docs::{DocName, Header};
 use serde_json::Value;
 
 use sqlx::SqlitePool;
@@ -42,7 +42,8 @@ pub struct Stored {
 }
 
 struct Batch {
-    docs: Vec<(DocName, Value)>,
+    /// Each document with its header, the fields that place it (from [`super::validate::check`]).
+    docs: Vec<(Header, Value)>,
     /// Per document, its events' columns, made by the sender (see [`prepare`]).
     events: Vec<Vec<EventCols>>,
     /// The dispatch the runs of this batch belong to (documents from the worker).
@@ -159,25 +160,26 @@ fn event_cols(e: &Value) -> EventCols {
 }
 
 /// Validates a batch by the event-model rules and serialises its events' columns.
-/// The names come out parsed: from here on a document's type is a [`DocName`].
+/// The documents come out with their [`Header`]s: from here on a document's type and links are
+/// typed.
 #[allow(clippy::type_complexity)]
 fn prepare(
     docs: Vec<(String, Value)>,
-) -> Result<(Vec<(DocName, Value)>, Vec<Vec<EventCols>>), StoreError> {
+) -> Result<(Vec<(Header, Value)>, Vec<Vec<EventCols>>), StoreError> {
     let mut typed = Vec::with_capacity(docs.len());
     let mut events = Vec::with_capacity(docs.len());
     for (index, (name, doc)) in docs.into_iter().enumerate() {
-        let kind = super::validate::check(&name, &doc).map_err(|reason| StoreError::Invalid {
+        let header = super::validate::check(&name, &doc).map_err(|reason| StoreError::Invalid {
             index,
             name: name.chars().take(64).collect(),
             reason,
         })?;
-        events.push(match kind {
+        events.push(match header.name() {
             DocName::Event => vec![event_cols(&doc)],
             DocName::EventPage => super::pages::unpage(&doc).iter().map(event_cols).collect(),
             _ => Vec::new(),
         });
-        typed.push((kind, doc));
+        typed.push((header, doc));
     }
     Ok((typed, events))
 }

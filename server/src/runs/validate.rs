@@ -6,7 +6,7 @@
 //! event → descriptor, datum → resource) and uids being unique — is checked by the writer in the
 //! same transaction that stores the batch (see [`super::store`]).
 
-use hutch_app::model::docs::DocName;
+use hutch_app::model::docs::{DocName, Header};
 use serde_json::Value;
 
 /// A batch parsed from a request: `[name, doc]` or `[[name, doc], ...]`.
@@ -40,8 +40,9 @@ fn pair(item: Value) -> Result<(String, Value), String> {
     }
 }
 
-/// Checks one document and returns its parsed name; the error says what to fix.
-pub fn check(name: &str, doc: &Value) -> Result<DocName, String> {
+/// Checks one document and returns its [`Header`] (its name and the fields that place it,
+/// typed); the error says what to fix.
+pub fn check(name: &str, doc: &Value) -> Result<Header, String> {
     let name: DocName = name
         .parse()
         .map_err(|e: hutch_app::model::docs::UnknownDoc| e.to_string())?;
@@ -49,25 +50,33 @@ pub fn check(name: &str, doc: &Value) -> Result<DocName, String> {
         return Err("the document must be a JSON object".into());
     };
     let d = Doc(obj);
-    match name {
-        DocName::Start => {
-            d.string("uid")?;
-            d.number("time")?;
-            d.optional("scan_id", Value::is_i64, "an integer")?;
-            d.optional("plan_name", Value::is_string, "a string")?;
-        }
+    let owned = |s: &str| s.to_string();
+    Ok(match name {
+        DocName::Start => Header::Start {
+            uid: d.string("uid").map(owned)?,
+            time: d.number("time")?,
+            scan_id: d.optional("scan_id", Value::as_i64, "an integer")?,
+            plan_name: d
+                .optional("plan_name", Value::as_str, "a string")?
+                .map(owned),
+        },
         DocName::Descriptor => {
-            d.string("uid")?;
-            d.string("run_start")?;
+            let (uid, run_start) = (d.string("uid")?, d.string("run_start")?);
             d.number("time")?;
-            d.optional("name", Value::is_string, "a string")?;
+            let stream = d.optional("name", Value::as_str, "a string")?;
+            let header = Header::Descriptor {
+                uid: owned(uid),
+                run_start: owned(run_start),
+                stream: owned(stream.unwrap_or("primary")),
+            };
             for (key, spec) in d.object("data_keys")? {
                 data_key(key, spec)?;
             }
+            header
         }
         DocName::Event => {
             d.string("uid")?;
-            d.string("descriptor")?;
+            let descriptor = d.string("descriptor").map(owned)?;
             d.number("time")?;
             d.integer("seq_num")?;
             let data = d.object("data")?;
@@ -75,10 +84,11 @@ pub fn check(name: &str, doc: &Value) -> Result<DocName, String> {
             if let Some(k) = data.keys().find(|k| !stamps.contains_key(*k)) {
                 return Err(format!("'timestamps' has no entry for data key '{k}'"));
             }
-            d.optional("filled", Value::is_object, "an object")?;
+            d.optional("filled", Value::as_object, "an object")?;
+            Header::Event { descriptor }
         }
         DocName::EventPage => {
-            d.string("descriptor")?;
+            let descriptor = d.string("descriptor").map(owned)?;
             let n = d.list("uid", Value::is_string, "strings")?;
             d.same_len("time", n, Value::is_number, "numbers")?;
             d.same_len("seq_num", n, Value::is_i64, "integers")?;
@@ -95,24 +105,32 @@ pub fn check(name: &str, doc: &Value) -> Result<DocName, String> {
                     }
                 }
             }
+            Header::EventPage {
+                descriptor,
+                count: n,
+            }
         }
         DocName::Resource => {
-            d.string("uid")?;
+            let uid = d.string("uid").map(owned)?;
             d.string("spec")?;
             d.string("resource_path")?;
             d.object("resource_kwargs")?;
-            d.optional("root", Value::is_string, "a string")?;
-            // Optional in event-model, but hutch files resources under their run.
-            d.string("run_start")
-                .map_err(|e| format!("{e} (hutch needs it to know the run)"))?;
+            d.optional("root", Value::as_str, "a string")?;
+            Header::Resource {
+                uid,
+                run_start: run_of(&d)?,
+            }
         }
         DocName::Datum => {
-            d.string("datum_id")?;
-            d.string("resource")?;
+            let header = Header::Datum {
+                datum_id: d.string("datum_id").map(owned)?,
+                resource: d.string("resource").map(owned)?,
+            };
             d.object("datum_kwargs")?;
+            header
         }
         DocName::DatumPage => {
-            d.string("resource")?;
+            let resource = d.string("resource").map(owned)?;
             let n = d.list("datum_id", Value::is_string, "strings")?;
             for (k, col) in d.object("datum_kwargs")? {
                 if col.as_array().is_none_or(|c| c.len() != n) {
@@ -121,39 +139,56 @@ pub fn check(name: &str, doc: &Value) -> Result<DocName, String> {
                     ));
                 }
             }
+            Header::DatumPage { resource }
         }
         DocName::StreamResource => {
             // ophyd-async's externally stored data (event-model 1.19+): where the frames are.
-            d.string("uid")?;
+            let uid = d.string("uid").map(owned)?;
             d.string("data_key")?;
-            d.optional("uri", Value::is_string, "a string")?;
-            d.optional("mimetype", Value::is_string, "a string")?;
-            d.optional("parameters", Value::is_object, "an object")?;
-            d.string("run_start")
-                .map_err(|e| format!("{e} (hutch needs it to know the run)"))?;
+            d.optional("uri", Value::as_str, "a string")?;
+            d.optional("mimetype", Value::as_str, "a string")?;
+            d.optional("parameters", Value::as_object, "an object")?;
+            Header::StreamResource {
+                uid,
+                run_start: run_of(&d)?,
+            }
         }
         DocName::StreamDatum => {
-            d.string("uid")?;
-            d.string("stream_resource")?;
+            let uid = d.string("uid").map(owned)?;
+            let stream_resource = d.string("stream_resource").map(owned)?;
             d.string("descriptor")?;
             d.object("indices")?;
             d.object("seq_nums")?;
+            Header::StreamDatum {
+                uid,
+                stream_resource,
+            }
         }
         DocName::Stop => {
-            d.string("uid")?;
-            d.string("run_start")?;
-            d.number("time")?;
+            let uid = d.string("uid").map(owned)?;
+            let run_start = d.string("run_start").map(owned)?;
+            let time = d.number("time")?;
             let status = d.string("exit_status")?;
-            if !["success", "abort", "fail"].contains(&status) {
-                return Err(format!(
-                    "'exit_status' must be success, abort or fail, not '{status}'"
-                ));
+            let exit_status = status.parse().map_err(|()| {
+                format!("'exit_status' must be success, abort or fail, not '{status}'")
+            })?;
+            d.optional("reason", Value::as_str, "a string")?;
+            d.optional("num_events", Value::as_object, "an object")?;
+            Header::Stop {
+                uid,
+                run_start,
+                time,
+                exit_status,
             }
-            d.optional("reason", Value::is_string, "a string")?;
-            d.optional("num_events", Value::is_object, "an object")?;
         }
-    }
-    Ok(name)
+    })
+}
+
+/// A resource's run: optional in event-model, but hutch files resources under their run.
+fn run_of(d: &Doc<'_>) -> Result<String, String> {
+    d.string("run_start")
+        .map(str::to_string)
+        .map_err(|e| format!("{e} (hutch needs it to know the run)"))
 }
 
 fn data_key(key: &str, spec: &Value) -> Result<(), String> {
@@ -244,10 +279,18 @@ impl<'a> Doc<'a> {
         Ok(())
     }
 
-    fn optional(&self, key: &str, ok: fn(&Value) -> bool, what: &str) -> Result<(), String> {
+    /// An optional key: absent or null is `None`; otherwise `read` must accept it.
+    fn optional<T>(
+        &self,
+        key: &str,
+        read: fn(&'a Value) -> Option<T>,
+        what: &str,
+    ) -> Result<Option<T>, String> {
         match self.0.get(key) {
-            Some(v) if !v.is_null() && !ok(v) => Err(format!("'{key}' must be {what}")),
-            _ => Ok(()),
+            None | Some(Value::Null) => Ok(None),
+            Some(v) => read(v)
+                .map(Some)
+                .ok_or_else(|| format!("'{key}' must be {what}")),
         }
     }
 }
@@ -255,6 +298,7 @@ impl<'a> Doc<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use hutch_app::model::docs::ExitStatus;
     use serde_json::json;
 
     fn fixtures() -> Vec<(String, Value)> {
@@ -273,15 +317,63 @@ mod tests {
         let docs = fixtures();
         assert!(docs.len() > 50);
         for (name, doc) in &docs {
-            check(name, doc).unwrap_or_else(|e| panic!("{name}: {e}"));
+            let header = check(name, doc).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!(header.name().as_str(), name);
         }
+    }
+
+    #[test]
+    fn the_header_carries_what_places_the_document() {
+        let start =
+            json!({"uid": "s", "time": 1.5, "scan_id": 7, "plan_name": "count", "extra": 1});
+        assert_eq!(
+            check("start", &start),
+            Ok(Header::Start {
+                uid: "s".into(),
+                time: 1.5,
+                plan_name: Some("count".into()),
+                scan_id: Some(7)
+            })
+        );
+        let descriptor = json!({"uid": "d", "run_start": "s", "time": 2, "data_keys": {}});
+        assert_eq!(
+            check("descriptor", &descriptor),
+            Ok(Header::Descriptor {
+                uid: "d".into(),
+                run_start: "s".into(),
+                stream: "primary".into()
+            })
+        );
+        let page = json!({"descriptor": "d", "uid": ["a", "b"], "time": [1, 2], "seq_num": [1, 2],
+                          "data": {"x": [1, 2]}, "timestamps": {"x": [1, 2]}});
+        let header = check("event_page", &page).unwrap();
+        assert_eq!(header.events(), 2);
+        let stop = json!({"uid": "t", "run_start": "s", "time": 3, "exit_status": "abort"});
+        assert!(matches!(
+            check("stop", &stop),
+            Ok(Header::Stop {
+                exit_status: ExitStatus::Abort,
+                ..
+            })
+        ));
+        // A null optional key is absent; a mistyped one is refused.
+        assert!(check("start", &json!({"uid": "s", "time": 1, "scan_id": null})).is_ok());
+        assert_eq!(
+            check("start", &json!({"uid": "s", "time": 1, "scan_id": 1.5})).unwrap_err(),
+            "'scan_id' must be an integer"
+        );
     }
 
     #[test]
     fn bad_documents_are_named_precisely() {
         let event = json!({"uid": "e", "descriptor": "d", "time": 1.0, "seq_num": 1,
                            "data": {"x": 1}, "timestamps": {"x": 1.0}});
-        assert_eq!(check("event", &event), Ok(DocName::Event));
+        assert_eq!(
+            check("event", &event),
+            Ok(Header::Event {
+                descriptor: "d".into()
+            })
+        );
         let cases = [
             ("event", json!({"descriptor": "d"}), "'uid' is missing"),
             ("event", json!({"uid": 5}), "'uid' must be a string"),

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use hutch_app::model::docs::DocName;
+use hutch_app::model::docs::{DocName, Header};
 use serde_json::{json, Value};
 use sqlx::{Sqlite, SqlitePool, Transaction};
 use tokio::sync::mpsc;
@@ -45,10 +45,6 @@ struct Descriptor {
     stream: String,
     /// `None` if the stored descriptor could not be read back: its events are then not checked.
     keys: Option<Arc<Keys>>,
-}
-
-fn str_field<'a>(doc: &'a Value, key: &str) -> Option<&'a str> {
-    doc.get(key).and_then(Value::as_str)
 }
 
 impl Writer {
@@ -103,11 +99,11 @@ impl Writer {
                     if let Some(ack) = b.ack {
                         let _ = ack.send(Ok(b.docs.len()));
                     }
-                    for ((name, doc), (run, seq)) in b.docs.into_iter().zip(placed.by_ref()) {
+                    for ((header, doc), (run, seq)) in b.docs.into_iter().zip(placed.by_ref()) {
                         stored.push(Stored {
                             run,
                             seq: seq as u64,
-                            name,
+                            name: header.name(),
                             doc,
                         });
                     }
@@ -150,14 +146,15 @@ impl Writer {
         let mut touched: Vec<String> = Vec::new();
         let mut placed = Vec::new();
         for batch in batches {
-            for (index, ((name, doc), events)) in batch.docs.iter().zip(&batch.events).enumerate() {
+            for (index, ((header, doc), events)) in batch.docs.iter().zip(&batch.events).enumerate()
+            {
                 let invalid = |reason: String| StoreError::Invalid {
                     index,
-                    name: name.to_string(),
+                    name: header.name().to_string(),
                     reason,
                 };
                 let (run, seq) = self
-                    .put(&mut tx, *name, doc, events, batch.dispatch_uid.as_deref())
+                    .put(&mut tx, header, doc, events, batch.dispatch_uid.as_deref())
                     .await
                     .map_err(|e| match e {
                         PutError::Invalid(r) => invalid(r),
@@ -339,51 +336,50 @@ impl Writer {
     async fn put(
         &mut self,
         tx: &mut Transaction<'_, Sqlite>,
-        name: DocName,
+        header: &Header,
         doc: &Value,
         events: &[EventCols],
         dispatch: Option<&str>,
     ) -> Result<(String, i64), PutError> {
-        let run = self.put_doc(tx, name, doc, events, dispatch).await?;
+        let run = self.put_doc(tx, header, doc, events, dispatch).await?;
         let next = self.runs.get(&run).map_or(0, |c| c.next_seq);
-        let count = match name {
-            DocName::EventPage => doc["uid"].as_array().map_or(0, Vec::len) as i64,
+        let count = match header {
+            Header::EventPage { count, .. } => *count as i64,
             _ => 1,
         };
         Ok((run, next - count))
     }
 
+    /// Files a document by its header: the run it belongs to, its uid, and for a start, a
+    /// descriptor or a stop, the rows the run list reads.
     async fn put_doc(
         &mut self,
         tx: &mut Transaction<'_, Sqlite>,
-        name: DocName,
+        header: &Header,
         doc: &Value,
         events: &[EventCols],
         dispatch: Option<&str>,
     ) -> Result<String, PutError> {
-        let need = |key: &str| {
-            str_field(doc, key)
-                .ok_or_else(|| PutError::Invalid(format!("'{key}' is missing or not a string")))
-        };
-        match name {
-            DocName::Start => {
-                let uid = need("uid")?;
-                let time = doc
-                    .get("time")
-                    .and_then(Value::as_f64)
-                    .ok_or_else(|| PutError::Invalid("'time' is missing or not a number".into()))?;
+        let name = header.name();
+        match header {
+            Header::Start {
+                uid,
+                time,
+                plan_name,
+                scan_id,
+            } => {
                 sqlx::query(
                     "INSERT INTO runs (uid, dispatch_uid, plan_name, scan_id, time_start, doc_count) VALUES (?, ?, ?, ?, ?, 0)",
                 )
                 .bind(uid)
                 .bind(dispatch)
-                .bind(str_field(doc, "plan_name").unwrap_or_default())
-                .bind(doc.get("scan_id").and_then(Value::as_i64))
+                .bind(plan_name.as_deref().unwrap_or_default())
+                .bind(scan_id)
                 .bind(time)
                 .execute(&mut **tx)
                 .await?;
                 self.runs.insert(
-                    uid.to_string(),
+                    uid.clone(),
                     RunCursor {
                         next_seq: 0,
                         num_events: HashMap::new(),
@@ -391,11 +387,13 @@ impl Writer {
                     },
                 );
                 self.keep(tx, uid, name, Some(uid), doc).await?;
-                Ok(uid.to_string())
+                Ok(uid.clone())
             }
-            DocName::Descriptor => {
-                let (uid, run) = (need("uid")?, need("run_start")?);
-                let stream = str_field(doc, "name").unwrap_or("primary");
+            Header::Descriptor {
+                uid,
+                run_start: run,
+                stream,
+            } => {
                 self.cursor(tx, run).await?;
                 sqlx::query("INSERT INTO descriptors (uid, run_uid, name) VALUES (?, ?, ?)")
                     .bind(uid)
@@ -404,16 +402,15 @@ impl Writer {
                     .execute(&mut **tx)
                     .await?;
                 let d = Descriptor {
-                    run: run.to_string(),
-                    stream: stream.to_string(),
+                    run: run.clone(),
+                    stream: stream.clone(),
                     keys: Some(Arc::new(Keys::of(doc))),
                 };
-                self.descriptors.insert(uid.to_string(), d);
+                self.descriptors.insert(uid.clone(), d);
                 self.keep(tx, run, name, Some(uid), doc).await?;
-                Ok(run.to_string())
+                Ok(run.clone())
             }
-            DocName::Event | DocName::EventPage => {
-                let descriptor = need("descriptor")?;
+            Header::Event { descriptor } | Header::EventPage { descriptor, .. } => {
                 let Descriptor { run, stream, keys } = self.descriptor(tx, descriptor).await?;
                 // `validate::check` has made sure `data` is an object.
                 if let (Some(keys), Some(data)) = (&keys, doc["data"].as_object()) {
@@ -428,40 +425,46 @@ impl Writer {
                 }
                 Ok(run)
             }
-            DocName::Resource => {
-                let (uid, run) = (need("uid")?, need("run_start")?);
-                self.keep(tx, run, name, Some(uid), doc).await?;
-                self.resources.insert(uid.to_string(), run.to_string());
-                Ok(run.to_string())
+            Header::Resource {
+                uid,
+                run_start: run,
             }
-            DocName::Datum => {
-                let run = self.resource_run(tx, need("resource")?).await?;
-                self.keep(tx, &run, name, Some(need("datum_id")?), doc)
-                    .await?;
+            | Header::StreamResource {
+                uid,
+                run_start: run,
+            } => {
+                self.keep(tx, run, name, Some(uid), doc).await?;
+                self.resources.insert(uid.clone(), run.clone());
+                Ok(run.clone())
+            }
+            Header::Datum { datum_id, resource } => {
+                let run = self.resource_run(tx, resource).await?;
+                self.keep(tx, &run, name, Some(datum_id), doc).await?;
                 Ok(run)
             }
-            DocName::DatumPage => {
-                let run = self.resource_run(tx, need("resource")?).await?;
+            Header::DatumPage { resource } => {
+                let run = self.resource_run(tx, resource).await?;
                 self.keep(tx, &run, name, None, doc).await?;
                 Ok(run)
             }
-            DocName::StreamResource => {
-                let (uid, run) = (need("uid")?, need("run_start")?);
-                self.keep(tx, run, name, Some(uid), doc).await?;
-                self.resources.insert(uid.to_string(), run.to_string());
-                Ok(run.to_string())
-            }
-            DocName::StreamDatum => {
-                let run = self.resource_run(tx, need("stream_resource")?).await?;
-                self.keep(tx, &run, name, Some(need("uid")?), doc).await?;
+            Header::StreamDatum {
+                uid,
+                stream_resource,
+            } => {
+                let run = self.resource_run(tx, stream_resource).await?;
+                self.keep(tx, &run, name, Some(uid), doc).await?;
                 Ok(run)
             }
-            DocName::Stop => {
-                let (uid, run) = (need("uid")?, need("run_start")?);
+            Header::Stop {
+                uid,
+                run_start: run,
+                time,
+                exit_status,
+            } => {
                 self.cursor(tx, run).await?;
                 sqlx::query("UPDATE runs SET time_stop = ?, exit_status = ? WHERE uid = ?")
-                    .bind(doc.get("time").and_then(Value::as_f64))
-                    .bind(str_field(doc, "exit_status"))
+                    .bind(time)
+                    .bind(exit_status.as_str())
                     .bind(run)
                     .execute(&mut **tx)
                     .await?;
@@ -469,7 +472,7 @@ impl Writer {
                 if let Some(c) = self.runs.get_mut(run) {
                     c.closed = true;
                 }
-                Ok(run.to_string())
+                Ok(run.clone())
             }
         }
     }
