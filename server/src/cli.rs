@@ -8,7 +8,7 @@
 
 pub mod accounts;
 pub mod args;
-mod client;
+pub mod client;
 mod commands;
 mod live;
 mod table;

@@ -211,57 +211,26 @@ pub async fn wait_status(ws: &mut Ws, pred: impl Fn(&Value) -> bool) -> Value {
     frame["data"].clone()
 }
 
-/// A minimal HTTP/1.1 client for tests against a `hutch` process: one request per connection.
+/// One request to a `hutch` process, by the CLI's own client (hyper); returns status and JSON
+/// (or the text, for a reply that is not JSON).
 pub async fn http(addr: SocketAddr, method: &str, path: &str, body: Value) -> (u16, Value) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let client = hutch_server::cli::client::Client::new(
+        &format!("http://{addr}"),
+        Some(KEY.to_string()),
+        None,
+    )
+    .expect("a test address is a valid URL");
     let body = body.to_string();
-    let mut stream = tokio::time::timeout(DEADLINE, TcpStream::connect(addr))
-        .await
-        .expect("connect in time")
-        .expect("connect");
-    let request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: ApiKey {KEY}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    stream.write_all(request.as_bytes()).await.expect("send");
-    let mut raw = Vec::new();
-    tokio::time::timeout(DEADLINE, stream.read_to_end(&mut raw))
-        .await
-        .expect("answer in time")
-        .expect("read");
-    let text = String::from_utf8_lossy(&raw);
-    let (head, body) = text.split_once("\r\n\r\n").expect("a complete response");
-    let status = head
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .expect("status code");
-    let body = if head
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked")
-    {
-        dechunk(body)
-    } else {
-        body.to_string()
-    };
+    let (status, bytes) =
+        tokio::time::timeout(DEADLINE, client.raw(method, path, Some(body.as_bytes())))
+            .await
+            .unwrap_or_else(|_| panic!("{method} {path}: no answer within {DEADLINE:?}"))
+            .unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+    let text = String::from_utf8_lossy(&bytes).into_owned();
     (
         status,
-        serde_json::from_str(&body).unwrap_or(Value::String(body)),
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
     )
-}
-
-/// The body of a `Transfer-Encoding: chunked` reply (streamed exports), joined.
-fn dechunk(mut rest: &str) -> String {
-    let mut out = String::new();
-    while let Some((size, after)) = rest.split_once("\r\n") {
-        let n = usize::from_str_radix(size.trim(), 16).expect("a chunk size");
-        if n == 0 {
-            break;
-        }
-        out.push_str(&after[..n]);
-        rest = &after[n + 2..];
-    }
-    out
 }
 
 /// A `hutch serve` process on a free port with the test key; killed when dropped.
