@@ -14,12 +14,7 @@ use crate::model::status::ServerStatus;
 /// Console lines a tab keeps (older ones are searched on the server).
 pub const CONSOLE_LINES: usize = 2000;
 
-/// One console line, as the `console` topic sends it.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct ConsoleLine {
-    pub time: f64,
-    pub msg: String,
-}
+pub use crate::model::stream::ConsoleLine;
 
 #[cfg(feature = "hydrate")]
 pub(crate) mod socket;

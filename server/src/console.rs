@@ -5,6 +5,7 @@
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use hutch_app::model::stream::{ConsoleLine, Topic};
 use serde::Serialize;
 
 pub const CAPACITY: usize = 2000;
@@ -59,8 +60,14 @@ impl Console {
         inner.console_uid = uuid::Uuid::new_v4().to_string();
         drop(inner);
         if let Some(hub) = &self.hub {
-            let line = serde_json::json!({"time": msg.time, "msg": msg.msg});
-            hub.publish_delta(hutch_app::model::stream::Topic::Console, line);
+            let line = ConsoleLine {
+                time: msg.time,
+                msg: msg.msg.clone(),
+            };
+            hub.publish_delta(
+                Topic::Console,
+                serde_json::to_value(line).unwrap_or_default(),
+            );
         }
         msg
     }

@@ -298,6 +298,13 @@ pub enum ServerMessage {
     },
 }
 
+/// One console line, as the `console` topic sends it (a snapshot is a list of them).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ConsoleLine {
+    pub time: f64,
+    pub msg: String,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

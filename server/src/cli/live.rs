@@ -8,7 +8,9 @@ use tokio_tungstenite::tungstenite::Message;
 
 use hutch_app::model::progress::Progress;
 use hutch_app::model::status::ServerStatus;
-use hutch_app::model::stream::{ClientMessage, RunsDelta, ServerMessage, Topic, TopicOptions};
+use hutch_app::model::stream::{
+    ClientMessage, ConsoleLine, RunsDelta, ServerMessage, Topic, TopicOptions,
+};
 use serde::Deserialize;
 
 use super::client::{Client, Failure, Ws};
@@ -98,7 +100,10 @@ pub async fn monitor(client: &Client, out: &Out) -> Result<(), Failure> {
                 topic: Topic::Console,
                 data,
                 ..
-            } => data["msg"].as_str().unwrap_or("").trim_end().to_string(),
+            } => match ConsoleLine::deserialize(&data) {
+                Ok(line) => line.msg.trim_end().to_string(),
+                Err(e) => format!("(a console line hutch sent could not be read: {e})"),
+            },
             other => {
                 let Some(status) = status_of(&other) else {
                     continue;
