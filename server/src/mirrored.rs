@@ -41,33 +41,87 @@ pub(crate) async fn start(
     let applets = applets::Applets::load(db.clone(), hub.clone(), Some(amirror.clone()))
         .await
         .map_err(StartError::Load)?;
-    if let Some(text) = &dtext {
-        import_datasets_file(&datasets, text, &dpath, console).await;
+    let files = [
+        (Store::Datasets(datasets.clone()), dmirror, dpath, dtext),
+        (Store::Applets(applets.clone()), amirror, apath, atext),
+    ];
+    for (store, file, path, text) in files {
+        if let Some(text) = &text {
+            store.import_file(text, &path, console).await;
+        }
+        let console = console.clone();
+        file.run(
+            config.mirror_poll,
+            text.as_deref(),
+            move |text| {
+                let (store, path, console) = (store.clone(), path.clone(), console.clone());
+                async move { store.import_file(&text, &path, &console).await }
+            },
+            shutdown.clone(),
+        );
     }
-    if let Some(text) = &atext {
-        import_applets_file(&applets, text, &apath, console).await;
-    }
-    let (d, c, p) = (datasets.clone(), console.clone(), dpath.clone());
-    dmirror.run(
-        config.mirror_poll,
-        dtext.as_deref(),
-        move |text| {
-            let (d, c, p) = (d.clone(), c.clone(), p.clone());
-            async move { import_datasets_file(&d, &text, &p, &c).await }
-        },
-        shutdown.clone(),
-    );
-    let (a, c, p) = (applets.clone(), console.clone(), apath.clone());
-    amirror.run(
-        config.mirror_poll,
-        atext.as_deref(),
-        move |text| {
-            let (a, c, p) = (a.clone(), c.clone(), p.clone());
-            async move { import_applets_file(&a, &text, &p, &c).await }
-        },
-        shutdown.clone(),
-    );
     Ok((datasets, applets))
+}
+
+/// A store with a mirror file.
+#[derive(Clone)]
+enum Store {
+    Datasets(datasets::Datasets),
+    Applets(applets::Applets),
+}
+
+impl Store {
+    /// Imports the file's text; says what changed, or why nothing did (and keeps the file aside).
+    async fn import_file(&self, text: &str, path: &Path, console: &Console) {
+        match self.import(text, path).await {
+            Ok(notes) => {
+                for (error, msg) in notes {
+                    mirror_note(console, error, &msg);
+                }
+            }
+            Err(e) => {
+                let kept = keep_rejected(path, text);
+                let msg = format!(
+                    "{} was not imported, nothing changed: {e}; {kept}",
+                    path.display()
+                );
+                mirror_note(console, true, &msg);
+            }
+        }
+    }
+
+    /// The import itself; returns what to say (each an error or not), nothing if nothing changed.
+    async fn import(&self, text: &str, path: &Path) -> Result<Vec<(bool, String)>, String> {
+        let by = format!("file:{}", path.display());
+        match self {
+            Store::Datasets(datasets) => {
+                let n = datasets
+                    .import(datasets::parse_mirror(text)?, &by)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let msg = format!("datasets imported from {}: {n} changed", path.display());
+                Ok((n > 0).then_some((false, msg)).into_iter().collect())
+            }
+            Store::Applets(applets) => {
+                let report = applets.import(text, &by).await.map_err(|e| e.to_string())?;
+                if !report.changed() && report.conflicts.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let summary = format!(
+                    "applets imported from {}: {} created, {} updated, {} restored, {} deleted, {} conflicts",
+                    path.display(),
+                    report.created.len(),
+                    report.updated.len(),
+                    report.restored.len(),
+                    report.deleted.len(),
+                    report.conflicts.len()
+                );
+                let mut notes = vec![(!report.conflicts.is_empty(), summary)];
+                notes.extend(report.conflicts.into_iter().map(|c| (true, c)));
+                Ok(notes)
+            }
+        }
+    }
 }
 
 /// Says something about a mirror file in the log and on the console.
@@ -91,72 +145,5 @@ fn keep_rejected(path: &Path, text: &str) -> String {
     match kept {
         Ok(()) => format!("your file is kept as {}", aside.display()),
         Err(e) => format!("it could not be kept aside ({e})"),
-    }
-}
-
-async fn import_applets_file(
-    applets: &applets::Applets,
-    text: &str,
-    path: &Path,
-    console: &Console,
-) {
-    let by = format!("file:{}", path.display());
-    match applets.import(text, &by).await {
-        Ok(report) if report.changed() || !report.conflicts.is_empty() => {
-            let msg = format!(
-                "applets imported from {}: {} created, {} updated, {} restored, {} deleted, {} conflicts",
-                path.display(),
-                report.created.len(),
-                report.updated.len(),
-                report.restored.len(),
-                report.deleted.len(),
-                report.conflicts.len()
-            );
-            mirror_note(console, !report.conflicts.is_empty(), &msg);
-            for c in &report.conflicts {
-                mirror_note(console, true, c);
-            }
-        }
-        Ok(_) => {}
-        Err(e) => {
-            let kept = keep_rejected(path, text);
-            let msg = format!(
-                "{} was not imported, nothing changed: {e}; {kept}",
-                path.display()
-            );
-            mirror_note(console, true, &msg);
-        }
-    }
-}
-
-async fn import_datasets_file(
-    datasets: &datasets::Datasets,
-    text: &str,
-    path: &Path,
-    console: &Console,
-) {
-    let by = format!("file:{}", path.display());
-    let result = match datasets::parse_mirror(text) {
-        Ok(wanted) => datasets
-            .import(wanted, &by)
-            .await
-            .map_err(|e| e.to_string()),
-        Err(e) => Err(e),
-    };
-    match result {
-        Ok(0) => {}
-        Ok(n) => mirror_note(
-            console,
-            false,
-            &format!("datasets imported from {}: {n} changed", path.display()),
-        ),
-        Err(e) => {
-            let kept = keep_rejected(path, text);
-            let msg = format!(
-                "{} was not imported, nothing changed: {e}; {kept}",
-                path.display()
-            );
-            mirror_note(console, true, &msg);
-        }
     }
 }
