@@ -13,7 +13,7 @@ mod error;
 mod guard;
 mod login;
 mod openapi;
-mod params;
+pub(crate) mod params;
 mod plot;
 mod queue;
 mod runs;

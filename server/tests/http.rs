@@ -96,6 +96,32 @@ async fn a_body_that_is_not_a_json_object_is_refused_with_422() {
 }
 
 #[tokio::test]
+async fn the_console_takes_nlines_from_the_body_or_the_query() {
+    let server = TestServer::start().await;
+    for i in 0..5 {
+        server.state.console.push(1.0, &format!("line {i}"));
+    }
+    let (code, body) = call(&server, "GET", "/api/console_output?nlines=2", "").await;
+    assert_eq!(code, StatusCode::OK, "{body}");
+    let v: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["text"], "line 3\nline 4");
+    let (code, body) = call(&server, "GET", "/api/console_output", r#"{"nlines": 1}"#).await;
+    assert_eq!(code, StatusCode::OK, "{body}");
+    assert_eq!(
+        serde_json::from_str::<Value>(&body).unwrap()["text"],
+        "line 4"
+    );
+    let (code, body) = call(&server, "GET", "/api/console_output?nlines=many", "").await;
+    assert_eq!(code, StatusCode::BAD_REQUEST, "{body}");
+    let v: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["success"], false);
+    assert_eq!(
+        v["msg"],
+        "'nlines' must be a whole number of lines, got 'many'"
+    );
+}
+
+#[tokio::test]
 async fn unknown_api_routes_and_wrong_methods_answer_json() {
     let server = TestServer::start().await;
     let (code, body) = call(&server, "GET", "/api/no/such/route", "").await;

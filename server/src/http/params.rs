@@ -78,7 +78,13 @@ pub fn decode<T: QueryParams>(query: &str) -> Result<T, ApiError> {
         });
         match culprit {
             Some((k, v)) => {
-                ApiError::bad_param(format!("'{k}' must be {}, got '{v}'", T::expects(k)))
+                // The value is echoed for the user to see, not whole: it came from outside.
+                let shown: String = v.chars().take(64).collect();
+                let more = if shown.len() < v.len() { "…" } else { "" };
+                ApiError::bad_param(format!(
+                    "'{k}' must be {}, got '{shown}{more}'",
+                    T::expects(k)
+                ))
             }
             None => ApiError::bad_param(format!("the query parameters do not fit together: {e}")),
         }
@@ -180,6 +186,11 @@ mod tests {
         assert_eq!(
             msg("name=x&limit=ten"),
             "'limit' must be an integer, got 'ten'"
+        );
+        let long = msg(&format!("limit={}", "9".repeat(500)));
+        assert!(
+            long.ends_with(&format!("got '{}…'", "9".repeat(64))),
+            "{long}"
         );
     }
 }

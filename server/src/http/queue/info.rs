@@ -9,6 +9,7 @@ use serde_json::{json, Value};
 use super::{fail, ok, params, run, with, Caller, S};
 use crate::auth::scopes::{self, Need};
 use crate::http::api::Api;
+use crate::http::params::{Params, QueryParams};
 use crate::http::ApiError;
 use crate::queue::handle::Env;
 use crate::queue::state::time_str;
@@ -256,19 +257,33 @@ async fn config_get(body: Bytes) -> Reply {
     Ok(Json(with(ok(), json!({"config": {"ip_connect_info": {}}}))).into_response())
 }
 
-async fn console_output(S(state): S<AppState>, uri: axum::http::Uri, body: Bytes) -> Reply {
+/// `?nlines=` for a browser's GET (bluesky clients send `{"nlines": …}` in the body instead).
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct ConsoleParams {
+    nlines: Option<u64>,
+}
+
+impl QueryParams for ConsoleParams {
+    const ROUTE: &'static str = "/api/console_output";
+    fn expects(_: &str) -> &'static str {
+        "a whole number of lines"
+    }
+}
+
+async fn console_output(
+    S(state): S<AppState>,
+    Params(q): Params<ConsoleParams>,
+    body: Bytes,
+) -> Reply {
     let p = super::super::status::json_object_body(&body)?;
-    // bluesky clients send a body; a browser's GET can only use the query string.
-    let from_query = uri.query().and_then(|q| {
-        q.split('&')
-            .find_map(|kv| kv.strip_prefix("nlines="))
-            .and_then(|v| v.parse::<u64>().ok())
-    });
     let n = p
         .get("nlines")
         .and_then(Value::as_u64)
-        .or(from_query)
-        .unwrap_or(200) as usize;
+        .or(q.nlines)
+        .unwrap_or(200);
+    // The ring holds at most its capacity; a larger ask is all of it.
+    let n = usize::try_from(n).unwrap_or(usize::MAX);
     Ok(Json(with(ok(), json!({"text": state.console.text(n)}))).into_response())
 }
 
