@@ -22,7 +22,7 @@ fn parse_json(what: &str, text: &str) -> Result<Value, Failure> {
 }
 
 /// The reply of `queue/item/add/batch`: all or nothing, with one result per item.
-#[derive(Default, Deserialize)]
+#[derive(Deserialize)]
 struct BatchReply {
     #[serde(default)]
     success: bool,
@@ -193,7 +193,12 @@ pub async fn run(cmd: ClientCommand, client: &Client, out: &Out) -> Result<(), F
                     true,
                 )
                 .await?;
-            let reply = BatchReply::deserialize(&v).unwrap_or_default();
+            // A reply that cannot be read must not be taken for "nothing was added".
+            let reply = BatchReply::deserialize(&v).map_err(|e| {
+                Failure::Refused(format!(
+                    "hutch's reply to the batch add could not be read ({e}); `hutch queue list` shows what the queue holds now: {v}"
+                ))
+            })?;
             if !reply.success {
                 // hutch adds all or nothing; say which rows it refused (the header is row 1).
                 let rows: Vec<String> = reply
