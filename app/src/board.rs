@@ -12,12 +12,12 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::live::Conn;
+use crate::model::applets::spec::{Data, Source};
 use crate::model::applets::Applet;
 #[cfg(feature = "hydrate")]
 use crate::model::dashboard::storage_key;
 use crate::model::dashboard::DashboardState;
 use crate::plot::run_data::RunData;
-use crate::plot::view::{self, Source};
 
 #[cfg(feature = "hydrate")]
 mod feed;
@@ -68,25 +68,25 @@ pub struct AppletRuns {
 /// Resolves an applet's source against the recent runs (newest first): the run it follows, the
 /// `overlay` runs before it (of the same plan for `latest_of_plan`), and a bookmarked run.
 pub fn resolve(
-    spec: &Value,
+    data: Option<&Data>,
     recent: &[RunInfo],
     overlay: usize,
     bookmark: Option<&str>,
 ) -> AppletRuns {
-    let (live, earlier): (Option<String>, Vec<String>) = match view::source(spec) {
-        Source::Run(uid) => (Some(uid), Vec::new()),
-        Source::Latest => {
+    let (live, earlier): (Option<String>, Vec<String>) = match data.map(|d| &d.source) {
+        Some(Source::Run(uid)) => (Some(uid.clone()), Vec::new()),
+        Some(Source::Latest) => {
             let mut uids = recent.iter().map(|r| r.uid.clone());
             (uids.next(), uids.take(overlay).collect())
         }
-        Source::LatestOfPlan(plan) => {
+        Some(Source::LatestOfPlan(plan)) => {
             let mut uids = recent
                 .iter()
-                .filter(|r| r.plan_name == plan)
+                .filter(|r| &r.plan_name == plan)
                 .map(|r| r.uid.clone());
             (uids.next(), uids.take(overlay).collect())
         }
-        Source::Datasets(_) | Source::None => (None, Vec::new()),
+        Some(Source::Datasets(_)) | None => (None, Vec::new()),
     };
     let mut beside = earlier;
     if let Some(b) = bookmark {
@@ -137,13 +137,15 @@ impl Board {
             applets
                 .iter()
                 .map(|a| {
+                    let spec = a.parsed().ok();
                     let overlay = dash
                         .overlay
                         .get(&a.uid)
                         .map(|n| *n as usize)
-                        .unwrap_or_else(|| view::overlay(&a.spec));
+                        .unwrap_or_else(|| spec.as_ref().map_or(0, |s| s.overlay()));
                     let bookmark = dash.compare.get(&a.uid).map(String::as_str);
-                    (a.uid.clone(), resolve(&a.spec, recent, overlay, bookmark))
+                    let data = spec.as_ref().and_then(|s| s.data());
+                    (a.uid.clone(), resolve(data, recent, overlay, bookmark))
                 })
                 .collect()
         })
@@ -206,7 +208,6 @@ pub fn wanted(runs: &HashMap<String, AppletRuns>) -> BTreeSet<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
     fn run(uid: &str, plan: &str) -> RunInfo {
         RunInfo {
@@ -214,6 +215,13 @@ mod tests {
             plan_name: plan.into(),
             scan_id: None,
             time_start: 0.0,
+        }
+    }
+
+    fn data(source: Source) -> Data {
+        Data {
+            source,
+            stream: "primary".into(),
         }
     }
 
@@ -225,17 +233,22 @@ mod tests {
             run("a", "scan"),
             run("z", "scan"),
         ];
-        let latest = resolve(&json!({"latest": true}), &recent, 2, None);
+        let latest = resolve(Some(&data(Source::Latest)), &recent, 2, None);
         assert_eq!(latest.live.as_deref(), Some("c"));
         assert_eq!(latest.beside, ["b", "a"]);
-        let of_plan = resolve(&json!({"latest_of_plan": "scan"}), &recent, 1, Some("b"));
+        let of_plan = resolve(
+            Some(&data(Source::LatestOfPlan("scan".into()))),
+            &recent,
+            1,
+            Some("b"),
+        );
         assert_eq!(of_plan.live.as_deref(), Some("c"));
         assert_eq!(
             of_plan.beside,
             ["a", "b"],
             "earlier run of the plan, then the bookmark"
         );
-        let fixed = resolve(&json!({"run": "a"}), &recent, 3, Some("a"));
+        let fixed = resolve(Some(&data(Source::Run("a".into()))), &recent, 3, Some("a"));
         assert_eq!(
             fixed,
             AppletRuns {
@@ -244,7 +257,13 @@ mod tests {
             }
         );
         assert_eq!(
-            resolve(&json!({"latest_of_plan": "mv"}), &recent, 1, None).live,
+            resolve(
+                Some(&data(Source::LatestOfPlan("mv".into()))),
+                &recent,
+                1,
+                None
+            )
+            .live,
             None
         );
         let mut all = HashMap::new();

@@ -211,7 +211,7 @@ pub(super) fn start(board: Board) {
         let plans: BTreeSet<String> = board.applets.with(|a| {
             a.iter()
                 .flatten()
-                .filter_map(|a| a.spec["latest_of_plan"].as_str().map(str::to_string))
+                .filter_map(|a| a.parsed().ok()?.followed_plan().map(str::to_string))
                 .collect()
         });
         for plan in plans {

@@ -5,7 +5,10 @@
 //! The server validates every spec with [`validate`]; the dashboard's editor uses the same code.
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::Value;
+
+pub mod spec;
+pub use spec::AppletSpec;
 
 /// One applet as stored and sent.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -25,6 +28,14 @@ pub struct Applet {
     /// Dashboards that have not decided yet show it (the group's `create_enable` policy).
     #[serde(default)]
     pub auto_enable: bool,
+}
+
+impl Applet {
+    /// The spec, typed (stored specs were validated on the way in; an error here means one
+    /// written by another version of hutch).
+    pub fn parsed(&self) -> Result<AppletSpec, SpecError> {
+        AppletSpec::parse(self.kind, &self.spec)
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -132,13 +143,6 @@ impl std::fmt::Display for SpecError {
     }
 }
 
-fn err(field: &str, msg: impl Into<String>) -> SpecError {
-    SpecError {
-        field: field.to_string(),
-        msg: msg.into(),
-    }
-}
-
 /// Checks an applet's name and group (shown in lists and used in the mirror file).
 pub fn validate_name(what: &str, name: &str) -> Result<(), String> {
     if name.trim().is_empty() || name.len() > 200 {
@@ -150,201 +154,9 @@ pub fn validate_name(what: &str, name: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Validates a spec for its kind. Specs are JSON objects:
-///
-/// - data source, for plots and tables (exactly one of):
-///   `"run": "<uid>"` (a fixed run), `"latest_of_plan": "<plan name>"` (the newest run of that
-///   plan, following new runs as they start), `"latest": true` (the newest run of any plan), or
-///   `"datasets": ["key", …]` (dataset values instead of a run); with a run source, `"stream"`
-///   (default `"primary"`).
-/// - `line`, `scatter`: `"x"` (a field; default `seq_num`), `"y"` (a field or a list of fields, at
-///   least one), optional `"overlay"` (0–20 previous runs drawn beside the live one).
-/// - `image`: `"field"` (a 2-D array field), or for grid scans `"x"`, `"y"`, `"z"`; optional
-///   `"colormap"`.
-/// - `histogram`: `"field"`, optional `"bins"` (1–10 000).
-/// - `value`: `"dataset"` (a key) or a run source with `"field"`; optional `"precision"`.
-/// - `table`: a source with optional `"fields"` (a list), optional `"rows"` (1–10 000).
-/// - `markdown`: `"text"` (at most 100 000 characters).
-///
-/// Unknown keys are refused so a typo is reported, not ignored.
+/// Validates a spec for its kind (the rules: [`AppletSpec::parse`]).
 pub fn validate(kind: AppletKind, spec: &Value) -> Result<(), SpecError> {
-    let Some(obj) = spec.as_object() else {
-        return Err(err("", "the spec must be a JSON object"));
-    };
-    let s = Spec(obj);
-    let source = ["run", "latest_of_plan", "latest", "datasets", "stream"];
-    let allowed: Vec<&str> = match kind {
-        AppletKind::Line | AppletKind::Scatter => [&source[..], &["x", "y", "overlay"]].concat(),
-        AppletKind::Image => [&source[..], &["field", "x", "y", "z", "colormap"]].concat(),
-        AppletKind::Histogram => [&source[..], &["field", "bins"]].concat(),
-        AppletKind::Value => vec![
-            "dataset",
-            "run",
-            "latest_of_plan",
-            "latest",
-            "stream",
-            "field",
-            "precision",
-        ],
-        AppletKind::Table => [&source[..], &["fields", "rows"]].concat(),
-        AppletKind::Markdown => vec!["text"],
-    };
-    if let Some(k) = obj.keys().find(|k| !allowed.contains(&k.as_str())) {
-        return Err(err(
-            k,
-            format!(
-                "unknown for a {} applet; it takes {}",
-                kind.as_str(),
-                allowed.join(", ")
-            ),
-        ));
-    }
-    match kind {
-        AppletKind::Markdown => {
-            let text = s
-                .string("text")?
-                .ok_or_else(|| err("text", "is required"))?;
-            if text.len() > 100_000 {
-                return Err(err("text", "must be at most 100 000 characters"));
-            }
-        }
-        AppletKind::Value => {
-            let dataset = s.string("dataset")?;
-            let run = s.source(false)?;
-            match (dataset, run) {
-                (Some(_), true) => {
-                    return Err(err(
-                        "dataset",
-                        "give either a dataset or a run source, not both",
-                    ))
-                }
-                (None, false) => {
-                    return Err(err("dataset", "is required (or a run source with a field)"))
-                }
-                (None, true) => {
-                    s.string("field")?
-                        .ok_or_else(|| err("field", "is required with a run source"))?;
-                }
-                (Some(_), false) => {}
-            }
-            s.int_range("precision", 0, 15)?;
-        }
-        AppletKind::Line | AppletKind::Scatter => {
-            s.source(true)?;
-            s.string("x")?;
-            match obj.get("y") {
-                Some(Value::String(y)) if !y.is_empty() => {}
-                Some(Value::Array(ys))
-                    if !ys.is_empty()
-                        && ys.iter().all(|y| y.as_str().is_some_and(|y| !y.is_empty())) => {}
-                None if obj.contains_key("datasets") => {}
-                _ => {
-                    return Err(err(
-                        "y",
-                        "must be a field name or a non-empty list of field names",
-                    ))
-                }
-            }
-            s.int_range("overlay", 0, 20)?;
-        }
-        AppletKind::Image => {
-            s.source(true)?;
-            let field = s.string("field")?;
-            let grid = ["x", "y", "z"].map(|k| s.string(k));
-            let grid_given = grid.iter().filter(|g| matches!(g, Ok(Some(_)))).count();
-            for g in grid {
-                g?;
-            }
-            match (field, grid_given) {
-                (Some(_), 0) | (None, 3) => {}
-                (Some(_), _) => {
-                    return Err(err(
-                        "field",
-                        "give either a 2-D field or x, y and z of a grid scan, not both",
-                    ))
-                }
-                (None, _) => {
-                    return Err(err("field", "is required (or x, y and z for a grid scan)"))
-                }
-            }
-            s.string("colormap")?;
-        }
-        AppletKind::Histogram => {
-            s.source(true)?;
-            s.string("field")?
-                .ok_or_else(|| err("field", "is required"))?;
-            s.int_range("bins", 1, 10_000)?;
-        }
-        AppletKind::Table => {
-            s.source(true)?;
-            if let Some(f) = obj.get("fields") {
-                if !f.as_array().is_some_and(|l| l.iter().all(Value::is_string)) {
-                    return Err(err("fields", "must be a list of field names"));
-                }
-            }
-            s.int_range("rows", 1, 10_000)?;
-        }
-    }
-    Ok(())
-}
-
-struct Spec<'a>(&'a Map<String, Value>);
-
-impl Spec<'_> {
-    fn string(&self, key: &str) -> Result<Option<&str>, SpecError> {
-        match self.0.get(key) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::String(s)) if !s.is_empty() => Ok(Some(s)),
-            Some(_) => Err(err(key, "must be a non-empty string")),
-        }
-    }
-
-    fn int_range(&self, key: &str, lo: i64, hi: i64) -> Result<(), SpecError> {
-        match self.0.get(key) {
-            None | Some(Value::Null) => Ok(()),
-            Some(v) if v.as_i64().is_some_and(|n| (lo..=hi).contains(&n)) => Ok(()),
-            Some(_) => Err(err(key, format!("must be an integer from {lo} to {hi}"))),
-        }
-    }
-
-    /// Checks the data source; `required`: one must be given. Returns whether one was.
-    fn source(&self, required: bool) -> Result<bool, SpecError> {
-        let given: Vec<&str> = ["run", "latest_of_plan", "latest", "datasets"]
-            .into_iter()
-            .filter(|k| self.0.get(*k).is_some_and(|v| !v.is_null()))
-            .collect();
-        if given.len() > 1 {
-            return Err(err(
-                given[1],
-                format!(
-                    "give one data source, not both '{}' and '{}'",
-                    given[0], given[1]
-                ),
-            ));
-        }
-        self.string("run")?;
-        self.string("latest_of_plan")?;
-        self.string("stream")?;
-        if let Some(v) = self.0.get("latest").filter(|v| !v.is_null()) {
-            if v != &Value::Bool(true) {
-                return Err(err("latest", "must be true (or left out)"));
-            }
-        }
-        if let Some(d) = self.0.get("datasets").filter(|v| !v.is_null()) {
-            if !d.as_array().is_some_and(|l| {
-                !l.is_empty() && l.iter().all(|k| k.as_str().is_some_and(|k| !k.is_empty()))
-            }) {
-                return Err(err("datasets", "must be a non-empty list of dataset keys"));
-            }
-        }
-        if required && given.is_empty() {
-            return Err(err(
-                "run",
-                "a data source is required: run, latest_of_plan, latest or datasets",
-            ));
-        }
-        Ok(!given.is_empty())
-    }
+    AppletSpec::parse(kind, spec).map(drop)
 }
 
 #[cfg(test)]

@@ -10,59 +10,10 @@ use serde_json::Value;
 use super::chart::{Colormap, Heatmap, Histogram, Picture, XyChart, XySeries};
 use super::decimate::{self, extent, padded};
 use super::run_data::{Column, RunData, StreamData};
-use crate::model::applets::AppletKind;
-
-/// Where an applet's data comes from (see `model::applets::validate`).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Source {
-    Run(String),
-    LatestOfPlan(String),
-    Latest,
-    Datasets(Vec<String>),
-    /// Markdown, or a value readout of one dataset.
-    None,
-}
-
-pub fn source(spec: &Value) -> Source {
-    if let Some(uid) = spec["run"].as_str() {
-        Source::Run(uid.to_string())
-    } else if let Some(plan) = spec["latest_of_plan"].as_str() {
-        Source::LatestOfPlan(plan.to_string())
-    } else if spec["latest"].as_bool() == Some(true) {
-        Source::Latest
-    } else if let Some(keys) = spec["datasets"].as_array() {
-        Source::Datasets(
-            keys.iter()
-                .filter_map(|k| k.as_str().map(str::to_string))
-                .collect(),
-        )
-    } else if let Some(key) = spec["dataset"].as_str() {
-        Source::Datasets(vec![key.to_string()])
-    } else {
-        Source::None
-    }
-}
-
-/// The stream an applet reads (`primary` unless the spec says otherwise).
-pub fn stream_name(spec: &Value) -> &str {
-    spec["stream"].as_str().unwrap_or("primary")
-}
-
-/// Earlier runs the spec asks to draw beside the live one.
-pub fn overlay(spec: &Value) -> usize {
-    spec["overlay"].as_u64().unwrap_or(0).min(20) as usize
-}
-
-fn strings(v: &Value) -> Vec<String> {
-    match v {
-        Value::String(s) => vec![s.clone()],
-        Value::Array(a) => a
-            .iter()
-            .filter_map(|s| s.as_str().map(str::to_string))
-            .collect(),
-        _ => Vec::new(),
-    }
-}
+use crate::model::applets::spec::{
+    AppletSpec, Data, HistogramSpec, Image, ImageSpec, Reading, Source, TableSpec, ValueSpec,
+    XySpec,
+};
 
 /// A dashboard's own way of looking at one applet (never stored on the server).
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -86,31 +37,31 @@ pub struct Inputs<'a> {
 
 /// The picture of a plot applet, `width` × `height` pixels big.
 pub fn picture(
-    kind: AppletKind,
-    spec: &Value,
+    spec: &AppletSpec,
     inputs: &Inputs,
     view: &ViewState,
     (width, height): (u32, u32),
 ) -> Picture {
-    let result = match kind {
-        AppletKind::Line | AppletKind::Scatter => xy(kind, spec, inputs, view, (width, height)),
-        AppletKind::Image => heatmap(spec, inputs),
-        AppletKind::Histogram => histogram(spec, inputs),
-        _ => Err(format!("a {} applet is not a plot", kind.as_str())),
+    let result = match spec {
+        AppletSpec::Line(xy_spec) => xy(xy_spec, true, inputs, view, (width, height)),
+        AppletSpec::Scatter(xy_spec) => xy(xy_spec, false, inputs, view, (width, height)),
+        AppletSpec::Image(image) => heatmap(image, inputs),
+        AppletSpec::Histogram(h) => histogram(h, inputs),
+        _ => Err(format!("a {} applet is not a plot", spec.kind().as_str())),
     };
     result.unwrap_or_else(Picture::Message)
 }
 
 fn live_stream<'a>(
-    spec: &Value,
+    data: &Data,
     inputs: &Inputs<'a>,
 ) -> Result<(&'a RunData, &'a StreamData), String> {
-    let run = inputs.live.ok_or_else(|| match source(spec) {
+    let run = inputs.live.ok_or_else(|| match &data.source {
         Source::LatestOfPlan(plan) => format!("waiting for a run of '{plan}'"),
         Source::Run(uid) => format!("loading run {uid}"),
         _ => "waiting for a run".to_string(),
     })?;
-    let name = stream_name(spec);
+    let name = data.stream.as_str();
     let stream = run
         .stream(name)
         .filter(|s| !s.is_empty())
@@ -175,23 +126,23 @@ impl Curve<'_> {
 }
 
 fn xy(
-    kind: AppletKind,
-    spec: &Value,
+    spec: &XySpec,
+    line: bool,
     inputs: &Inputs,
     view: &ViewState,
     (width, height): (u32, u32),
 ) -> Result<Picture, String> {
     let columns = (width as usize).saturating_sub(70).max(10);
     let rows = (height as usize).saturating_sub(60).max(10);
-    let x_field = spec["x"].as_str().unwrap_or("seq_num");
-    let y_fields = strings(&spec["y"]);
+    let x_field = spec.x.as_str();
+    let y_fields = &spec.y;
 
     // (label, points, drawn beside the live run?)
     let mut curves: Vec<(String, Curve, bool)> = Vec::new();
     let (title, x_label, y_label);
-    if let Source::Datasets(keys) = source(spec) {
+    if let Some(keys) = spec.data.datasets() {
         let datasets = inputs.datasets.ok_or("loading datasets")?;
-        for key in &keys {
+        for key in keys {
             let values: Vec<(f64, f64)> = match datasets.get(key) {
                 Some(Value::Array(a)) => a
                     .iter()
@@ -210,7 +161,7 @@ fn xy(
         x_label = "index".to_string();
         y_label = keys.join(", ");
     } else {
-        let (run, stream) = live_stream(spec, inputs)?;
+        let (run, stream) = live_stream(&spec.data, inputs)?;
         let missing = |f: &str| {
             format!(
                 "no numeric field '{f}' in '{}'; it has {}",
@@ -219,7 +170,7 @@ fn xy(
             )
         };
         let xs = stream.column(x_field).ok_or_else(|| missing(x_field))?;
-        for y in &y_fields {
+        for y in y_fields {
             let ys = stream.column(y).ok_or_else(|| missing(y))?;
             let label = if y_fields.len() > 1 || !inputs.beside.is_empty() {
                 y.clone()
@@ -229,10 +180,10 @@ fn xy(
             curves.push((label, Curve::Columns(xs, ys), false));
         }
         for other in &inputs.beside {
-            let Some(s) = other.stream(stream_name(spec)) else {
+            let Some(s) = other.stream(&spec.data.stream) else {
                 continue;
             };
-            for y in &y_fields {
+            for y in y_fields {
                 if let (Some(xs), Some(ys)) = (s.column(x_field), s.column(y)) {
                     let label = format!("{y} ({})", other.short_name());
                     curves.push((label, Curve::Columns(xs, ys), true));
@@ -257,7 +208,6 @@ fn xy(
                 .unwrap_or((0.0, 1.0)),
         ),
     };
-    let line = kind == AppletKind::Line;
     let within = |p: &(f64, f64)| p.0 >= x_range.start && p.0 <= x_range.end;
     // Lines are decimated before the y range is known (min/max keeps every extreme); scatter
     // points are decimated per pixel, which needs the y range first.
@@ -326,35 +276,39 @@ fn fields_of(stream: &StreamData) -> String {
     names.join(", ")
 }
 
-fn heatmap(spec: &Value, inputs: &Inputs) -> Result<Picture, String> {
-    let (run, stream) = live_stream(spec, inputs)?;
-    let colormap = Colormap::named(spec["colormap"].as_str());
-    if let Some(field) = spec["field"].as_str() {
-        let frame = stream.frames.get(field).ok_or_else(|| {
-            format!(
+fn heatmap(spec: &ImageSpec, inputs: &Inputs) -> Result<Picture, String> {
+    let (run, stream) = live_stream(&spec.data, inputs)?;
+    let colormap = Colormap::named(spec.colormap.as_deref());
+    let (x, y, z) = match &spec.image {
+        Image::Grid { x, y, z } => (x.as_str(), y.as_str(), z.as_str()),
+        Image::Field(field) => {
+            let field = field.as_str();
+            let frame = stream.frames.get(field).ok_or_else(|| {
+                format!(
                 "{}: no 2-D values of '{field}' in the events (images written to files are not \
                  sent over the stream)",
                 run.short_name()
             )
-        })?;
-        let (ny, nx, cells) = decimate::shrink_frame(frame.rows, frame.cols, &frame.values, 128);
-        let grid = decimate::Grid {
-            x_range: 0.0..frame.cols as f64,
-            y_range: 0.0..frame.rows as f64,
-            nx,
-            ny,
-            cells,
-        };
-        return Ok(Picture::Heatmap(Heatmap {
-            title: format!("{} · event {}", title(run), stream.len()),
-            x_label: "column".into(),
-            y_label: "row".into(),
-            z_label: stream.label(field),
-            grid,
-            colormap,
-        }));
-    }
-    let [x, y, z] = ["x", "y", "z"].map(|k| spec[k].as_str().unwrap_or(""));
+            })?;
+            let (ny, nx, cells) =
+                decimate::shrink_frame(frame.rows, frame.cols, &frame.values, 128);
+            let grid = decimate::Grid {
+                x_range: 0.0..frame.cols as f64,
+                y_range: 0.0..frame.rows as f64,
+                nx,
+                ny,
+                cells,
+            };
+            return Ok(Picture::Heatmap(Heatmap {
+                title: format!("{} · event {}", title(run), stream.len()),
+                x_label: "column".into(),
+                y_label: "row".into(),
+                z_label: stream.label(field),
+                grid,
+                colormap,
+            }));
+        }
+    };
     let col = |f: &str| {
         stream
             .column(f)
@@ -386,10 +340,10 @@ fn heatmap(spec: &Value, inputs: &Inputs) -> Result<Picture, String> {
     }))
 }
 
-fn histogram(spec: &Value, inputs: &Inputs) -> Result<Picture, String> {
-    let field = spec["field"].as_str().unwrap_or("");
-    let bins = spec["bins"].as_u64().unwrap_or(50) as usize;
-    let (edges, counts, title, x_label) = if let Source::Datasets(_) = source(spec) {
+fn histogram(spec: &HistogramSpec, inputs: &Inputs) -> Result<Picture, String> {
+    let field = spec.field.as_str();
+    let bins = spec.bins;
+    let (edges, counts, title, x_label) = if spec.data.datasets().is_some() {
         let values: Vec<f64> = match inputs.datasets.and_then(|d| d.get(field)) {
             Some(Value::Array(a)) => a.iter().filter_map(Value::as_f64).collect(),
             _ => return Err(format!("waiting for dataset '{field}'")),
@@ -397,7 +351,7 @@ fn histogram(spec: &Value, inputs: &Inputs) -> Result<Picture, String> {
         let (e, c) = decimate::histogram(values.iter().copied(), bins);
         (e, c, "dataset".to_string(), field.to_string())
     } else {
-        let (run, stream) = live_stream(spec, inputs)?;
+        let (run, stream) = live_stream(&spec.data, inputs)?;
         let values = stream
             .column(field)
             .ok_or_else(|| format!("no numeric field '{field}'; it has {}", fields_of(stream)))?;
@@ -421,8 +375,8 @@ pub struct Readout {
     pub detail: String,
 }
 
-pub fn readout(spec: &Value, inputs: &Inputs) -> Readout {
-    let precision = spec["precision"].as_u64().map(|p| p as usize);
+pub fn readout(spec: &ValueSpec, inputs: &Inputs) -> Readout {
+    let precision = spec.precision;
     let fmt = |v: &Value| match (v.as_f64(), precision) {
         (Some(f), Some(p)) => format!("{f:.p$}"),
         (Some(f), None) if f.fract() != 0.0 => format!("{f:.6}").trim_end_matches('0').to_string(),
@@ -431,20 +385,22 @@ pub fn readout(spec: &Value, inputs: &Inputs) -> Readout {
             other => other.to_string(),
         },
     };
-    if let Some(key) = spec["dataset"].as_str() {
-        let value = inputs.datasets.and_then(|d| d.get(key));
-        return Readout {
-            label: key.to_string(),
-            value: value.map(fmt).unwrap_or_else(|| "–".into()),
-            detail: if value.is_some() {
-                "dataset".into()
-            } else {
-                "no such dataset yet".into()
-            },
-        };
-    }
-    let field = spec["field"].as_str().unwrap_or("");
-    match live_stream(spec, inputs) {
+    let (data, field) = match &spec.reading {
+        Reading::Field { data, field } => (data, field.as_str()),
+        Reading::Dataset(key) => {
+            let value = inputs.datasets.and_then(|d| d.get(key));
+            return Readout {
+                label: key.to_string(),
+                value: value.map(fmt).unwrap_or_else(|| "–".into()),
+                detail: if value.is_some() {
+                    "dataset".into()
+                } else {
+                    "no such dataset yet".into()
+                },
+            };
+        }
+    };
+    match live_stream(data, inputs) {
         Ok((run, stream)) => {
             let last = stream
                 .column(field)
@@ -492,9 +448,9 @@ pub struct TableView {
     pub rows: Vec<Vec<String>>,
 }
 
-pub fn table(spec: &Value, inputs: &Inputs) -> Result<TableView, String> {
-    let limit = spec["rows"].as_u64().unwrap_or(20) as usize;
-    if let Source::Datasets(keys) = source(spec) {
+pub fn table(spec: &TableSpec, inputs: &Inputs) -> Result<TableView, String> {
+    let limit = spec.rows;
+    if let Some(keys) = spec.data.datasets() {
         let datasets = inputs.datasets.ok_or("loading datasets")?;
         return Ok(TableView {
             caption: "datasets".into(),
@@ -511,12 +467,9 @@ pub fn table(spec: &Value, inputs: &Inputs) -> Result<TableView, String> {
                 .collect(),
         });
     }
-    let (run, stream) = live_stream(spec, inputs)?;
-    let fields: Vec<String> = match spec["fields"].as_array() {
-        Some(f) => f
-            .iter()
-            .filter_map(|f| f.as_str().map(str::to_string))
-            .collect(),
+    let (run, stream) = live_stream(&spec.data, inputs)?;
+    let fields: Vec<String> = match &spec.fields {
+        Some(f) => f.clone(),
         None => stream.columns.keys().cloned().collect(),
     };
     let mut headers = vec!["seq_num".to_string()];
@@ -546,173 +499,4 @@ pub fn table(spec: &Value, inputs: &Inputs) -> Result<TableView, String> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::plot::run_data::tests::fixture;
-    use serde_json::json;
-
-    #[test]
-    fn a_line_applet_draws_the_live_run_and_earlier_runs_faded_with_units_in_labels() {
-        let live = fixture("scan_det_motor.jsonl");
-        let mut earlier = live.clone();
-        earlier.uid = "earlier".into();
-        let spec = json!({"latest": true, "x": "motor", "y": "det"});
-        let inputs = Inputs {
-            live: Some(&live),
-            beside: vec![&earlier],
-            datasets: None,
-        };
-        let Picture::Xy(c) = picture(
-            AppletKind::Line,
-            &spec,
-            &inputs,
-            &ViewState::default(),
-            (600, 300),
-        ) else {
-            panic!("an xy chart")
-        };
-        assert_eq!(c.series.len(), 2);
-        assert!(!c.series[0].faded && c.series[1].faded);
-        assert_eq!(
-            c.series[0].points.len(),
-            25,
-            "few points are not decimated away"
-        );
-        assert_eq!(c.x_label, "motor");
-        assert!(c.title.contains("scan"), "{}", c.title);
-        let det_max = c.series[0]
-            .points
-            .iter()
-            .map(|p| p.1)
-            .fold(f64::MIN, f64::max);
-        assert!(c.y_range.contains(&det_max));
-    }
-
-    #[test]
-    fn zoom_limits_the_points_and_an_unknown_field_is_named() {
-        let live = fixture("scan_det_motor.jsonl");
-        let inputs = Inputs {
-            live: Some(&live),
-            ..Inputs::default()
-        };
-        let spec = json!({"latest": true, "x": "motor", "y": ["det"]});
-        let all = picture(
-            AppletKind::Line,
-            &spec,
-            &inputs,
-            &ViewState::default(),
-            (600, 300),
-        );
-        let zoomed = picture(
-            AppletKind::Line,
-            &spec,
-            &inputs,
-            &ViewState {
-                x: Some(-0.5..0.5),
-                y: None,
-            },
-            (600, 300),
-        );
-        let (Picture::Xy(all), Picture::Xy(zoomed)) = (all, zoomed) else {
-            panic!()
-        };
-        assert!(zoomed.series[0].points.len() < all.series[0].points.len());
-        assert_eq!(zoomed.x_range, -0.5..0.5);
-        let bad = json!({"latest": true, "y": "nope"});
-        match picture(
-            AppletKind::Line,
-            &bad,
-            &inputs,
-            &ViewState::default(),
-            (600, 300),
-        ) {
-            Picture::Message(m) => assert!(m.contains("'nope'") && m.contains("det"), "{m}"),
-            other => panic!("{other:?}"),
-        }
-        match picture(
-            AppletKind::Line,
-            &spec,
-            &Inputs::default(),
-            &ViewState::default(),
-            (600, 300),
-        ) {
-            Picture::Message(m) => assert!(m.contains("waiting"), "{m}"),
-            other => panic!("{other:?}"),
-        }
-    }
-
-    #[test]
-    fn an_image_detector_frame_becomes_a_heatmap() {
-        let run = fixture("count_direct_img.jsonl");
-        let inputs = Inputs {
-            live: Some(&run),
-            ..Inputs::default()
-        };
-        let spec = json!({"latest": true, "field": "img", "colormap": "gray"});
-        let Picture::Heatmap(h) = picture(
-            AppletKind::Image,
-            &spec,
-            &inputs,
-            &ViewState::default(),
-            (400, 300),
-        ) else {
-            panic!("a heatmap")
-        };
-        assert_eq!((h.grid.nx, h.grid.ny), (10, 10));
-        assert!(h.grid.cells.iter().all(|v| v.is_finite()));
-        assert_eq!(h.colormap, Colormap::Gray);
-        assert!(h.title.contains("event 3"), "{}", h.title);
-    }
-
-    #[test]
-    fn readouts_tables_histograms_and_datasets() {
-        let live = fixture("scan_det_motor.jsonl");
-        let mut datasets = BTreeMap::new();
-        datasets.insert("temp".to_string(), json!(21.456));
-        datasets.insert("trace".to_string(), json!([1.0, 3.0, 2.0]));
-        let inputs = Inputs {
-            live: Some(&live),
-            beside: vec![],
-            datasets: Some(&datasets),
-        };
-        let r = readout(&json!({"dataset": "temp", "precision": 1}), &inputs);
-        assert_eq!(r.value, "21.5");
-        let r = readout(
-            &json!({"latest": true, "field": "motor", "precision": 2}),
-            &inputs,
-        );
-        assert!(r.detail.ends_with("event 25"), "{r:?}");
-        let r = readout(&json!({"latest": true, "field": "det4"}), &inputs);
-        assert_eq!(
-            (r.value.as_str(), r.detail.as_str()),
-            ("–", "scan 2 has no numeric field 'det4' in 'primary'")
-        );
-        let t = table(
-            &json!({"latest": true, "fields": ["det"], "rows": 3}),
-            &inputs,
-        )
-        .unwrap();
-        assert_eq!(t.rows.len(), 3);
-        assert_eq!(t.rows[0][0], "25", "newest first");
-        let Picture::Histogram(h) = picture(
-            AppletKind::Histogram,
-            &json!({"latest": true, "field": "det", "bins": 5}),
-            &inputs,
-            &ViewState::default(),
-            (400, 300),
-        ) else {
-            panic!()
-        };
-        assert_eq!(h.counts.iter().sum::<u64>(), 25);
-        let Picture::Xy(c) = picture(
-            AppletKind::Line,
-            &json!({"datasets": ["trace"]}),
-            &inputs,
-            &ViewState::default(),
-            (400, 300),
-        ) else {
-            panic!()
-        };
-        assert_eq!(c.series[0].points, [(0.0, 1.0), (1.0, 3.0), (2.0, 2.0)]);
-    }
-}
+mod tests;

@@ -6,7 +6,7 @@ use std::sync::Once;
 use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use hutch_app::model::applets::{self, AppletKind};
+use hutch_app::model::applets::{AppletKind, AppletSpec};
 use hutch_app::plot::chart::{self, Picture, Theme};
 use hutch_app::plot::run_data::RunData;
 use hutch_app::plot::view::{self, Inputs, ViewState};
@@ -72,8 +72,7 @@ static DRAWING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
 
 /// What to draw, from the query: an applet spec against this run.
 struct Request {
-    kind: AppletKind,
-    spec: Value,
+    spec: AppletSpec,
     size: (u32, u32),
 }
 
@@ -198,7 +197,7 @@ fn parse(uid: &str, q: &PlotParams, run: &RunData) -> Result<Request, ApiError> 
     }
     let spec = Value::Object(spec);
     // The spec's keys are the query's parameters: name the parameter, not `spec.<key>`.
-    applets::validate(kind, &spec)
+    let spec = AppletSpec::parse(kind, &spec)
         .map_err(|e| ApiError::bad_param(format!("'{}' {}", e.field, e.msg)))?;
     let known = |f: &str| stream.column(f).is_some();
     if let Some(bad) = fields.iter().find(|f| !known(f)) {
@@ -209,7 +208,7 @@ fn parse(uid: &str, q: &PlotParams, run: &RunData) -> Result<Request, ApiError> 
             names.join(", ")
         )));
     }
-    Ok(Request { kind, spec, size })
+    Ok(Request { spec, size })
 }
 
 /// Load the run, then build and draw its picture on a blocking thread, at most [`DRAWING`] at
@@ -245,13 +244,7 @@ async fn drawn<T: Send + 'static>(
             live: Some(&run),
             ..Inputs::default()
         };
-        let picture = view::picture(
-            req.kind,
-            &req.spec,
-            &inputs,
-            &ViewState::default(),
-            req.size,
-        );
+        let picture = view::picture(&req.spec, &inputs, &ViewState::default(), req.size);
         register_font();
         draw(&picture, req.size)
     })

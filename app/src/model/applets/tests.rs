@@ -77,6 +77,70 @@ fn good_specs_pass() {
 }
 
 #[test]
+fn a_parsed_spec_carries_its_defaults() {
+    use spec::{Data, Image, ImageSpec, Reading, Source, TableSpec, ValueSpec, XySpec};
+    let primary = |source| Data {
+        source,
+        stream: "primary".into(),
+    };
+    assert_eq!(
+        AppletSpec::parse(AppletKind::Scatter, &json!({"latest": true, "y": "det"})).unwrap(),
+        AppletSpec::Scatter(XySpec {
+            data: primary(Source::Latest),
+            x: "seq_num".into(),
+            y: vec!["det".into()],
+            overlay: 0,
+        })
+    );
+    let grid = json!({"latest_of_plan": "grid_scan", "stream": "baseline",
+        "x": "m1", "y": "m2", "z": "det"});
+    assert_eq!(
+        AppletSpec::parse(AppletKind::Image, &grid).unwrap(),
+        AppletSpec::Image(ImageSpec {
+            data: Data {
+                source: Source::LatestOfPlan("grid_scan".into()),
+                stream: "baseline".into(),
+            },
+            image: Image::Grid {
+                x: "m1".into(),
+                y: "m2".into(),
+                z: "det".into()
+            },
+            colormap: None,
+        })
+    );
+    let table = AppletSpec::parse(AppletKind::Table, &json!({"datasets": ["a", "b"]})).unwrap();
+    assert_eq!(
+        table,
+        AppletSpec::Table(TableSpec {
+            data: primary(Source::Datasets(vec!["a".into(), "b".into()])),
+            fields: None,
+            rows: 20,
+        })
+    );
+    assert_eq!(table.followed_plan(), None);
+    let value = AppletSpec::parse(AppletKind::Value, &json!({"dataset": "t"})).unwrap();
+    assert_eq!(
+        value,
+        AppletSpec::Value(ValueSpec {
+            reading: Reading::Dataset("t".into()),
+            precision: None
+        })
+    );
+    assert_eq!(value.data(), None);
+    let histogram = json!({"run": "r1", "field": "det"});
+    match AppletSpec::parse(AppletKind::Histogram, &histogram).unwrap() {
+        AppletSpec::Histogram(h) => {
+            assert_eq!((h.bins, h.data.source), (50, Source::Run("r1".into())))
+        }
+        other => panic!("{other:?}"),
+    }
+    let line = json!({"latest_of_plan": "scan", "y": ["a", "b"], "overlay": 3});
+    let line = AppletSpec::parse(AppletKind::Line, &line).unwrap();
+    assert_eq!((line.followed_plan(), line.overlay()), (Some("scan"), 3));
+}
+
+#[test]
 fn errors_name_the_bad_field() {
     let bad = [
         (

@@ -5,9 +5,9 @@
 use leptos::prelude::*;
 
 use crate::board::{use_board, AppletRuns};
-use crate::model::applets::{Applet, AppletKind};
+use crate::model::applets::{Applet, AppletKind, AppletSpec, SpecError};
 use crate::model::markdown::{self, Block, Inline};
-use crate::plot::view::{self, Inputs, ViewState};
+use crate::plot::view::{self, Inputs, Readout, ViewState};
 
 /// The applet's content. `readonly` hides the plot toolbar (kiosks); `big` is the kiosk's type.
 #[component]
@@ -167,7 +167,7 @@ fn PlotTools(
         board
             .dash
             .with(|d| d.overlay.get(&a.uid).map(|n| *n as usize))
-            .unwrap_or_else(|| view::overlay(&a.spec))
+            .unwrap_or_else(|| a.parsed().map_or(0, |s| s.overlay()))
     };
     let set_overlay = move |e: leptos::ev::Event| {
         let n = event_target_value(&e).parse::<u8>().unwrap_or(0).min(20);
@@ -259,6 +259,18 @@ fn PlotTools(
     .into_any()
 }
 
+/// Why an applet's spec is not what its kind draws: a spec written by another version of hutch.
+fn not_of_kind(a: &Applet, parsed: Result<AppletSpec, SpecError>) -> String {
+    match parsed {
+        Err(e) => format!("this applet's {e}; edit it to fix"),
+        Ok(s) => format!(
+            "a {} applet with a {} spec",
+            a.kind.as_str(),
+            s.kind().as_str()
+        ),
+    }
+}
+
 /// The inputs of a non-plot applet, read inside a reactive closure.
 fn with_inputs<T>(
     applet: Signal<Applet>,
@@ -284,7 +296,16 @@ fn with_inputs<T>(
 #[component]
 fn ValueBody(applet: Signal<Applet>) -> impl IntoView {
     let runs = runs_of(applet);
-    let readout = Memo::new(move |_| with_inputs(applet, runs, |a, i| view::readout(&a.spec, i)));
+    let readout = Memo::new(move |_| {
+        with_inputs(applet, runs, |a, i| match a.parsed() {
+            Ok(AppletSpec::Value(spec)) => view::readout(&spec, i),
+            other => Readout {
+                label: a.name.clone(),
+                value: "–".into(),
+                detail: not_of_kind(a, other),
+            },
+        })
+    });
     view! {
         <div class="readout">
             <span class="readout-label">{move || readout.with(|r| r.label.clone())}</span>
@@ -297,7 +318,12 @@ fn ValueBody(applet: Signal<Applet>) -> impl IntoView {
 #[component]
 fn TableBody(applet: Signal<Applet>) -> impl IntoView {
     let runs = runs_of(applet);
-    let table = Memo::new(move |_| with_inputs(applet, runs, |a, i| view::table(&a.spec, i)));
+    let table = Memo::new(move |_| {
+        with_inputs(applet, runs, |a, i| match a.parsed() {
+            Ok(AppletSpec::Table(spec)) => view::table(&spec, i),
+            other => Err(not_of_kind(a, other)),
+        })
+    });
     move || {
         match table.get() {
         Err(why) => view! { <p class="muted">{why}</p> }.into_any(),
@@ -325,7 +351,10 @@ fn TableBody(applet: Signal<Applet>) -> impl IntoView {
 #[component]
 fn MarkdownBody(applet: Signal<Applet>) -> impl IntoView {
     let blocks = move || {
-        let text = applet.with(|a| a.spec["text"].as_str().unwrap_or("").to_string());
+        let text = applet.with(|a| match a.parsed() {
+            Ok(AppletSpec::Markdown { text }) => text,
+            other => not_of_kind(a, other),
+        });
         markdown::parse(&text).into_iter().map(block).collect_view()
     };
     view! { <div class="markdown">{blocks}</div> }
@@ -510,13 +539,10 @@ mod draw {
                     datasets: Some(datasets),
                 };
                 let events = inputs.live.map(|r| r.events).unwrap_or(0);
-                let p = view::picture(
-                    applet.kind,
-                    &applet.spec,
-                    &inputs,
-                    zoom,
-                    (w as u32, h as u32),
-                );
+                let p = match applet.parsed() {
+                    Ok(spec) => view::picture(&spec, &inputs, zoom, (w as u32, h as u32)),
+                    Err(e) => Picture::Message(format!("this applet's {e}; edit it to fix")),
+                };
                 (p, events)
             })
         });
