@@ -6,6 +6,7 @@
 pub mod api;
 mod applets;
 pub mod auth;
+mod body;
 mod datasets;
 mod dispatches;
 mod documents;

@@ -3,6 +3,7 @@
 
 pub mod annotation;
 pub mod catalog;
+pub mod command;
 pub mod edit;
 pub mod handle;
 pub mod manager;

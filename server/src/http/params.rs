@@ -92,7 +92,7 @@ pub fn decode<T: QueryParams>(query: &str) -> Result<T, ApiError> {
 }
 
 /// The field names of struct `T`, as serde knows them.
-fn fields<T: DeserializeOwned>() -> &'static [&'static str] {
+pub(super) fn fields<T: DeserializeOwned>() -> &'static [&'static str] {
     let mut names: &'static [&'static str] = &[];
     let _ = T::deserialize(FieldNames(&mut names));
     names

@@ -1,71 +1,116 @@
 //! The bluesky-compatible queue routes: queue, items, history, environment, run engine, lock,
-//! plans and devices. Every handler parses the JSON body (also on GET, as bluesky clients send
-//! one), refuses unknown keys with 400 like bluesky-httpserver, and runs its work inside the
-//! queue manager. A rejected request is HTTP 200 with `success: false` and a `msg`, as in the
-//! reference; nothing is changed by a rejected request.
+//! plans and devices. Every handler decodes the JSON body (also on GET, as bluesky clients send
+//! one) into its typed struct with [`Body`] (unknown keys refused with 400 like
+//! bluesky-httpserver), turns it into a [`QueueCommand`] for the queue manager, and writes the
+//! manager's [`QueueReply`] in bluesky's JSON: this module is where that mapping lives. A
+//! rejected request is HTTP 200 with `success: false` and a `msg`, as in the reference; nothing
+//! is changed by a rejected request.
+
+/// Declares a route's body: its bluesky function name and its keys, all optional (a missing key
+/// is its default, as in bluesky). Keys bluesky clients send that hutch ignores (`reload`,
+/// `user`, `user_group`: the server stamps who asked) are fields nobody reads.
+macro_rules! body {
+    ($name:ident, $function:literal { $($field:ident: $ty:ty),* $(,)? }) => {
+        #[derive(serde::Deserialize, Default)]
+        #[serde(default)]
+        #[allow(dead_code)]
+        struct $name { $($field: $ty),* }
+        impl crate::http::body::BodyParams for $name {
+            const FUNCTION: &'static str = $function;
+        }
+    };
+}
 
 mod admin;
+mod arrange;
 mod edit;
 mod environment;
 mod info;
 mod tasks;
 
-use axum::body::Bytes;
-use axum::http::StatusCode;
-use axum::{Extension, Json};
-use serde_json::{json, Map, Value};
-
-use super::status::json_object_body;
-use super::ApiError;
-use axum::http::header;
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use hutch_app::model::queue::QueueItem;
+use serde_json::{json, Value};
 
+use super::ApiError;
 use crate::auth::Principal;
-use crate::queue::handle::{Env, Reply};
+use crate::queue::command::{QueueCommand, QueueReply, Refused, Step};
+use crate::queue::edit::Which;
 use crate::queue::position::{Placement, Pos};
-use crate::queue::state::Guard;
 use crate::AppState;
 
 pub fn routes() -> super::api::Api {
     edit::routes()
+        .merge(arrange::routes())
         .merge(environment::routes())
         .merge(info::routes())
         .merge(tasks::routes())
         .merge(admin::routes())
 }
 
-/// The request body as a map, refusing keys the route does not take.
-pub(super) fn params(
-    body: &Bytes,
-    function: &str,
-    allowed: &[&str],
-) -> Result<Map<String, Value>, ApiError> {
-    let map = json_object_body(body)?;
-    if let Some(bad) = map.keys().find(|k| !allowed.contains(&k.as_str())) {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            format!("API_Async_Mixin.{function}() got an unexpected keyword argument '{bad}'; accepted: {}", allowed.join(", ")),
-        ));
-    }
-    Ok(map)
+/// What a route answers: JSON to serialise, or JSON already serialised (a long queue).
+pub(super) enum Answer {
+    Json(Value),
+    Text(String),
 }
 
-/// Runs `job` in the manager with the caller's identity and returns its JSON reply.
-pub(super) async fn run<R: Into<Reply>>(
+impl From<Value> for Answer {
+    fn from(v: Value) -> Self {
+        Answer::Json(v)
+    }
+}
+
+/// Runs `command` in the manager as the caller and writes its reply with `answer`, the route's
+/// bluesky mapping. A command whose batch could not be stored is answered as refused.
+pub(super) async fn run<A: Into<Answer>>(
     state: &AppState,
     principal: Principal,
-    job: impl for<'a, 'c> FnOnce(&mut Env<'a, 'c>) -> R + Send + 'static,
+    command: QueueCommand,
+    answer: impl FnOnce(QueueReply) -> A,
 ) -> Result<Response, ApiError> {
-    match state.queue.call(principal, job).await {
-        Ok(Reply::Value(v)) => Ok(Json(v).into_response()),
-        Ok(Reply::Raw(text)) => {
-            Ok(([(header::CONTENT_TYPE, "application/json")], text).into_response())
-        }
-        Err(e) => Err(ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            e.to_string(),
-        )),
+    let reply = state
+        .queue
+        .send(principal, command)
+        .await
+        .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string()))?;
+    let answer = match reply {
+        QueueReply::NotStored(why) => Answer::Json(fail(why)),
+        reply => answer(reply).into(),
+    };
+    Ok(match answer {
+        Answer::Json(v) => Json(v).into_response(),
+        Answer::Text(text) => ([(header::CONTENT_TYPE, "application/json")], text).into_response(),
+    })
+}
+
+/// A reply of another kind than the route's command gives: a bug in hutch, said as such.
+pub(super) fn unexpected(reply: QueueReply) -> Value {
+    tracing::error!("the queue manager answered with an unexpected reply: {reply:?}");
+    fail("hutch answered this request with a reply of another kind; this is a bug in hutch, please report it")
+}
+
+/// A reply that is only done or refused; a refusal's message after `prefix`.
+pub(super) fn done(reply: QueueReply, prefix: &str) -> Value {
+    match reply {
+        QueueReply::Done(Ok(())) => ok(),
+        QueueReply::Done(Err(r)) => fail(format!("{prefix}{}", r.msg)),
+        other => unexpected(other),
     }
+}
+
+/// The reply of a control route: done, or refused with the reason ("Error: " before a lock's).
+pub(super) fn controlled(reply: QueueReply) -> Value {
+    match reply {
+        QueueReply::Done(Err(r)) if r.at == Step::Lock => refused(&r, "Error: "),
+        other => done(other, ""),
+    }
+}
+
+/// An answer given without asking the manager (the request itself is refused).
+pub(super) fn answer(v: Value) -> Result<Response, ApiError> {
+    Ok(Json(v).into_response())
 }
 
 pub(super) fn ok() -> Value {
@@ -76,6 +121,10 @@ pub(super) fn fail(msg: impl Into<String>) -> Value {
     json!({"success": false, "msg": msg.into()})
 }
 
+pub(super) fn refused(r: &Refused, prefix: &str) -> Value {
+    fail(format!("{prefix}{}", r.msg))
+}
+
 /// Adds more keys to a reply object.
 pub(super) fn with(mut v: Value, extra: Value) -> Value {
     if let (Some(o), Value::Object(e)) = (v.as_object_mut(), extra) {
@@ -84,52 +133,35 @@ pub(super) fn with(mut v: Value, extra: Value) -> Value {
     v
 }
 
-pub(super) fn lock_key(p: &Map<String, Value>) -> Option<String> {
-    p.get("lock_key").and_then(Value::as_str).map(String::from)
-}
-
-/// Checks the lock for this route; the error is the route's full message.
-pub(super) fn guard(
-    env: &Env,
-    guard: Guard,
-    key: &Option<String>,
-    prefix: &str,
-) -> Result<(), String> {
-    env.state
-        .check_lock(guard, key.as_deref())
-        .map_err(|e| format!("{prefix}{e}"))
-}
-
-pub(super) fn pos_of(p: &Map<String, Value>, key: &str) -> Result<Option<Pos>, String> {
-    match p.get(key) {
+/// A `pos` as bluesky sends it: "front", "back" or an integer.
+pub(super) fn pos_of(v: &Option<Value>) -> Result<Option<Pos>, String> {
+    match v {
         None | Some(Value::Null) => Ok(None),
         Some(v) => Pos::from_json(v).map(Some),
     }
 }
 
-pub(super) fn str_of(p: &Map<String, Value>, key: &str) -> Option<String> {
-    p.get(key).and_then(Value::as_str).map(String::from)
+/// `uid` or `pos` of the item a request is about.
+pub(super) fn which(uid: Option<String>, pos: &Option<Value>) -> Result<Which, String> {
+    Which::from_parts(uid, pos_of(pos)?)
 }
 
 /// `pos` / `before_uid` / `after_uid` of an add request.
-pub(super) fn placement(p: &Map<String, Value>, pos_key: &str) -> Result<Placement, String> {
-    Placement::from_parts(
-        pos_of(p, pos_key)?,
-        str_of(p, "before_uid"),
-        str_of(p, "after_uid"),
-    )
-    .map_err(|e| e.to_string())
+pub(super) fn placement(
+    pos: &Option<Value>,
+    before: Option<String>,
+    after: Option<String>,
+) -> Result<Placement, String> {
+    Placement::from_parts(pos_of(pos)?, before, after).map_err(|e| e.to_string())
 }
 
-/// Parses and prepares (validates, stamps) a submitted item.
-pub(super) fn edit_item(
-    env: &mut Env,
-    v: Option<&Value>,
-) -> Result<hutch_app::model::queue::QueueItem, String> {
-    edit::parse_item(v).and_then(|i| crate::queue::edit::prepare_item(env.catalog, i, env.ctx))
+/// An item as bluesky replies show it (`{}` for none, as bluesky).
+pub(super) fn item_json(item: Option<&QueueItem>) -> Value {
+    item.map_or(json!({}), |i| json!(i))
 }
 
 /// The principal of a request (set by the auth layer).
 pub(super) type Caller = Extension<Principal>;
 
+pub(super) use super::body::Body;
 pub(super) use axum::extract::State as S;

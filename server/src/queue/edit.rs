@@ -4,6 +4,7 @@
 use std::collections::HashSet;
 
 use hutch_app::model::queue::{ItemType, QueueItem};
+use serde_json::{Map, Value};
 
 use super::catalog::Catalog;
 use super::position::{existing_index, insertion_index, move_destination, Placement, Pos};
@@ -36,6 +37,35 @@ fn pos_text(pos: &Pos) -> String {
         Pos::Back => "back".into(),
         Pos::Index(i) => i.to_string(),
     }
+}
+
+/// Parses a submitted item; the error is bluesky's "Incorrect request format" message.
+pub fn parse_item(v: Option<&Value>) -> Result<QueueItem, String> {
+    let Some(v) = v.filter(|v| !v.is_null()) else {
+        return Err("Incorrect request format: request contains no item info".into());
+    };
+    let Some(obj) = v.as_object() else {
+        return Err(format!(
+            "Incorrect request format: the item must be an object, got {v}"
+        ));
+    };
+    match obj.get("item_type").and_then(Value::as_str) {
+        None => return Err("Incorrect request format: 'item_type' key is not found".into()),
+        Some("plan" | "instruction") => {}
+        Some(other) => {
+            return Err(format!(
+                "Incorrect request format: unsupported 'item_type' value: '{other}', supported item types ('plan', 'instruction')"
+            ))
+        }
+    }
+    let mut clean = Map::new();
+    for key in ["name", "args", "kwargs", "item_type", "meta", "item_uid"] {
+        if let Some(v) = obj.get(key) {
+            clean.insert(key.into(), v.clone());
+        }
+    }
+    serde_json::from_value(Value::Object(clean))
+        .map_err(|e| format!("Incorrect request format: {e}"))
 }
 
 /// Checks a submitted item and prepares it for the queue: stamps user, group and a new uid.

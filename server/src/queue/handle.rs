@@ -1,14 +1,16 @@
-//! The client side of the queue manager: [`QueueHandle`] sends a job into the manager task and
-//! waits for its reply, which comes once the job's changes are stored.
+//! The client side of the queue manager: [`QueueHandle`] sends a [`QueueCommand`] into the
+//! manager task and waits for its [`QueueReply`], which comes once the command's changes are
+//! stored.
 
-use serde_json::Value;
 use tokio::sync::{mpsc, oneshot, watch};
 
 use super::catalog::Catalog;
+use super::command::{QueueCommand, QueueReply};
 use super::state::{Ctx, QueueState};
 use super::uids::Uids;
 use crate::auth::Principal;
 use crate::console::Console;
+use crate::hub::Hub;
 
 /// What a request may touch.
 pub struct Env<'a, 'c> {
@@ -17,28 +19,14 @@ pub struct Env<'a, 'c> {
     pub ctx: &'a mut Ctx<'c>,
     pub console: &'a Console,
     pub uids: &'a Uids,
+    /// Read only: the seq a snapshot is current at.
+    pub hub: &'a Hub,
 }
-
-/// What a request answers: JSON to serialise, or JSON already serialised (large lists are
-/// written straight from the state, without building a `Value` tree first).
-#[derive(Debug)]
-pub enum Reply {
-    Value(Value),
-    Raw(String),
-}
-
-impl From<Value> for Reply {
-    fn from(v: Value) -> Self {
-        Reply::Value(v)
-    }
-}
-
-pub(super) type Job = Box<dyn for<'a, 'c> FnOnce(&mut Env<'a, 'c>) -> Reply + Send>;
 
 pub(super) struct Request {
     pub principal: Principal,
-    pub job: Job,
-    pub reply: oneshot::Sender<Reply>,
+    pub command: QueueCommand,
+    pub reply: oneshot::Sender<QueueReply>,
 }
 
 /// What the last `environment/open` came to: `generation` counts the opens, `result` is
@@ -66,17 +54,18 @@ impl QueueHandle {
         self.opened.clone()
     }
 
-    /// Runs `job` inside the manager and returns its reply once the changes are stored.
-    pub async fn call<R: Into<Reply>>(
+    /// Runs `command` in the manager as `principal` and returns its reply once the changes are
+    /// stored.
+    pub async fn send(
         &self,
         principal: Principal,
-        job: impl for<'a, 'c> FnOnce(&mut Env<'a, 'c>) -> R + Send + 'static,
-    ) -> Result<Reply, ManagerGone> {
+        command: QueueCommand,
+    ) -> Result<QueueReply, ManagerGone> {
         let (reply, rx) = oneshot::channel();
         self.tx
             .send(Request {
                 principal,
-                job: Box::new(move |env: &mut Env| job(env).into()),
+                command,
                 reply,
             })
             .await

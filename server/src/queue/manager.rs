@@ -10,7 +10,8 @@ use std::sync::Arc;
 use tokio::sync::{mpsc, watch};
 
 use super::catalog::Catalog;
-use super::handle::{Env, OpenOutcome, QueueHandle, Reply, Request};
+use super::command::{self, QueueReply};
+use super::handle::{Env, OpenOutcome, QueueHandle, Request};
 use super::publish;
 use super::router::Router;
 use super::state::{Change, Ctx, QueueState};
@@ -222,7 +223,7 @@ impl Manager {
         let mut replies = Vec::with_capacity(batch.len());
         for Request {
             principal,
-            job,
+            command,
             reply,
         } in batch
         {
@@ -242,8 +243,9 @@ impl Manager {
                     ctx: &mut ctx,
                     console: &self.console,
                     uids: &self.uids,
+                    hub: &self.hub,
                 };
-                job(&mut env)
+                command::apply(&mut env, command)
             };
             // Renew the change markers now, so the next request of the batch sees them.
             let changes = self.state.changes[mark..].to_vec();
@@ -260,7 +262,7 @@ impl Manager {
             );
             for (_, value, changed) in replies.iter_mut() {
                 if *changed {
-                    *value = Reply::Value(serde_json::json!({"success": false, "msg": refused}));
+                    *value = QueueReply::NotStored(refused.clone());
                 }
             }
         }

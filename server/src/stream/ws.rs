@@ -21,7 +21,7 @@ use serde_json::json;
 
 use crate::auth::Identity;
 use crate::auth::Principal;
-use crate::queue::handle::Reply;
+use crate::queue::command::{QueueCommand, QueueReply, Read, SnapshotOf};
 use crate::status::ClientCount;
 use crate::AppState;
 
@@ -83,31 +83,25 @@ struct Conn {
 /// The queue or history as of its current seq, from inside the manager (so no change can slip
 /// between the two).
 async fn manager_snapshot(state: &AppState, topic: &Topic) -> Option<(u64, serde_json::Value)> {
-    let hub = state.hub.clone();
-    let topic = topic.clone();
+    let of = match topic {
+        Topic::History => SnapshotOf::History,
+        _ => SnapshotOf::Queue,
+    };
     let system = Principal {
         user: "hutch".into(),
         user_group: "root".into(),
     };
-    let reply = state
-        .queue
-        .call(system, move |env| {
-            let seq = hub.seq(&topic);
-            let data = match topic {
-                Topic::History => {
-                    json!({"items": env.state.history, "plan_history_uid": env.uids.plan_history})
-                }
-                _ => json!({"items": env.state.items, "running_item": env.state.running,
-                            "plan_queue_uid": env.uids.plan_queue}),
-            };
-            json!({"seq": seq, "data": data})
-        })
-        .await
-        .ok()?;
-    match reply {
-        Reply::Value(v) => Some((v["seq"].as_u64()?, v["data"].clone())),
-        Reply::Raw(_) => None,
-    }
+    let command = QueueCommand::Read(Read::Snapshot(of));
+    let QueueReply::Snapshot(s) = state.queue.send(system, command).await.ok()? else {
+        return None;
+    };
+    let data = match s.of {
+        SnapshotOf::History => json!({"items": s.items, "plan_history_uid": s.uid}),
+        SnapshotOf::Queue => {
+            json!({"items": s.items, "running_item": s.running, "plan_queue_uid": s.uid})
+        }
+    };
+    Some((s.seq, data))
 }
 
 async fn serve(socket: WebSocket, state: AppState, who: Identity, recheck: crate::auth::Recheck) {

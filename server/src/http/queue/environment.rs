@@ -1,18 +1,16 @@
 //! Environment, queue execution and run-engine control routes.
 
-use axum::body::Bytes;
-use axum::response::IntoResponse;
 use axum::Extension;
-use hutch_app::model::status::QueueMode;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
-use super::edit_item;
-use super::{fail, guard, lock_key, ok, params, run, with, Caller, S};
+use super::{answer, controlled, done, fail, ok, refused, run, unexpected, with, Body, Caller, S};
 use crate::auth::scopes::{self, Need};
 use crate::http::api::Api;
 use crate::http::ApiError;
-use crate::queue::handle::Env;
-use crate::queue::state::{Effect, Guard, PauseOption, QueueState};
+use crate::queue::command::{
+    Control, ModeChange, PlanEnd, QueueCommand, QueueReply, Read, RunFilter, Step,
+};
+use crate::queue::state::PauseOption;
 use crate::AppState;
 
 pub fn routes() -> Api {
@@ -108,21 +106,36 @@ pub fn routes() -> Api {
 
 type Reply = Result<axum::response::Response, ApiError>;
 
-/// A control route: checks the environment lock, then runs `op` on the state.
+body!(EnvironmentOpen, "environment_open" { lock_key: Option<String> });
+body!(EnvironmentClose, "environment_close" { lock_key: Option<String> });
+body!(EnvironmentDestroy, "environment_destroy" { lock_key: Option<String> });
+body!(QueueStart, "queue_start" { lock_key: Option<String> });
+body!(QueueStop, "queue_stop" { lock_key: Option<String> });
+body!(QueueStopCancel, "queue_stop_cancel" { lock_key: Option<String> });
+body!(ReResume, "re_resume" { lock_key: Option<String> });
+body!(ReStop, "re_stop" { lock_key: Option<String> });
+body!(ReAbort, "re_abort" { lock_key: Option<String> });
+body!(ReHalt, "re_halt" { lock_key: Option<String> });
+body!(RePause, "re_pause" { option: Option<String>, lock_key: Option<String> });
+body!(QueueAutostart, "queue_autostart" { enable: Option<Value>, lock_key: Option<String> });
+body!(ItemExecute, "item_execute" {
+    item: Option<Value>, lock_key: Option<String>, user: Option<Value>, user_group: Option<Value>,
+});
+body!(ReRuns, "re_runs" { option: Option<Value>, reload: Option<Value> });
+
+/// A control route: the environment lock, then `control`.
 async fn control(
-    state: AppState,
+    state: &AppState,
     who: crate::auth::Principal,
-    body: Bytes,
-    function: &'static str,
-    op: impl FnOnce(&mut Env) -> Result<(), String> + Send + 'static,
+    lock_key: Option<String>,
+    control: Control,
 ) -> Reply {
-    let p = params(&body, function, &["lock_key"])?;
-    run(&state, who, move |env: &mut Env| {
-        match guard(env, Guard::Environment, &lock_key(&p), "Error: ").and_then(|()| op(env)) {
-            Ok(()) => ok(),
-            Err(e) => fail(e),
-        }
-    })
+    run(
+        state,
+        who,
+        QueueCommand::Control { lock_key, control },
+        controlled,
+    )
     .await
 }
 
@@ -132,19 +145,24 @@ async fn control(
 /// status and the console, as in bluesky.
 const OPEN_REPLY_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
 
-async fn environment_open(S(s): S<AppState>, Extension(w): Caller, b: Bytes) -> Reply {
+async fn environment_open(
+    S(s): S<AppState>,
+    Extension(w): Caller,
+    Body(b): Body<EnvironmentOpen>,
+) -> Reply {
     let mut outcome = s.queue.open_outcome();
     let before = outcome.borrow_and_update().generation;
-    // The same control path as close/destroy; `opening` says whether the open began.
-    let opening = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let began = opening.clone();
-    let reply = control(s, w, b, "environment_open", move |env| {
-        env.state.open_environment()?;
-        began.store(true, std::sync::atomic::Ordering::Relaxed);
-        Ok(())
+    let command = QueueCommand::Control {
+        lock_key: b.lock_key,
+        control: Control::OpenEnvironment,
+    };
+    let mut began = false;
+    let reply = run(&s, w, command, |r| {
+        began = matches!(r, QueueReply::Done(Ok(())));
+        controlled(r)
     })
     .await?;
-    if !opening.load(std::sync::atomic::Ordering::Relaxed) {
+    if !began {
         return Ok(reply);
     }
     let waited = tokio::time::timeout(
@@ -154,101 +172,80 @@ async fn environment_open(S(s): S<AppState>, Extension(w): Caller, b: Bytes) -> 
     .await;
     match waited {
         Ok(Ok(o)) => match o.result.clone() {
-            Some(Err(e)) => Ok(axum::Json(fail(format!(
+            Some(Err(e)) => answer(fail(format!(
                 "Failed to open the RE Worker environment: {e}"
-            )))
-            .into_response()),
-            _ => Ok(axum::Json(super::ok()).into_response()),
+            ))),
+            _ => answer(ok()),
         },
         // Still opening: the outcome shows in the status and the console.
-        _ => Ok(axum::Json(super::ok()).into_response()),
+        _ => answer(ok()),
     }
 }
-async fn environment_close(S(s): S<AppState>, Extension(w): Caller, b: Bytes) -> Reply {
-    control(s, w, b, "environment_close", |env| {
-        env.state.close_environment()
-    })
-    .await
+async fn environment_close(
+    S(s): S<AppState>,
+    Extension(w): Caller,
+    Body(b): Body<EnvironmentClose>,
+) -> Reply {
+    control(&s, w, b.lock_key, Control::CloseEnvironment).await
 }
-async fn environment_destroy(S(s): S<AppState>, Extension(w): Caller, b: Bytes) -> Reply {
-    control(s, w, b, "environment_destroy", |env| {
-        env.state.destroy_environment()
-    })
-    .await
+async fn environment_destroy(
+    S(s): S<AppState>,
+    Extension(w): Caller,
+    Body(b): Body<EnvironmentDestroy>,
+) -> Reply {
+    control(&s, w, b.lock_key, Control::DestroyEnvironment).await
 }
-async fn queue_start(S(s): S<AppState>, Extension(w): Caller, b: Bytes) -> Reply {
-    control(s, w, b, "queue_start", |env| env.state.start_queue(env.ctx)).await
+async fn queue_start(S(s): S<AppState>, Extension(w): Caller, Body(b): Body<QueueStart>) -> Reply {
+    control(&s, w, b.lock_key, Control::StartQueue).await
 }
-async fn queue_stop(S(s): S<AppState>, Extension(w): Caller, b: Bytes) -> Reply {
-    control(s, w, b, "queue_stop", |env| env.state.stop_queue()).await
+async fn queue_stop(S(s): S<AppState>, Extension(w): Caller, Body(b): Body<QueueStop>) -> Reply {
+    control(&s, w, b.lock_key, Control::StopQueue).await
 }
-async fn queue_stop_cancel(S(s): S<AppState>, Extension(w): Caller, b: Bytes) -> Reply {
-    control(s, w, b, "queue_stop_cancel", |env| {
-        env.state.cancel_stop_queue();
-        Ok(())
-    })
-    .await
+async fn queue_stop_cancel(
+    S(s): S<AppState>,
+    Extension(w): Caller,
+    Body(b): Body<QueueStopCancel>,
+) -> Reply {
+    control(&s, w, b.lock_key, Control::CancelStopQueue).await
 }
-async fn re_resume(S(s): S<AppState>, Extension(w): Caller, b: Bytes) -> Reply {
-    control(s, w, b, "re_resume", |env| env.state.resume()).await
+async fn re_resume(S(s): S<AppState>, Extension(w): Caller, Body(b): Body<ReResume>) -> Reply {
+    control(&s, w, b.lock_key, Control::Resume).await
 }
-async fn re_stop(S(s): S<AppState>, Extension(w): Caller, b: Bytes) -> Reply {
-    control(s, w, b, "re_stop", |env| env.state.end_paused(Effect::Stop)).await
+async fn re_stop(S(s): S<AppState>, Extension(w): Caller, Body(b): Body<ReStop>) -> Reply {
+    control(&s, w, b.lock_key, Control::End(PlanEnd::Stop)).await
 }
-async fn re_abort(S(s): S<AppState>, Extension(w): Caller, b: Bytes) -> Reply {
-    control(s, w, b, "re_abort", |env| {
-        env.state.end_paused(Effect::Abort)
-    })
-    .await
+async fn re_abort(S(s): S<AppState>, Extension(w): Caller, Body(b): Body<ReAbort>) -> Reply {
+    control(&s, w, b.lock_key, Control::End(PlanEnd::Abort)).await
 }
-async fn re_halt(S(s): S<AppState>, Extension(w): Caller, b: Bytes) -> Reply {
-    control(s, w, b, "re_halt", |env| env.state.end_paused(Effect::Halt)).await
+async fn re_halt(S(s): S<AppState>, Extension(w): Caller, Body(b): Body<ReHalt>) -> Reply {
+    control(&s, w, b.lock_key, Control::End(PlanEnd::Halt)).await
 }
 
-async fn re_pause(S(state): S<AppState>, Extension(who): Caller, body: Bytes) -> Reply {
-    let p = params(&body, "re_pause", &["option", "lock_key"])?;
-    run(&state, who, move |env: &mut Env| {
-        let option = match p
-            .get("option")
-            .and_then(Value::as_str)
-            .unwrap_or("deferred")
-        {
-            "deferred" => PauseOption::Deferred,
-            "immediate" => PauseOption::Immediate,
-            other => {
-                return fail(format!(
+async fn re_pause(S(s): S<AppState>, Extension(w): Caller, Body(b): Body<RePause>) -> Reply {
+    let option = match b.option.as_deref().unwrap_or("deferred") {
+        "deferred" => PauseOption::Deferred,
+        "immediate" => PauseOption::Immediate,
+        other => {
+            return answer(fail(format!(
                 "Option '{other}' is not supported. Available options: ('deferred', 'immediate')"
-            ))
-            }
-        };
-        match guard(env, Guard::Environment, &lock_key(&p), "Error: ")
-            .and_then(|()| env.state.pause(option))
-        {
-            Ok(()) => ok(),
-            Err(e) => fail(e),
+            )))
         }
-    })
-    .await
+    };
+    control(&s, w, b.lock_key, Control::Pause(option)).await
 }
 
-async fn queue_autostart(S(state): S<AppState>, Extension(who): Caller, body: Bytes) -> Reply {
-    let p = params(&body, "queue_autostart", &["enable", "lock_key"])?;
-    let Some(enable) = p.get("enable").map(truthy) else {
+async fn queue_autostart(
+    S(s): S<AppState>,
+    Extension(w): Caller,
+    Body(b): Body<QueueAutostart>,
+) -> Reply {
+    let Some(enable) = b.enable.as_ref().map(truthy) else {
         return Err(ApiError::new(
             axum::http::StatusCode::BAD_REQUEST,
             "API_Async_Mixin.queue_autostart() missing 1 required positional argument: 'enable'",
         ));
     };
-    run(&state, who, move |env: &mut Env| {
-        match guard(env, Guard::Environment, &lock_key(&p), "Error: ") {
-            Ok(()) => {
-                env.state.set_autostart(enable, env.ctx);
-                ok()
-            }
-            Err(e) => fail(e),
-        }
-    })
-    .await
+    control(&s, w, b.lock_key, Control::Autostart(enable)).await
 }
 
 /// Python's `bool()` of a JSON value, as the bluesky API library applies it.
@@ -263,44 +260,52 @@ fn truthy(v: &Value) -> bool {
     }
 }
 
-async fn queue_mode_set(S(state): S<AppState>, Extension(who): Caller, body: Bytes) -> Reply {
+async fn queue_mode_set(S(s): S<AppState>, Extension(w): Caller, body: axum::body::Bytes) -> Reply {
+    const PREFIX: &str = "Failed to set queue mode: ";
     let mut p = super::super::status::json_object_body(&body)?;
     // Like the bluesky API library: a body without `mode` is the mode itself.
-    if !p.contains_key("mode") {
-        let lock = p.remove("lock_key");
-        let mode = Value::Object(std::mem::take(&mut p));
-        p.insert("mode".into(), mode);
-        if let Some(l) = lock {
-            p.insert("lock_key".into(), l);
+    let lock_key = match p.remove("lock_key") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(k)) => Some(k),
+        Some(other) => {
+            return Err(ApiError::unprocessable(format!(
+                "queue_mode_set: 'lock_key' cannot be {other}: it must be a string"
+            )))
         }
+    };
+    let mode = match p.remove("mode") {
+        Some(mode) => mode,
+        None => Value::Object(std::mem::take(&mut p)),
+    };
+    if let Some(bad) = p.keys().next() {
+        return Err(ApiError::new(
+            axum::http::StatusCode::BAD_REQUEST,
+            format!("API_Async_Mixin.queue_mode_set() got an unexpected keyword argument '{bad}'; accepted: mode, lock_key"),
+        ));
     }
-    run(&state, who, move |env: &mut Env| {
-        const PREFIX: &str = "Failed to set queue mode: ";
-        let result =
-            guard(env, Guard::Queue, &lock_key(&p), "").and_then(|()| new_mode(env.state, &p));
-        match result {
-            Ok(mode) => {
-                env.state.set_mode(mode);
-                ok()
-            }
-            Err(e) => fail(format!("{PREFIX}{e}")),
-        }
-    })
-    .await
+    let change = match mode_change(&mode) {
+        Ok(c) => c,
+        Err(e) => return answer(fail(format!("{PREFIX}{e}"))),
+    };
+    let command = QueueCommand::Edit {
+        lock_key,
+        edit: crate::queue::command::Edit::SetMode(change),
+    };
+    run(&s, w, command, |r| done(r, PREFIX)).await
 }
 
-fn new_mode(state: &QueueState, p: &Map<String, Value>) -> Result<QueueMode, String> {
-    match p.get("mode") {
-        Some(Value::String(s)) if s == "default" => Ok(QueueMode::default()),
-        Some(Value::Object(m)) => {
-            let mut mode = state.mode.clone();
+fn mode_change(mode: &Value) -> Result<ModeChange, String> {
+    match mode {
+        Value::String(s) if s == "default" => Ok(ModeChange::Default),
+        Value::Object(m) => {
+            let (mut loop_, mut ignore_failures) = (None, None);
             for (k, v) in m {
                 let Some(b) = v.as_bool() else {
                     return Err(format!("Unsupported type of the parameter '{k}': expected a boolean, got {v}"));
                 };
                 match k.as_str() {
-                    "loop" => mode.loop_ = b,
-                    "ignore_failures" => mode.ignore_failures = b,
+                    "loop" => loop_ = Some(b),
+                    "ignore_failures" => ignore_failures = Some(b),
                     other => {
                         return Err(format!(
                             "Unsupported plan queue mode parameter '{other}': supported parameters ['loop', 'ignore_failures']"
@@ -308,72 +313,65 @@ fn new_mode(state: &QueueState, p: &Map<String, Value>) -> Result<QueueMode, Str
                     }
                 }
             }
-            Ok(mode)
+            Ok(ModeChange::Set { loop_, ignore_failures })
         }
         other => Err(format!(
-            "Queue mode is passed using object of unsupported type ({}). Supported types: ('dict', 'str'), supported string value: 'default'",
-            other.cloned().unwrap_or(Value::Null)
+            "Queue mode is passed using object of unsupported type ({other}). Supported types: ('dict', 'str'), supported string value: 'default'"
         )),
     }
 }
 
-async fn item_execute(S(state): S<AppState>, Extension(who): Caller, body: Bytes) -> Reply {
-    let p = params(
-        &body,
-        "item_execute",
-        &["item", "lock_key", "user", "user_group"],
-    )?;
-    run(&state, who, move |env: &mut Env| {
-        const PREFIX: &str = "Failed to start execution of the item: ";
-        if let Err(e) = guard(env, Guard::Environment, &lock_key(&p), "") {
-            return with(
-                fail(format!("{PREFIX}{e}")),
-                json!({"qsize": null, "item": null}),
-            );
-        }
-        let sent = p.get("item").cloned().unwrap_or(Value::Null);
-        let item = match edit_item(env, p.get("item")) {
-            Ok(i) => i,
-            Err(e) => {
-                return with(
-                    fail(format!("{PREFIX}{e}")),
-                    json!({"qsize": null, "item": sent}),
-                )
-            }
+async fn item_execute(
+    S(s): S<AppState>,
+    Extension(w): Caller,
+    Body(b): Body<ItemExecute>,
+) -> Reply {
+    const PREFIX: &str = "Failed to start execution of the item: ";
+    let sent = b.item.unwrap_or(Value::Null);
+    let command = QueueCommand::Execute {
+        lock_key: b.lock_key,
+        item: sent.clone(),
+    };
+    run(&s, w, command, move |r| {
+        let QueueReply::Executed { item, outcome } = r else {
+            return unexpected(r);
         };
-        match env.state.execute(item.clone(), env.ctx) {
-            Ok(()) => with(ok(), json!({"qsize": env.state.items.len(), "item": item})),
-            Err(e) => with(
-                fail(format!("{PREFIX}{e}")),
-                json!({"qsize": null, "item": item}),
-            ),
+        match outcome {
+            Ok(qsize) => with(ok(), json!({"qsize": qsize, "item": item})),
+            Err(e) => {
+                let shown = match e.at {
+                    Step::Lock => Value::Null,
+                    Step::Request => sent,
+                    Step::State => json!(item),
+                };
+                with(refused(&e, PREFIX), json!({"qsize": null, "item": shown}))
+            }
         }
     })
     .await
 }
 
-fn runs_reply(env: &Env, option: &str) -> Value {
-    let runs: Vec<&crate::queue::state::RunInfo> = env
-        .state
-        .runs
-        .iter()
-        .filter(|r| match option {
-            "open" => r.is_open,
-            "closed" => !r.is_open,
-            _ => true,
-        })
-        .collect();
-    with(
-        ok(),
-        json!({"run_list": runs, "run_list_uid": env.uids.run_list}),
+async fn runs(state: &AppState, who: crate::auth::Principal, filter: RunFilter) -> Reply {
+    run(
+        state,
+        who,
+        QueueCommand::Read(Read::Runs(filter)),
+        |r| match r {
+            QueueReply::Runs { runs, uid } => {
+                with(ok(), json!({"run_list": runs, "run_list_uid": uid}))
+            }
+            other => unexpected(other),
+        },
     )
+    .await
 }
 
-async fn re_runs(S(state): S<AppState>, Extension(who): Caller, body: Bytes) -> Reply {
-    let p = params(&body, "re_runs", &["option", "reload"])?;
-    let option = match p.get("option") {
-        None | Some(Value::Null) => "active".to_string(),
-        Some(Value::String(s)) if ["active", "open", "closed"].contains(&s.as_str()) => s.clone(),
+async fn re_runs(S(s): S<AppState>, Extension(w): Caller, Body(b): Body<ReRuns>) -> Reply {
+    let filter = match &b.option {
+        None | Some(Value::Null) => RunFilter::Active,
+        Some(Value::String(o)) if o == "active" => RunFilter::Active,
+        Some(Value::String(o)) if o == "open" => RunFilter::Open,
+        Some(Value::String(o)) if o == "closed" => RunFilter::Closed,
         Some(other) => {
             return Err(ApiError::new(
                 axum::http::StatusCode::BAD_REQUEST,
@@ -383,18 +381,14 @@ async fn re_runs(S(state): S<AppState>, Extension(who): Caller, body: Bytes) -> 
             ))
         }
     };
-    run(&state, who, move |env: &mut Env| runs_reply(env, &option)).await
-}
-
-async fn runs_fixed(state: AppState, who: crate::auth::Principal, option: &'static str) -> Reply {
-    run(&state, who, move |env: &mut Env| runs_reply(env, option)).await
+    runs(&s, w, filter).await
 }
 async fn runs_active(S(s): S<AppState>, Extension(w): Caller) -> Reply {
-    runs_fixed(s, w, "active").await
+    runs(&s, w, RunFilter::Active).await
 }
 async fn runs_open(S(s): S<AppState>, Extension(w): Caller) -> Reply {
-    runs_fixed(s, w, "open").await
+    runs(&s, w, RunFilter::Open).await
 }
 async fn runs_closed(S(s): S<AppState>, Extension(w): Caller) -> Reply {
-    runs_fixed(s, w, "closed").await
+    runs(&s, w, RunFilter::Closed).await
 }

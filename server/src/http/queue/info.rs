@@ -1,18 +1,18 @@
 //! Read-mostly routes: allowed/existing plans and devices, the lock, the console, the config.
 
-use axum::body::Bytes;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::{Extension, Json};
 use serde_json::{json, Value};
 
-use super::{fail, ok, params, run, with, Caller, S};
+use super::{fail, ok, run, unexpected, with, Body, Caller, S};
 use crate::auth::scopes::{self, Need};
 use crate::http::api::Api;
+use crate::http::body::BodyParams;
 use crate::http::params::{Params, QueryParams};
 use crate::http::ApiError;
-use crate::queue::handle::Env;
-use crate::queue::state::time_str;
+use crate::queue::command::{LockCommand, QueueCommand, QueueReply, Read};
+use crate::queue::state::{time_str, Lock};
 use crate::AppState;
 
 pub fn routes() -> Api {
@@ -65,76 +65,101 @@ pub fn routes() -> Api {
 
 type Reply = Result<axum::response::Response, ApiError>;
 
-fn unsupported(keys: &[&String]) -> ApiError {
-    let list: Vec<String> = keys.iter().map(|k| format!("'{k}'")).collect();
-    ApiError::new(
-        StatusCode::BAD_REQUEST,
-        format!(
-            "Request contains keys the are not supported: {{{}}}.",
-            list.join(", ")
-        ),
-    )
+/// `plans/allowed` and `plans/existing` refuse unknown keys with bluesky's own words.
+macro_rules! plans_body {
+    ($name:ident, $function:literal) => {
+        #[derive(serde::Deserialize, Default)]
+        #[serde(default)]
+        #[allow(dead_code)]
+        struct $name {
+            reduced: Option<bool>,
+            reload: Option<Value>,
+        }
+        impl BodyParams for $name {
+            const FUNCTION: &'static str = $function;
+            fn unknown(key: &str, _: &[&str]) -> ApiError {
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    format!("Request contains keys the are not supported: {{'{key}'}}."),
+                )
+            }
+        }
+    };
 }
 
-async fn plans(
-    state: AppState,
+plans_body!(PlansAllowed, "plans_allowed");
+plans_body!(PlansExisting, "plans_existing");
+body!(DevicesAllowed, "devices_allowed" { reload: Option<Value> });
+body!(DevicesExisting, "devices_existing" { reload: Option<Value> });
+body!(LockBody, "lock" {
+    lock_key: Option<Value>, environment: Option<bool>, queue: Option<bool>,
+    note: Option<String>, user: Option<Value>,
+});
+body!(UnlockBody, "unlock" { lock_key: Option<Value> });
+body!(LockBreak, "lock_break" {});
+body!(LockInfo, "lock_info" { lock_key: Option<String>, reload: Option<Value> });
+body!(ConfigGet, "config_get" {});
+body!(ConsoleOutput, "console_output" { nlines: Option<u64> });
+body!(ConsoleOutputUpdate, "console_output_update" { last_msg_uid: Option<String> });
+
+/// Plans or devices, allowed to the caller's group or all existing, under `key`.
+async fn catalog(
+    state: &AppState,
     who: crate::auth::Principal,
-    body: Bytes,
+    read: Read,
     key: &'static str,
 ) -> Reply {
-    let p = super::super::status::json_object_body(&body)?;
-    let bad: Vec<&String> = p
-        .keys()
-        .filter(|k| !["reduced", "reload"].contains(&k.as_str()))
-        .collect();
-    if !bad.is_empty() {
-        return Err(unsupported(&bad));
-    }
-    let reduced = p.get("reduced").and_then(Value::as_bool).unwrap_or(false);
-    run(&state, who, move |env: &mut Env| {
-        let mut reply = ok();
-        let group = (key == "plans_allowed").then_some(env.ctx.user_group);
-        reply[key] = env.catalog.plans_json_for(group, reduced);
-        reply[format!("{key}_uid")] = json!(env.uids.plans_allowed);
-        reply
+    run(state, who, QueueCommand::Read(read), move |r| match r {
+        QueueReply::Catalog { list, uid } => {
+            let mut reply = ok();
+            reply[key] = list;
+            reply[format!("{key}_uid")] = json!(uid);
+            reply
+        }
+        other => unexpected(other),
     })
     .await
 }
 
-async fn plans_allowed(S(s): S<AppState>, Extension(w): Caller, b: Bytes) -> Reply {
-    plans(s, w, b, "plans_allowed").await
-}
-async fn plans_existing(S(s): S<AppState>, Extension(w): Caller, b: Bytes) -> Reply {
-    plans(s, w, b, "plans_existing").await
-}
-
-async fn devices(
-    state: AppState,
-    who: crate::auth::Principal,
-    body: Bytes,
-    key: &'static str,
+async fn plans_allowed(
+    S(s): S<AppState>,
+    Extension(w): Caller,
+    Body(b): Body<PlansAllowed>,
 ) -> Reply {
-    params(&body, key, &["reload"])?;
-    run(&state, who, move |env: &mut Env| {
-        let mut reply = ok();
-        let group = (key == "devices_allowed").then_some(env.ctx.user_group);
-        reply[key] = env.catalog.devices_json_for(group);
-        reply[format!("{key}_uid")] = json!(env.uids.devices_allowed);
-        reply
-    })
-    .await
+    let read = Read::Plans {
+        allowed: true,
+        reduced: b.reduced.unwrap_or(false),
+    };
+    catalog(&s, w, read, "plans_allowed").await
+}
+async fn plans_existing(
+    S(s): S<AppState>,
+    Extension(w): Caller,
+    Body(b): Body<PlansExisting>,
+) -> Reply {
+    let read = Read::Plans {
+        allowed: false,
+        reduced: b.reduced.unwrap_or(false),
+    };
+    catalog(&s, w, read, "plans_existing").await
+}
+async fn devices_allowed(
+    S(s): S<AppState>,
+    Extension(w): Caller,
+    _: Body<DevicesAllowed>,
+) -> Reply {
+    catalog(&s, w, Read::Devices { allowed: true }, "devices_allowed").await
+}
+async fn devices_existing(
+    S(s): S<AppState>,
+    Extension(w): Caller,
+    _: Body<DevicesExisting>,
+) -> Reply {
+    catalog(&s, w, Read::Devices { allowed: false }, "devices_existing").await
 }
 
-async fn devices_allowed(S(s): S<AppState>, Extension(w): Caller, b: Bytes) -> Reply {
-    devices(s, w, b, "devices_allowed").await
-}
-async fn devices_existing(S(s): S<AppState>, Extension(w): Caller, b: Bytes) -> Reply {
-    devices(s, w, b, "devices_existing").await
-}
-
-fn lock_info_json(env: &Env) -> Value {
-    let emergency = env.state.emergency_key.is_some();
-    match &env.state.lock {
+fn lock_info_json(lock: Option<&Lock>, emergency: bool) -> Value {
+    match lock {
         Some(l) => {
             json!({"environment": l.environment, "queue": l.queue, "user": l.user, "time": l.time,
             "time_str": time_str(l.time), "note": l.note, "emergency_lock_key_is_set": emergency})
@@ -146,9 +171,9 @@ fn lock_info_json(env: &Env) -> Value {
     }
 }
 
-fn required_lock_key(p: &serde_json::Map<String, Value>, what: &str) -> Result<String, ApiError> {
-    match p.get("lock_key") {
-        Some(Value::String(k)) if !k.is_empty() => Ok(k.clone()),
+fn required_lock_key(key: Option<Value>, what: &str) -> Result<String, ApiError> {
+    match key {
+        Some(Value::String(k)) if !k.is_empty() => Ok(k),
         None | Some(Value::Null) => Err(ApiError::new(
             StatusCode::BAD_REQUEST,
             format!("Failed to format the '{what}' request: Lock key is not set"),
@@ -160,100 +185,57 @@ fn required_lock_key(p: &serde_json::Map<String, Value>, what: &str) -> Result<S
     }
 }
 
-async fn lock(S(state): S<AppState>, Extension(who): Caller, body: Bytes) -> Reply {
-    let p = params(
-        &body,
-        "lock",
-        &["lock_key", "environment", "queue", "note", "user"],
-    )?;
-    let key = required_lock_key(&p, "lock")?;
-    let note = match p.get("note") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) => Some(s.clone()),
-        Some(other) => {
-            return Err(ApiError::new(
-                StatusCode::BAD_REQUEST,
-                format!("Parameter 'note' must be a string or None: note={other}"),
-            ))
-        }
-    };
-    let flag = |k: &str| p.get(k).and_then(Value::as_bool).unwrap_or(false);
-    let (environment, queue) = (flag("environment"), flag("queue"));
-    run(&state, who, move |env: &mut Env| {
-        match env.state.lock(&key, environment, queue, note, env.ctx) {
-            Ok(()) => with(
-                ok(),
-                json!({"lock_info": lock_info_json(env), "lock_info_uid": env.uids.lock_info}),
-            ),
-            Err(e) => with(
-                fail(format!("Error: {e}")),
-                json!({"lock_info": {}, "lock_info_uid": null}),
-            ),
+/// Runs a lock command; `info_on_refusal`: a refused `lock` shows no lock info (as bluesky).
+async fn lock_command(
+    state: &AppState,
+    who: crate::auth::Principal,
+    command: LockCommand,
+    info_on_refusal: bool,
+) -> Reply {
+    run(state, who, QueueCommand::Lock(command), move |r| {
+        let QueueReply::Lock { outcome, lock, emergency_key_set, uid } = r else {
+            return unexpected(r);
+        };
+        let info = json!({"lock_info": lock_info_json(lock.as_ref(), emergency_key_set), "lock_info_uid": uid});
+        match outcome {
+            Ok(()) => with(ok(), info),
+            Err(e) if info_on_refusal => with(fail(format!("Error: {e}")), info),
+            Err(e) => with(fail(format!("Error: {e}")), json!({"lock_info": {}, "lock_info_uid": null})),
         }
     })
     .await
 }
 
-async fn unlock(S(state): S<AppState>, Extension(who): Caller, body: Bytes) -> Reply {
-    let p = params(&body, "unlock", &["lock_key"])?;
-    let key = required_lock_key(&p, "unlock")?;
-    run(&state, who, move |env: &mut Env| {
-        let result = env.state.unlock(&key);
-        let reply = match result {
-            Ok(()) => ok(),
-            Err(e) => fail(format!("Error: {e}")),
-        };
-        with(
-            reply,
-            json!({"lock_info": lock_info_json(env), "lock_info_uid": env.uids.lock_info}),
-        )
-    })
-    .await
+async fn lock(S(state): S<AppState>, Extension(who): Caller, Body(b): Body<LockBody>) -> Reply {
+    let key = required_lock_key(b.lock_key, "lock")?;
+    let command = LockCommand::Lock {
+        key,
+        environment: b.environment.unwrap_or(false),
+        queue: b.queue.unwrap_or(false),
+        note: b.note,
+    };
+    lock_command(&state, who, command, false).await
+}
+
+async fn unlock(S(state): S<AppState>, Extension(who): Caller, Body(b): Body<UnlockBody>) -> Reply {
+    let key = required_lock_key(b.lock_key, "unlock")?;
+    lock_command(&state, who, LockCommand::Unlock { key }, true).await
 }
 
 /// Staff remove a lock whose key is lost (the emergency key, without needing to know it).
-async fn lock_break(S(state): S<AppState>, Extension(who): Caller, body: Bytes) -> Reply {
-    params(&body, "lock_break", &[])?;
-    let by = who.user.clone();
-    run(&state, who, move |env: &mut Env| {
-        let reply = if env.state.break_lock() {
-            env.console.push(
-                crate::clock::unix_now(),
-                &format!("the lock was broken by {by}"),
-            );
-            ok()
-        } else {
-            fail("Error: there is no lock to break")
-        };
-        with(
-            reply,
-            json!({"lock_info": lock_info_json(env), "lock_info_uid": env.uids.lock_info}),
-        )
-    })
-    .await
+async fn lock_break(S(state): S<AppState>, Extension(who): Caller, _: Body<LockBreak>) -> Reply {
+    lock_command(&state, who, LockCommand::Break, true).await
 }
 
-async fn lock_info(S(state): S<AppState>, Extension(who): Caller, body: Bytes) -> Reply {
-    let p = params(&body, "lock_info", &["lock_key", "reload"])?;
-    let key = p.get("lock_key").and_then(Value::as_str).map(String::from);
-    run(&state, who, move |env: &mut Env| {
-        let reply = match (&key, &env.state.lock) {
-            (Some(k), Some(l)) if &l.key != k => fail(format!(
-                "Error: Invalid lock key: \n{}",
-                env.state.lock_text()
-            )),
-            _ => ok(),
-        };
-        with(
-            reply,
-            json!({"lock_info": lock_info_json(env), "lock_info_uid": env.uids.lock_info}),
-        )
-    })
-    .await
+async fn lock_info(
+    S(state): S<AppState>,
+    Extension(who): Caller,
+    Body(b): Body<LockInfo>,
+) -> Reply {
+    lock_command(&state, who, LockCommand::Info { key: b.lock_key }, true).await
 }
 
-async fn config_get(body: Bytes) -> Reply {
-    params(&body, "config_get", &[])?;
+async fn config_get(_: Body<ConfigGet>) -> Reply {
     Ok(Json(with(ok(), json!({"config": {"ip_connect_info": {}}}))).into_response())
 }
 
@@ -274,14 +256,9 @@ impl QueryParams for ConsoleParams {
 async fn console_output(
     S(state): S<AppState>,
     Params(q): Params<ConsoleParams>,
-    body: Bytes,
+    Body(b): Body<ConsoleOutput>,
 ) -> Reply {
-    let p = super::super::status::json_object_body(&body)?;
-    let n = p
-        .get("nlines")
-        .and_then(Value::as_u64)
-        .or(q.nlines)
-        .unwrap_or(200);
+    let n = b.nlines.or(q.nlines).unwrap_or(200);
     // The ring holds at most its capacity; a larger ask is all of it.
     let n = usize::try_from(n).unwrap_or(usize::MAX);
     Ok(Json(with(ok(), json!({"text": state.console.text(n)}))).into_response())
@@ -295,9 +272,8 @@ async fn console_output_uid(S(state): S<AppState>) -> Reply {
     .into_response())
 }
 
-async fn console_output_update(S(state): S<AppState>, body: Bytes) -> Reply {
-    let p = params(&body, "console_output_update", &["last_msg_uid"])?;
-    let Some(last) = p.get("last_msg_uid").and_then(Value::as_str) else {
+async fn console_output_update(S(state): S<AppState>, Body(b): Body<ConsoleOutputUpdate>) -> Reply {
+    let Some(last) = b.last_msg_uid.as_deref() else {
         return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
             "Some required keys are missing in the request: {'last_msg_uid'}. ",

@@ -2,19 +2,15 @@
 //! `function/execute`, and their results through `task/status` and `task/result`;
 //! `kernel/interrupt` (hutch runs no IPython kernel). Shapes as bluesky-httpserver's.
 
-use axum::body::Bytes;
-use axum::response::IntoResponse;
 use axum::Extension;
 use hutch_app::model::queue::{ItemType, QueueItem};
 use serde_json::{json, Map, Value};
 
-use super::{fail, guard, lock_key, params, run, with, Caller, S};
+use super::{answer, fail, run, unexpected, with, Body, Caller, S};
 use crate::auth::scopes::{self, Need};
 use crate::http::api::Api;
 use crate::http::ApiError;
-use crate::queue::handle::Env;
-use crate::queue::state::Guard;
-use crate::queue::tasks::{TaskRequest, TaskStart};
+use crate::queue::command::{QueueCommand, QueueReply, Read, Step, Task};
 use crate::worker::launch::Environment;
 use crate::AppState;
 
@@ -59,9 +55,21 @@ pub fn routes() -> Api {
 
 type Reply = Result<axum::response::Response, ApiError>;
 
-fn flag(p: &Map<String, Value>, key: &str, default: bool) -> bool {
-    p.get(key).and_then(Value::as_bool).unwrap_or(default)
-}
+body!(EnvironmentUpdate, "environment_update" {
+    run_in_background: Option<bool>, lock_key: Option<String>,
+});
+body!(ScriptUpload, "script_upload" {
+    script: Option<String>, update_lists: Option<bool>, update_re: Option<bool>,
+    run_in_background: Option<bool>, lock_key: Option<String>,
+});
+body!(FunctionExecute, "function_execute" {
+    item: Option<Value>, run_in_background: Option<bool>, lock_key: Option<String>,
+});
+body!(TaskStatus, "task_status" { task_uid: Option<Value> });
+body!(TaskResult, "task_result" { task_uid: Option<String> });
+body!(KernelInterrupt, "kernel_interrupt" {
+    interrupt_task: Option<bool>, interrupt_plan: Option<bool>, lock_key: Option<String>,
+});
 
 fn no_python(env: &Environment) -> Option<String> {
     (*env == Environment::Sim).then(|| {
@@ -69,138 +77,102 @@ fn no_python(env: &Environment) -> Option<String> {
     })
 }
 
-/// What a task route asks for, made inside the manager from the new task's uid: the request
-/// and the extra keys of its reply, or (refused) the keys of the refusal.
-type Make = Box<dyn FnOnce(&mut Env, &str) -> Result<(TaskRequest, Value), (String, Value)> + Send>;
-
-/// Starts a task in the manager (lock, environment state and `make`'s own checks first).
+/// Starts a task in the manager (lock and environment state first). `sent`: the function item
+/// as the request gave it (shown back when the caller may not run it).
 async fn start(
     state: &AppState,
     who: crate::auth::Principal,
-    p: Map<String, Value>,
-    make: Make,
+    lock_key: Option<String>,
+    background: Option<bool>,
+    task: Task,
+    sent: Option<Value>,
 ) -> Reply {
-    run(state, who, move |env: &mut Env| {
-        let background = flag(&p, "run_in_background", false);
-        let task_uid = (env.ctx.new_uid)();
-        let now = env.ctx.now;
-        if let Err(e) = guard(env, Guard::Environment, &lock_key(&p), "Error: ") {
-            return with(fail(e), json!({"task_uid": null}));
-        }
-        let (request, extra) = match make(env, &task_uid) {
-            Ok(made) => made,
-            Err((e, extra)) => return with(with(fail(e), json!({"task_uid": null})), extra),
+    let command = QueueCommand::StartTask {
+        lock_key,
+        background: background.unwrap_or(false),
+        task,
+    };
+    run(state, who, command, move |r| {
+        let QueueReply::TaskStarted { item, outcome } = r else {
+            return unexpected(r);
         };
-        let start = TaskStart {
-            task_uid: task_uid.clone(),
-            background,
-            request,
+        // A function's item, as stamped for the task (bluesky shows these keys).
+        let shown = item.map(|i| {
+            json!({"name": i.name, "args": i.args, "kwargs": i.kwargs, "user": i.user,
+                "user_group": i.user_group, "item_uid": i.item_uid})
+        });
+        let extra = match (&outcome, shown, sent) {
+            (Err(e), _, Some(sent)) if e.at == Step::Request => json!({"item": sent}),
+            (Err(e), _, _) if e.at == Step::Lock => json!({}),
+            (_, Some(shown), _) => json!({"item": shown}),
+            _ => json!({}),
         };
-        match env.state.start_task(start, now) {
-            Ok(()) => with(
-                json!({"success": true, "msg": "", "task_uid": task_uid}),
-                extra,
-            ),
-            Err(e) => with(with(fail(e), json!({"task_uid": null})), extra),
-        }
+        let reply = match outcome {
+            Ok(task_uid) => json!({"success": true, "msg": "", "task_uid": task_uid}),
+            Err(e) if e.at == Step::Lock => {
+                with(fail(format!("Error: {}", e.msg)), json!({"task_uid": null}))
+            }
+            Err(e) => with(fail(e.msg), json!({"task_uid": null})),
+        };
+        with(reply, extra)
     })
     .await
 }
 
-async fn environment_update(S(s): S<AppState>, Extension(w): Caller, b: Bytes) -> Reply {
-    let p = params(&b, "environment_update", &["run_in_background", "lock_key"])?;
-    start(
-        &s,
-        w,
-        p,
-        Box::new(|_, _| Ok((TaskRequest::Update, json!({})))),
-    )
-    .await
+async fn environment_update(
+    S(s): S<AppState>,
+    Extension(w): Caller,
+    Body(b): Body<EnvironmentUpdate>,
+) -> Reply {
+    start(&s, w, b.lock_key, b.run_in_background, Task::Update, None).await
 }
 
-async fn script_upload(S(s): S<AppState>, Extension(w): Caller, b: Bytes) -> Reply {
-    let p = params(
-        &b,
-        "script_upload",
-        &[
-            "script",
-            "update_lists",
-            "update_re",
-            "run_in_background",
-            "lock_key",
-        ],
-    )?;
-    let Some(script) = p.get("script").and_then(Value::as_str).map(String::from) else {
-        return Ok(axum::Json(with(
+async fn script_upload(
+    S(s): S<AppState>,
+    Extension(w): Caller,
+    Body(b): Body<ScriptUpload>,
+) -> Reply {
+    let Some(script) = b.script else {
+        return answer(with(
             fail("Error: \"Parameter 'script' is missing\": send the Python source as 'script'"),
             json!({"task_uid": null}),
-        ))
-        .into_response());
+        ));
     };
     if script.len() > MAX_SCRIPT {
-        return Ok(axum::Json(with(
+        return answer(with(
             fail(format!(
                 "the script is {} bytes; hutch takes scripts of up to {MAX_SCRIPT} bytes",
                 script.len()
             )),
             json!({"task_uid": null}),
-        ))
-        .into_response());
+        ));
     }
     if let Some(msg) = no_python(&s.config.environment) {
-        return Ok(axum::Json(with(fail(msg), json!({"task_uid": null}))).into_response());
+        return answer(with(fail(msg), json!({"task_uid": null})));
     }
-    let request = TaskRequest::Script {
+    let task = Task::Script {
         script,
-        update_lists: flag(&p, "update_lists", true),
-        update_re: flag(&p, "update_re", false),
+        update_lists: b.update_lists.unwrap_or(true),
+        update_re: b.update_re.unwrap_or(false),
     };
-    start(&s, w, p, Box::new(move |_, _| Ok((request, json!({}))))).await
+    start(&s, w, b.lock_key, b.run_in_background, task, None).await
 }
 
-async fn function_execute(S(s): S<AppState>, Extension(w): Caller, b: Bytes) -> Reply {
-    let p = params(
-        &b,
-        "function_execute",
-        &["item", "run_in_background", "lock_key"],
-    )?;
-    let raw = p.get("item").cloned().unwrap_or(Value::Null);
+async fn function_execute(
+    S(s): S<AppState>,
+    Extension(w): Caller,
+    Body(b): Body<FunctionExecute>,
+) -> Reply {
+    let raw = b.item.unwrap_or(Value::Null);
     let item = match function_item(&raw) {
         Ok(item) => item,
-        Err(e) => {
-            let reply = with(fail(e), json!({"item": raw, "task_uid": null}));
-            return Ok(axum::Json(reply).into_response());
-        }
+        Err(e) => return answer(with(fail(e), json!({"item": raw, "task_uid": null}))),
     };
     if let Some(msg) = no_python(&s.config.environment) {
-        let reply = with(fail(msg), json!({"item": raw, "task_uid": null}));
-        return Ok(axum::Json(reply).into_response());
+        return answer(with(fail(msg), json!({"item": raw, "task_uid": null})));
     }
-    let (user, group) = (w.user.clone(), w.user_group.clone());
-    // The permissions live in the manager's catalogue: checked there, with the item stamped
-    // with the task's uid as bluesky does.
-    let make: Make = Box::new(move |env, task_uid| {
-        if let Some(perm) = &env.catalog.permissions {
-            if !perm.function_allowed(&group, &item.name) {
-                let msg = format!(
-                    "Error: Function '{}' is not allowed for users from '{group}' group.",
-                    item.name
-                );
-                return Err((msg, json!({"item": raw})));
-            }
-        }
-        let mut item = item;
-        item.user = user;
-        item.user_group = group;
-        item.item_uid = task_uid.to_string();
-        let shown = json!({"name": item.name, "args": item.args, "kwargs": item.kwargs,
-            "user": item.user, "user_group": item.user_group, "item_uid": item.item_uid});
-        let request = TaskRequest::Function {
-            item: Box::new(item),
-        };
-        Ok((request, json!({"item": shown})))
-    });
-    start(&s, w, p, make).await
+    let task = Task::Function(Box::new(item));
+    start(&s, w, b.lock_key, b.run_in_background, task, Some(raw)).await
 }
 
 /// Reads a `function/execute` item: a name, a list of args and an object of kwargs.
@@ -244,63 +216,83 @@ fn function_item(v: &Value) -> Result<QueueItem, String> {
     })
 }
 
-async fn task_status(S(s): S<AppState>, Extension(w): Caller, b: Bytes) -> Reply {
-    let p = params(&b, "task_status", &["task_uid"])?;
-    let uids = p.get("task_uid").cloned().unwrap_or(Value::Null);
-    run(&s, w, move |env: &mut Env| match &uids {
-        Value::String(uid) => {
-            json!({"success": true, "msg": "", "task_uid": uid, "status": env.state.tasks.status(uid)})
-        }
-        Value::Array(list) if list.len() <= MAX_STATUS_UIDS => {
-            let mut status = Map::new();
-            for uid in list {
-                let Some(uid) = uid.as_str() else {
-                    return with(
-                        fail("task_uid must be a string or a list of strings"),
-                        json!({"task_uid": uids, "status": null}),
-                    );
-                };
-                status.insert(uid.into(), json!(env.state.tasks.status(uid)));
+async fn task_status(S(s): S<AppState>, Extension(w): Caller, Body(b): Body<TaskStatus>) -> Reply {
+    let refused = |msg: &str, uids: &Value| {
+        answer(with(fail(msg), json!({"task_uid": uids, "status": null})))
+    };
+    let (uids, one) = match b.task_uid {
+        Some(Value::String(uid)) => (vec![uid], true),
+        Some(Value::Array(list)) if list.len() <= MAX_STATUS_UIDS => {
+            match list
+                .iter()
+                .map(|u| u.as_str().map(String::from))
+                .collect::<Option<Vec<_>>>()
+            {
+                Some(uids) => (uids, false),
+                None => {
+                    return refused(
+                        "task_uid must be a string or a list of strings",
+                        &Value::Array(list),
+                    )
+                }
             }
-            json!({"success": true, "msg": "", "task_uid": uids, "status": status})
         }
-        Value::Array(_) => with(
-            fail(format!("ask about at most {MAX_STATUS_UIDS} tasks at once")),
-            json!({"task_uid": null, "status": null}),
+        Some(Value::Array(_)) => {
+            return refused(
+                &format!("ask about at most {MAX_STATUS_UIDS} tasks at once"),
+                &Value::Null,
+            )
+        }
+        _ => return refused(
+            "Error: \"Parameter 'task_uid' is missing\": send the task's uid (or a list of uids)",
+            &Value::Null,
         ),
-        _ => with(
-            fail("Error: \"Parameter 'task_uid' is missing\": send the task's uid (or a list of uids)"),
-            json!({"task_uid": null, "status": null}),
-        ),
-    })
+    };
+    run(
+        &s,
+        w,
+        QueueCommand::Read(Read::TaskStatus(uids)),
+        move |r| {
+            let QueueReply::TaskStatus(statuses) = r else {
+                return unexpected(r);
+            };
+            let (task_uid, status) = match (one, statuses.as_slice()) {
+                (true, [(uid, status)]) => (json!(uid), json!(status)),
+                _ => {
+                    let uids: Vec<&String> = statuses.iter().map(|(u, _)| u).collect();
+                    let map: Map<String, Value> = statuses
+                        .iter()
+                        .map(|(u, s)| (u.clone(), json!(s)))
+                        .collect();
+                    (json!(uids), Value::Object(map))
+                }
+            };
+            json!({"success": true, "msg": "", "task_uid": task_uid, "status": status})
+        },
+    )
     .await
 }
 
-async fn task_result(S(s): S<AppState>, Extension(w): Caller, b: Bytes) -> Reply {
-    let p = params(&b, "task_result", &["task_uid"])?;
-    let Some(uid) = p.get("task_uid").and_then(Value::as_str).map(String::from) else {
-        let reply = with(
+async fn task_result(S(s): S<AppState>, Extension(w): Caller, Body(b): Body<TaskResult>) -> Reply {
+    let Some(uid) = b.task_uid else {
+        return answer(with(
             fail("Error: \"Parameter 'task_uid' is missing\": send the task's uid"),
             json!({"task_uid": null, "status": null, "result": null}),
-        );
-        return Ok(axum::Json(reply).into_response());
+        ));
     };
-    run(&s, w, move |env: &mut Env| {
-        let status = env.state.tasks.status(&uid);
-        let result = env.state.tasks.result(&uid).unwrap_or_else(|| json!({}));
-        json!({"success": true, "msg": "", "task_uid": uid, "status": status, "result": result})
+    let command = QueueCommand::Read(Read::TaskResult(uid.clone()));
+    run(&s, w, command, move |r| match r {
+        QueueReply::TaskResult { status, result } => {
+            let result = result.unwrap_or_else(|| json!({}));
+            json!({"success": true, "msg": "", "task_uid": uid, "status": status, "result": result})
+        }
+        other => unexpected(other),
     })
     .await
 }
 
-async fn kernel_interrupt(_s: S<AppState>, _w: Caller, b: Bytes) -> Reply {
-    params(
-        &b,
-        "kernel_interrupt",
-        &["interrupt_task", "interrupt_plan", "lock_key"],
-    )?;
-    Ok(axum::Json(fail(
+async fn kernel_interrupt(_: Body<KernelInterrupt>) -> Reply {
+    answer(fail(
         "Failed to interrupt IPython kernel: RE Manager is not in IPython mode: IPython kernel is not used",
     ))
-    .into_response())
 }
