@@ -14,7 +14,7 @@ use super::{Board, RunInfo};
 use crate::live::socket::{self, Handler, LinkState, Sender};
 use crate::model::applets::{Applet, AppletDelta};
 use crate::model::datasets::{Dataset, DatasetDelta};
-use crate::model::stream::{ClientMessage, RunOpened, RunsDelta, ServerMessage, Topic};
+use crate::model::stream::{ClientMessage, RunFrame, RunOpened, RunsDelta, ServerMessage, Topic};
 use crate::plot::run_data::RunData;
 
 struct Feed {
@@ -108,13 +108,13 @@ impl Handler for Feed {
                     if !self.subscribed.borrow().contains(&uid) {
                         return Vec::new();
                     }
-                    let (Some(name), doc) = (data["name"].as_str(), &data["doc"]) else {
+                    let Ok(frame) = serde_json::from_value::<RunFrame>(data) else {
                         return Vec::new();
                     };
                     b.runs.update_value(|runs| {
                         runs.entry(uid.clone())
                             .or_insert_with(|| RunData::new(&uid))
-                            .apply(name, doc)
+                            .apply(&frame.name, frame.doc)
                     });
                     self.seqs.borrow_mut().insert(uid, seq);
                     self.changed();

@@ -294,7 +294,9 @@ fn handle_frame(live: &Live, msg: ServerMessage) -> Option<ClientMessage> {
                     .as_mut()
                     .filter(|p| p.run.as_deref() == Some(uid.as_str()))
                 {
-                    p.update(&data);
+                    if let Ok(frame) = serde_json::from_value(data) {
+                        p.update(&frame);
+                    }
                 }
             }),
             _ => {}

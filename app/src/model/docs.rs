@@ -3,13 +3,23 @@
 //! A document arrives as `[name, doc]`; the name is parsed once, at ingest, into a [`DocName`]
 //! and travels typed from there. The server's `runs::validate` checks the document against
 //! event-model's rules and returns its [`Header`]: the fields that place it in its run, typed, so
-//! the store files it without reading the JSON again. The document itself travels as the JSON it
-//! came as, so that nothing a publisher added is lost.
+//! the store files it without reading the JSON again. The document itself is stored and streamed
+//! as the JSON it came as, so that nothing a publisher added is lost; code that reads documents
+//! reads them as a [`Document`] (typed fields, the rest kept), and pages of events are packed and
+//! unpacked by [`EventPage`].
 
 use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
+
+mod document;
+mod page;
+
+pub use document::{
+    DataKey, Datum, DatumPage, Descriptor, Document, Event, EventPage, Hint, Range, Resource, Rest,
+    Start, Stop, StreamDatum, StreamResource,
+};
 
 /// The event-model document types hutch stores and streams.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

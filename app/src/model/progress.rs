@@ -1,8 +1,10 @@
 //! Progress of the running plan from its run topic: events seen in the primary stream against
 //! the start document's `num_points`. Shared by the dashboard and `hutch wait idle`.
 
-use crate::model::docs::DocName;
-use serde_json::Value;
+use serde::Deserialize;
+
+use crate::model::docs::{Descriptor, DocName, Start};
+use crate::model::stream::{Decimated, RunFrame, DECIMATED};
 
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Progress {
@@ -32,25 +34,26 @@ impl Progress {
     }
 
     /// Takes one update of the run topic (subscribed with `max_points`).
-    pub fn update(&mut self, data: &Value) {
-        let doc = &data["doc"];
-        let name = data["name"].as_str().unwrap_or("");
-        match name.parse::<DocName>() {
-            Ok(DocName::Start) => self.total = doc["num_points"].as_u64(),
-            Ok(DocName::Descriptor) if doc["name"] == "primary" => {
-                self.primary = doc["uid"].as_str().map(String::from)
+    pub fn update(&mut self, frame: &RunFrame) {
+        let doc = &frame.doc;
+        match frame.name.parse::<DocName>() {
+            Ok(DocName::Start) => {
+                self.total = Start::deserialize(doc).ok().and_then(|s| s.num_points())
             }
+            Ok(DocName::Descriptor) => match Descriptor::deserialize(doc) {
+                Ok(d) if d.name == "primary" => self.primary = Some(d.uid),
+                _ => {}
+            },
             // Not a document: the decimated buckets of a plot subscription.
-            Err(_) if name == "decimated" => {
-                let n: u64 = doc["count"]
-                    .as_array()
-                    .map_or(0, |c| c.iter().filter_map(Value::as_u64).sum());
-                let start = doc["start"].as_u64().unwrap_or(0);
+            Err(_) if frame.name == DECIMATED => {
+                let Ok(d) = Decimated::deserialize(doc) else {
+                    return;
+                };
+                let n: u64 = d.count.iter().sum();
                 // Buckets before `start` are unchanged; with two points per stream they hold all
                 // but the last bucket, so count from the whole picture when `start` is 0.
-                let key = doc["descriptor"].as_str().unwrap_or("").to_string();
-                let entry = self.seen.entry(key).or_default();
-                *entry = if start == 0 { n } else { (*entry).max(n) };
+                let entry = self.seen.entry(d.descriptor).or_default();
+                *entry = if d.start == 0 { n } else { (*entry).max(n) };
             }
             _ => {}
         }
@@ -90,11 +93,16 @@ mod tests {
     #[test]
     fn the_bar_counts_primary_events_against_num_points() {
         let mut p = Progress::new("r", "scan");
-        p.update(&json!({"name": "start", "doc": {"num_points": 10}}));
-        p.update(&json!({"name": "descriptor", "doc": {"name": "primary", "uid": "d"}}));
-        p.update(
-            &json!({"name": "decimated", "doc": {"descriptor": "d", "start": 0, "count": [2, 3]}}),
-        );
+        let frame = |v| serde_json::from_value::<RunFrame>(v).unwrap();
+        p.update(&frame(
+            json!({"name": "start", "doc": {"uid": "r", "time": 1.0, "num_points": 10}}),
+        ));
+        p.update(&frame(
+            json!({"name": "descriptor", "doc": {"name": "primary", "uid": "d", "run_start": "r"}}),
+        ));
+        p.update(&frame(
+            json!({"name": "decimated", "doc": {"descriptor": "d", "start": 0, "count": [2, 3]}}),
+        ));
         assert_eq!(
             p.bar(),
             format!("scan [{}{}] 5/10", "#".repeat(15), ".".repeat(15))

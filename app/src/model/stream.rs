@@ -248,6 +248,41 @@ pub struct TopicOptions {
     pub max_rate: Option<f64>,
 }
 
+/// One update of a run topic: a document by its name on the wire, or, named [`DECIMATED`], a
+/// plot subscription's buckets ([`Decimated`]).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunFrame {
+    pub name: String,
+    pub doc: serde_json::Value,
+}
+
+/// The name of a run topic's frames that carry [`Decimated`] buckets (not a bluesky document).
+pub const DECIMATED: &str = "decimated";
+
+/// The buckets of one stream that changed since a plot subscription's last update: the client
+/// replaces its buckets from index `start` on. Every column has one value per bucket.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Decimated {
+    pub descriptor: String,
+    /// Events per bucket (the newest bucket may hold fewer).
+    pub width: u64,
+    pub start: usize,
+    /// The first event's of each bucket.
+    pub seq_num: Vec<i64>,
+    pub time: Vec<Option<f64>>,
+    /// Events in each bucket.
+    pub count: Vec<u64>,
+    /// Per numeric field, each bucket's minimum and maximum (`null` where it had no number).
+    pub data: BTreeMap<String, MinMax>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct MinMax {
+    pub min: Vec<Option<f64>>,
+    pub max: Vec<Option<f64>>,
+}
+
 /// Frames the server sends. `data` is JSON whose shape depends on the topic
 /// (`status`: [`crate::model::status::ServerStatus`]).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

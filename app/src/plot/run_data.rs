@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::model::docs::DocName;
+use crate::model::docs::{DataKey, DocName, Document, Start, Stop};
 use serde_json::Value;
 
 /// Points kept per column (and so per stream). At 8 bytes a value, a stream of four fields holds
@@ -22,22 +22,17 @@ pub struct KeyInfo {
 }
 
 impl KeyInfo {
-    fn from_json(v: &Value) -> KeyInfo {
+    fn from_key(k: &DataKey) -> KeyInfo {
         KeyInfo {
-            units: v["units"]
-                .as_str()
-                .filter(|u| !u.is_empty())
-                .map(str::to_string),
-            shape: v["shape"]
-                .as_array()
-                .map(|s| {
-                    s.iter()
-                        .filter_map(|n| n.as_u64())
-                        .map(|n| n as usize)
-                        .collect()
-                })
-                .unwrap_or_default(),
-            dtype: v["dtype"].as_str().unwrap_or("").to_string(),
+            units: k.units.clone().filter(|u| !u.is_empty()),
+            // A length not known in advance cannot be drawn as a frame: dropped.
+            shape: k
+                .shape
+                .iter()
+                .flatten()
+                .filter_map(|n| usize::try_from(*n).ok())
+                .collect(),
+            dtype: k.dtype.clone(),
         }
     }
 
@@ -228,8 +223,8 @@ fn frame(v: &Value) -> Option<Frame> {
 #[derive(Clone, Debug, Default)]
 pub struct RunData {
     pub uid: String,
-    pub start: Value,
-    pub stop: Option<Value>,
+    pub start: Option<Start>,
+    pub stop: Option<Stop>,
     /// Descriptor uid → stream.
     pub streams: BTreeMap<String, StreamData>,
     /// Events in all streams so far (including dropped ones).
@@ -244,46 +239,39 @@ impl RunData {
         }
     }
 
-    /// Folds in one document. Unknown documents (resources, datums, decimated buckets) are
-    /// ignored; events of a descriptor not seen are dropped.
-    pub fn apply(&mut self, name: &str, doc: &Value) {
+    /// Folds in one document, given by its name on the wire. Other names (hutch's decimated
+    /// buckets) and documents that do not read as their type are ignored.
+    pub fn apply(&mut self, name: &str, doc: Value) {
         let Ok(name) = name.parse::<DocName>() else {
             return;
         };
-        match name {
-            DocName::Start => self.start = doc.clone(),
-            DocName::Stop => self.stop = Some(doc.clone()),
-            DocName::Descriptor => {
-                let Some(uid) = doc["uid"].as_str() else {
-                    return;
-                };
-                let keys: BTreeMap<String, KeyInfo> = doc["data_keys"]
-                    .as_object()
-                    .map(|m| {
-                        m.iter()
-                            .map(|(k, v)| (k.clone(), KeyInfo::from_json(v)))
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                let hinted = doc["hints"]
-                    .as_object()
-                    .map(|h| {
-                        h.values()
-                            .filter_map(|d| d["fields"].as_array())
-                            .flatten()
-                            .filter_map(|f| f.as_str().map(str::to_string))
-                            .collect()
-                    })
-                    .unwrap_or_default();
+        if let Ok(doc) = Document::from_value(name, doc) {
+            self.fold(doc);
+        }
+    }
+
+    /// Folds in one document. Resources and datums are not drawn; events of a descriptor not
+    /// seen are dropped.
+    pub fn fold(&mut self, doc: Document) {
+        match doc {
+            Document::Start(start) => self.start = Some(start),
+            Document::Stop(stop) => self.stop = Some(stop),
+            Document::Descriptor(d) => {
+                let keys: BTreeMap<String, KeyInfo> = d
+                    .data_keys
+                    .iter()
+                    .map(|(k, v)| (k.clone(), KeyInfo::from_key(v)))
+                    .collect();
                 let columns = keys
                     .iter()
                     .filter(|(_, k)| k.is_scalar_number())
                     .map(|(f, _)| (f.clone(), Column::new()))
                     .collect();
+                let hinted = d.hinted();
                 self.streams.insert(
-                    uid.to_string(),
+                    d.uid,
                     StreamData {
-                        name: doc["name"].as_str().unwrap_or("primary").to_string(),
+                        name: d.name,
                         keys,
                         hinted,
                         columns,
@@ -291,38 +279,23 @@ impl RunData {
                     },
                 );
             }
-            DocName::Event => {
-                let Some(s) = doc["descriptor"]
-                    .as_str()
-                    .and_then(|d| self.streams.get_mut(d))
-                else {
+            Document::Event(e) => {
+                let Some(s) = self.streams.get_mut(&e.descriptor) else {
                     return;
                 };
-                let data = &doc["data"];
-                s.push(number(&doc["seq_num"]), number(&doc["time"]), |f: &str| {
-                    data.get(f)
-                });
+                s.push(e.seq_num as f64, e.time, |f: &str| e.data.get(f));
                 self.events += 1;
             }
-            DocName::EventPage => {
-                let Some(s) = doc["descriptor"]
-                    .as_str()
-                    .and_then(|d| self.streams.get_mut(d))
-                else {
+            Document::EventPage(page) => {
+                let Some(s) = self.streams.get_mut(&page.descriptor) else {
                     return;
                 };
-                let seq = doc["seq_num"].as_array().map(Vec::as_slice).unwrap_or(&[]);
-                let time = doc["time"].as_array().map(Vec::as_slice).unwrap_or(&[]);
-                let data = doc["data"].as_object();
-                for (i, seq_num) in seq.iter().enumerate() {
-                    let at = |f: &str| data.and_then(|d| d.get(f)).and_then(|c| c.get(i));
-                    s.push(
-                        number(seq_num),
-                        time.get(i).map(number).unwrap_or(f64::NAN),
-                        at,
-                    );
+                for (i, seq_num) in page.seq_num.iter().enumerate() {
+                    let at = |f: &str| page.data.get(f).and_then(|c| c.get(i));
+                    let time = page.time.get(i).copied().unwrap_or(f64::NAN);
+                    s.push(*seq_num as f64, time, at);
                 }
-                self.events += seq.len() as u64;
+                self.events += page.seq_num.len() as u64;
             }
             _ => {}
         }
@@ -334,23 +307,19 @@ impl RunData {
     }
 
     pub fn plan_name(&self) -> &str {
-        self.start["plan_name"].as_str().unwrap_or("")
+        self.start
+            .as_ref()
+            .and_then(|s| s.plan_name.as_deref())
+            .unwrap_or("")
     }
 
     pub fn scan_id(&self) -> Option<i64> {
-        self.start["scan_id"].as_i64()
+        self.start.as_ref()?.scan_id
     }
 
     /// Motors named in the start document (`motors`), for the default x axis.
     pub fn motors(&self) -> Vec<String> {
-        self.start["motors"]
-            .as_array()
-            .map(|m| {
-                m.iter()
-                    .filter_map(|m| m.as_str().map(str::to_string))
-                    .collect()
-            })
-            .unwrap_or_default()
+        self.start.as_ref().map(Start::motors).unwrap_or_default()
     }
 
     /// `scan 12` (or the start of the uid) for legends.
@@ -396,7 +365,7 @@ pub(crate) mod tests {
             if name == "start" {
                 run.uid = doc["uid"].as_str().unwrap().to_string();
             }
-            run.apply(name.as_str().unwrap(), &doc);
+            run.apply(name.as_str().unwrap(), doc);
         }
         run
     }
@@ -433,19 +402,19 @@ pub(crate) mod tests {
         let mut run = RunData::new("r");
         run.apply(
             "descriptor",
-            &json!({"uid": "d", "name": "primary", "data_keys": {
+            json!({"uid": "d", "run_start": "s", "name": "primary", "data_keys": {
                 "x": {"dtype": "number", "shape": [], "units": "mm"},
                 "img": {"dtype": "array", "shape": [2, 3]},
                 "label": {"dtype": "string", "shape": []}}}),
         );
         run.apply(
             "event",
-            &json!({"descriptor": "d", "seq_num": 1, "time": 1.0,
+            json!({"uid": "e1", "descriptor": "d", "seq_num": 1, "time": 1.0,
                     "data": {"x": 2.5, "img": [[1, 2, 3], [4, 5, 6]], "label": "a"}}),
         );
         run.apply(
             "event_page",
-            &json!({"descriptor": "d", "seq_num": [2, 3], "time": [2.0, 3.0],
+            json!({"uid": ["e2", "e3"], "descriptor": "d", "seq_num": [2, 3], "time": [2.0, 3.0],
                     "data": {"x": [3.5, null]}}),
         );
         let s = run.stream("primary").unwrap();
@@ -462,10 +431,11 @@ pub(crate) mod tests {
 
         let n = MAX_POINTS + 10;
         let page = json!({"descriptor": "d",
+            "uid": (0..n).map(|i| i.to_string()).collect::<Vec<_>>(),
             "seq_num": (0..n).collect::<Vec<_>>(),
             "time": (0..n).collect::<Vec<_>>(),
             "data": {"x": (0..n).collect::<Vec<_>>()}});
-        run.apply("event_page", &page);
+        run.apply("event_page", page);
         let s = run.stream("primary").unwrap();
         assert_eq!(
             s.len(),

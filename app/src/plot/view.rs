@@ -323,12 +323,7 @@ fn heatmap(spec: &ImageSpec, inputs: &Inputs) -> Result<Picture, String> {
         .map(|((&x, &y), &z)| (x, y, z))
         .collect();
     // bluesky's grid_scan puts `shape: [rows, cols]` in the start document.
-    let shape = run.start["shape"]
-        .as_array()
-        .and_then(|s| match s.as_slice() {
-            [r, c] => Some((r.as_u64()? as usize, c.as_u64()? as usize)),
-            _ => None,
-        });
+    let shape = run.start.as_ref().and_then(|s| s.grid_shape());
     let grid = decimate::grid(&points, shape, 256).ok_or("waiting for the first point")?;
     Ok(Picture::Heatmap(Heatmap {
         title: title(run),

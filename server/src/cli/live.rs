@@ -175,7 +175,9 @@ pub async fn wait_idle(client: &Client, timeout: Option<f64>) -> Result<(), Fail
                     data,
                     ..
                 } => {
-                    progress.update(&data);
+                    if let Ok(frame) = serde_json::from_value(data) {
+                        progress.update(&frame);
+                    }
                     if tty {
                         eprint!("\r{}", progress.bar());
                     }

@@ -236,7 +236,7 @@ async fn drawn<T: Send + 'static>(
         let mut run = RunData::new(&uid);
         for line in text.lines() {
             if let Ok((name, doc)) = serde_json::from_str::<(String, Value)>(line) {
-                run.apply(&name, &doc);
+                run.apply(&name, doc);
             }
         }
         let req = parse(&uid, &q, &run)?;

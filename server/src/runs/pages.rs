@@ -2,7 +2,9 @@
 //! of a stored run both send events to browsers in pages, one frame per page instead of one per
 //! event.
 
-use serde_json::{Map, Value};
+use hutch_app::model::docs::{Event, EventPage};
+use serde::Deserialize;
+use serde_json::Value;
 
 /// Events per page at most, so one frame stays a few hundred kilobytes for scalar streams.
 pub const MAX_PAGE: usize = 2000;
@@ -22,33 +24,13 @@ pub fn weight(data: &Value) -> usize {
 /// One page being filled: consecutive events of one descriptor with the same keys.
 #[derive(Debug)]
 struct Page {
-    descriptor: String,
     keys: Vec<String>,
     /// Run seq of the first event and one past the last.
     first: u64,
+    end: u64,
     /// Values in `data` so far (see [`weight`]).
     values: usize,
-    end: u64,
-    uid: Vec<Value>,
-    time: Vec<Value>,
-    seq_num: Vec<Value>,
-    data: Map<String, Value>,
-    timestamps: Map<String, Value>,
-    filled: Map<String, Value>,
-}
-
-impl Page {
-    fn into_doc(self) -> Value {
-        let mut doc = Map::new();
-        doc.insert("descriptor".into(), Value::String(self.descriptor));
-        doc.insert("uid".into(), Value::Array(self.uid));
-        doc.insert("time".into(), Value::Array(self.time));
-        doc.insert("seq_num".into(), Value::Array(self.seq_num));
-        doc.insert("data".into(), Value::Object(self.data));
-        doc.insert("timestamps".into(), Value::Object(self.timestamps));
-        doc.insert("filled".into(), Value::Object(self.filled));
-        Value::Object(doc)
-    }
+    page: EventPage,
 }
 
 /// A page ready to send: `[first, end)` are the run seqs of its events.
@@ -65,73 +47,46 @@ pub struct Pager {
     pages: Vec<Page>,
 }
 
-fn keys(event: &Value) -> Vec<String> {
-    let mut keys: Vec<String> = ["data", "filled"]
-        .iter()
-        .flat_map(|part| {
-            event[part]
-                .as_object()
-                .into_iter()
-                .flat_map(move |m| m.keys().map(move |k| format!("{part}.{k}")))
-        })
-        .collect();
+/// The keys of an event's `data` and `filled`: a page holds events with the same ones.
+fn keys(event: &Event) -> Vec<String> {
+    let data = event.data.keys().map(|k| format!("data.{k}"));
+    let filled = event.filled.keys().map(|k| format!("filled.{k}"));
+    let mut keys: Vec<String> = data.chain(filled).collect();
     keys.sort_unstable();
     keys
 }
 
-fn push_column(columns: &mut Map<String, Value>, from: &Value) {
-    if let Some(from) = from.as_object() {
-        for (k, v) in from {
-            if let Value::Array(col) = columns.entry(k.clone()).or_insert(Value::Array(Vec::new()))
-            {
-                col.push(v.clone());
-            }
-        }
-    }
-}
-
 impl Pager {
     /// Adds the event stored at run seq `seq`.
-    pub fn push(&mut self, seq: u64, event: &Value) {
-        let descriptor = event["descriptor"].as_str().unwrap_or_default();
-        let keys = keys(event);
-        let values = weight(&event["data"]);
+    pub fn push(&mut self, seq: u64, event: Event) {
+        let keys = keys(&event);
+        let values: usize = event.data.values().map(weight).sum();
         let fits = self.pages.last().is_some_and(|p| {
-            p.descriptor == descriptor
+            p.page.descriptor == event.descriptor
                 && p.end == seq
                 && p.keys == keys
-                && p.uid.len() < MAX_PAGE
+                && p.page.len() < MAX_PAGE
                 && p.values + values <= MAX_PAGE_VALUES
         });
         if !fits {
             self.pages.push(Page {
-                descriptor: descriptor.to_string(),
                 keys,
                 first: seq,
                 end: seq,
                 values: 0,
-                uid: Vec::new(),
-                time: Vec::new(),
-                seq_num: Vec::new(),
-                data: Map::new(),
-                timestamps: Map::new(),
-                filled: Map::new(),
+                page: EventPage::new(&event.descriptor),
             });
         }
-        let page = self.pages.last_mut().expect("pushed above");
-        page.end = seq + 1;
-        page.values += values;
-        page.uid.push(event["uid"].clone());
-        page.time.push(event["time"].clone());
-        page.seq_num.push(event["seq_num"].clone());
-        push_column(&mut page.data, &event["data"]);
-        push_column(&mut page.timestamps, &event["timestamps"]);
-        push_column(&mut page.filled, &event["filled"]);
+        if let Some(page) = self.pages.last_mut() {
+            page.end = seq + 1;
+            page.values += values;
+            page.page.push(event);
+        }
     }
 
     /// Events waiting.
     pub fn len(&self) -> usize {
-        self.pages.iter().map(|p| p.uid.len()).sum()
+        self.pages.iter().map(|p| p.page.len()).sum()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -145,61 +100,48 @@ impl Pager {
             .map(|p| Finished {
                 first: p.first,
                 end: p.end,
-                doc: p.into_doc(),
+                doc: serde_json::to_value(p.page).unwrap_or_default(),
             })
             .collect()
     }
 }
 
-/// The events of a (validated) `event_page`, in order.
-pub fn unpage(page: &Value) -> Vec<Value> {
-    let n = page["uid"].as_array().map_or(0, Vec::len);
-    let cell = |part: &str, i: usize| -> Value {
-        let Some(cols) = page[part].as_object() else {
-            return Value::Object(Map::new());
-        };
-        Value::Object(
-            cols.iter()
-                .map(|(k, col)| (k.clone(), col[i].clone()))
-                .collect(),
-        )
-    };
-    (0..n)
-        .map(|i| {
-            let mut e = Map::new();
-            e.insert("uid".into(), page["uid"][i].clone());
-            e.insert("time".into(), page["time"][i].clone());
-            e.insert("data".into(), cell("data", i));
-            e.insert("timestamps".into(), cell("timestamps", i));
-            e.insert("seq_num".into(), page["seq_num"][i].clone());
-            e.insert("filled".into(), cell("filled", i));
-            e.insert("descriptor".into(), page["descriptor"].clone());
-            Value::Object(e)
-        })
-        .collect()
+/// The events of a (validated) `event_page` document, in order.
+pub fn unpage(page: &Value) -> Vec<Event> {
+    EventPage::deserialize(page)
+        .map(EventPage::into_events)
+        .unwrap_or_default()
+}
+
+/// A (validated) `event` document, typed.
+pub fn event(doc: &Value) -> Option<Event> {
+    Event::deserialize(doc).ok()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{json, Map};
 
-    fn event(d: &str, n: i64, keys: &[&str]) -> Value {
+    fn event(d: &str, n: i64, keys: &[&str]) -> Event {
         let data: Map<String, Value> = keys
             .iter()
             .map(|k| (k.to_string(), json!(n * 10)))
             .collect();
         let ts: Map<String, Value> = keys.iter().map(|k| (k.to_string(), json!(1.5))).collect();
-        json!({"uid": format!("{d}-{n}"), "time": n as f64, "data": data, "timestamps": ts,
-               "seq_num": n, "filled": {}, "descriptor": d})
+        serde_json::from_value(
+            json!({"uid": format!("{d}-{n}"), "time": n as f64, "data": data,
+               "timestamps": ts, "seq_num": n, "filled": {}, "descriptor": d}),
+        )
+        .unwrap()
     }
 
     #[test]
     fn consecutive_events_share_a_page_and_round_trip() {
         let mut p = Pager::default();
-        let events: Vec<Value> = (1..=3).map(|n| event("d1", n, &["x", "y"])).collect();
+        let events: Vec<Event> = (1..=3).map(|n| event("d1", n, &["x", "y"])).collect();
         for (i, e) in events.iter().enumerate() {
-            p.push(10 + i as u64, e);
+            p.push(10 + i as u64, e.clone());
         }
         assert_eq!(p.len(), 3);
         let pages = p.take();
@@ -213,10 +155,10 @@ mod tests {
     #[test]
     fn a_new_page_starts_on_another_descriptor_other_keys_or_a_hole() {
         let mut p = Pager::default();
-        p.push(0, &event("a", 1, &["x"]));
-        p.push(1, &event("b", 1, &["x"]));
-        p.push(2, &event("b", 2, &["x", "z"]));
-        p.push(4, &event("b", 3, &["x", "z"])); // seq 3 was another document
+        p.push(0, event("a", 1, &["x"]));
+        p.push(1, event("b", 1, &["x"]));
+        p.push(2, event("b", 2, &["x", "z"]));
+        p.push(4, event("b", 3, &["x", "z"])); // seq 3 was another document
         let pages = p.take();
         let spans: Vec<(u64, u64)> = pages.iter().map(|f| (f.first, f.end)).collect();
         assert_eq!(spans, vec![(0, 1), (1, 2), (2, 3), (4, 5)]);
@@ -229,9 +171,9 @@ mod tests {
         assert_eq!(weight(&img), 40_001);
         for n in 0..5 {
             let mut e = event("a", n, &[]);
-            e["data"] = img.clone();
-            e["timestamps"] = json!({"img": 1.0, "det": 1.0});
-            p.push(n as u64, &e);
+            e.data = img.as_object().unwrap().clone();
+            e.timestamps = json!({"img": 1.0, "det": 1.0}).as_object().unwrap().clone();
+            p.push(n as u64, e);
         }
         let sizes: Vec<u64> = p.take().iter().map(|f| f.end - f.first).collect();
         assert_eq!(
@@ -245,7 +187,7 @@ mod tests {
     fn pages_are_bounded() {
         let mut p = Pager::default();
         for n in 0..(MAX_PAGE as u64 + 5) {
-            p.push(n, &event("a", n as i64, &["x"]));
+            p.push(n, event("a", n as i64, &["x"]));
         }
         let pages = p.take();
         assert_eq!(pages.len(), 2);

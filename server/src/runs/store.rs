@@ -4,8 +4,8 @@
 //! transaction committed. Committed documents then go, in order, to the live feed that fans
 //! them out to `/api/stream` (see [`crate::stream::feed`]).
 
-use hutch_app::model::docs::{DocName, Header};
-use serde_json::Value;
+use hutch_app::model::docs::{DocName, Event, Header};
+use serde_json::{Map, Value};
 
 use sqlx::SqlitePool;
 use tokio::sync::{mpsc, oneshot};
@@ -144,19 +144,21 @@ struct EventCols {
     filled: String,
 }
 
-fn event_cols(e: &Value) -> EventCols {
-    let (data, arrays) = super::arrays::pack(&e["data"]);
+fn event_cols(e: &Event) -> EventCols {
+    let (data, arrays) = super::arrays::pack(&e.data);
     EventCols {
-        uid: e["uid"].as_str().unwrap_or_default().to_string(),
-        time: e["time"].as_f64().unwrap_or_default(),
-        seq_num: e["seq_num"].as_i64().unwrap_or_default(),
+        uid: e.uid.clone(),
+        time: e.time,
+        seq_num: e.seq_num,
         data,
         arrays,
-        timestamps: e["timestamps"].to_string(),
-        filled: e
-            .get("filled")
-            .map_or_else(|| "{}".to_string(), Value::to_string),
+        timestamps: json_text(&e.timestamps),
+        filled: json_text(&e.filled),
     }
+}
+
+fn json_text(m: &Map<String, Value>) -> String {
+    serde_json::to_string(m).unwrap_or_else(|_| "{}".into())
 }
 
 /// Validates a batch by the event-model rules and serialises its events' columns.
@@ -175,7 +177,7 @@ fn prepare(
             reason,
         })?;
         events.push(match header.name() {
-            DocName::Event => vec![event_cols(&doc)],
+            DocName::Event => super::pages::event(&doc).iter().map(event_cols).collect(),
             DocName::EventPage => super::pages::unpage(&doc).iter().map(event_cols).collect(),
             _ => Vec::new(),
         });

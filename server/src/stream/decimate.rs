@@ -6,7 +6,8 @@
 //! browser holds at most `max_points` values per field and drawing min and max per bucket shows
 //! every peak. Updates carry only the buckets that changed (`start` onward).
 
-use serde_json::{json, Map, Value};
+use hutch_app::model::stream::{Decimated, MinMax};
+use serde_json::{Map, Value};
 
 #[derive(Clone, Debug)]
 struct Bucket {
@@ -156,26 +157,31 @@ impl Decimator {
         self.buckets.iter().map(|b| b.count).sum()
     }
 
-    /// The changed buckets since the last call, as `{width, start, seq_num, time, count,
-    /// data: {field: {min, max}}}`; the client replaces its buckets from index `start` on.
-    pub fn take_update(&mut self) -> Option<Value> {
+    /// The changed buckets since the last call (`descriptor` left for the caller to fill).
+    pub fn take_update(&mut self) -> Option<Decimated> {
         let start = self.dirty_from.take()?;
         let changed = &self.buckets[start..];
-        let column = |f: fn(&Bucket) -> Value| Value::Array(changed.iter().map(f).collect());
-        let mut data = Map::new();
-        for (i, field) in self.fields.iter().enumerate() {
-            let min: Vec<Value> = changed.iter().map(|b| json!(finite(b.min[i]))).collect();
-            let max: Vec<Value> = changed.iter().map(|b| json!(finite(b.max[i]))).collect();
-            data.insert(field.clone(), json!({"min": min, "max": max}));
-        }
-        Some(json!({
-            "width": self.width,
-            "start": start,
-            "seq_num": column(|b| json!(b.seq_num)),
-            "time": column(|b| json!(b.time)),
-            "count": column(|b| json!(b.count)),
-            "data": data,
-        }))
+        let data = self
+            .fields
+            .iter()
+            .enumerate()
+            .map(|(i, field)| {
+                let min_max = MinMax {
+                    min: changed.iter().map(|b| finite(b.min[i])).collect(),
+                    max: changed.iter().map(|b| finite(b.max[i])).collect(),
+                };
+                (field.clone(), min_max)
+            })
+            .collect();
+        Some(Decimated {
+            descriptor: String::new(),
+            width: self.width,
+            start,
+            seq_num: changed.iter().map(|b| b.seq_num).collect(),
+            time: changed.iter().map(|b| finite(b.time)).collect(),
+            count: changed.iter().map(|b| b.count).collect(),
+            data,
+        })
     }
 }
 
@@ -186,6 +192,7 @@ fn finite(v: f64) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn push(d: &mut Decimator, n: i64, x: f64) {
         let data = json!({"x": x, "name": "text"});
@@ -207,23 +214,13 @@ mod tests {
         }
         assert_eq!(d.events(), 100_000);
         let u = d.take_update().unwrap();
-        assert_eq!(u["start"], 0);
-        let max = u["data"]["x"]["max"].as_array().unwrap();
-        let min = u["data"]["x"]["min"].as_array().unwrap();
-        assert!(max.len() <= 50, "{} buckets", max.len());
-        assert!(max.iter().any(|v| v == &json!(1e6)));
-        assert!(min.iter().any(|v| v == &json!(-1e6)));
-        assert!(
-            u["data"].get("name").is_none(),
-            "text fields are not plotted"
-        );
-        let counts: u64 = u["count"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|c| c.as_u64().unwrap())
-            .sum();
-        assert_eq!(counts, 100_000);
+        assert_eq!(u.start, 0);
+        let x = &u.data["x"];
+        assert!(x.max.len() <= 50, "{} buckets", x.max.len());
+        assert!(x.max.contains(&Some(1e6)));
+        assert!(x.min.contains(&Some(-1e6)));
+        assert!(!u.data.contains_key("name"), "text fields are not plotted");
+        assert_eq!(u.count.iter().sum::<u64>(), 100_000);
     }
 
     #[test]
@@ -232,18 +229,12 @@ mod tests {
         for n in 0..10 {
             push(&mut d, n, n as f64);
         }
-        assert_eq!(
-            d.take_update().unwrap()["seq_num"]
-                .as_array()
-                .unwrap()
-                .len(),
-            10
-        );
+        assert_eq!(d.take_update().unwrap().seq_num.len(), 10);
         assert!(d.take_update().is_none(), "nothing changed");
         push(&mut d, 10, 3.0);
         let u = d.take_update().unwrap();
-        assert_eq!(u["start"], 10);
-        assert_eq!(u["data"]["x"]["max"], json!([3.0]));
+        assert_eq!(u.start, 10);
+        assert_eq!(u.data["x"].max, [Some(3.0)]);
     }
 
     #[test]
@@ -253,7 +244,7 @@ mod tests {
         d.push(2, 2.0, json!({}).as_object().unwrap());
         d.push(3, 3.0, json!({"x": 5.0}).as_object().unwrap());
         let u = d.take_update().unwrap();
-        assert_eq!(u["data"]["x"]["min"], json!([1.0]));
-        assert_eq!(u["data"]["x"]["max"], json!([5.0]));
+        assert_eq!(u.data["x"].min, [Some(1.0)]);
+        assert_eq!(u.data["x"].max, [Some(5.0)]);
     }
 }

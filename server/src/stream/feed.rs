@@ -201,12 +201,12 @@ impl Task {
         }
         match d.name {
             DocName::Event => {
-                if d.seq >= live.published {
-                    live.pager.push(d.seq, &d.doc);
+                if let Some(e) = pages::event(&d.doc).filter(|_| d.seq >= live.published) {
+                    live.pager.push(d.seq, e);
                 }
             }
             DocName::EventPage => {
-                for (i, e) in pages::unpage(&d.doc).iter().enumerate() {
+                for (i, e) in pages::unpage(&d.doc).into_iter().enumerate() {
                     let seq = d.seq + i as u64;
                     if seq >= live.published {
                         live.pager.push(seq, e);

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use axum::extract::ws::Utf8Bytes;
 use hutch_app::model::docs::DocName;
-use hutch_app::model::stream::Topic;
-use serde_json::{json, Value};
+use hutch_app::model::stream::{Topic, DECIMATED};
+use serde_json::Value;
 use tokio::time::Instant;
 
 use super::{Closed, Conn};
@@ -166,7 +166,9 @@ impl Conn {
             let mut pager = Pager::default();
             for (seq, name, doc) in docs {
                 if name == DocName::Event {
-                    pager.push(seq, &doc);
+                    if let Some(e) = crate::runs::pages::event(&doc) {
+                        pager.push(seq, e);
+                    }
                     continue;
                 }
                 self.send_pages(&topic, pager.take()).await?;
@@ -304,8 +306,9 @@ impl Conn {
         let mut frames = Vec::new();
         for (descriptor, d) in &mut plot.streams {
             if let Some(mut update) = d.take_update() {
-                update["descriptor"] = json!(descriptor);
-                frames.push(encode_update(topic, seq, "decimated", &update));
+                update.descriptor.clone_from(descriptor);
+                let update = serde_json::to_value(update).unwrap_or_default();
+                frames.push(encode_update(topic, seq, DECIMATED, &update));
             }
         }
         if !frames.is_empty() {

@@ -6,7 +6,8 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::{json, Value};
+use hutch_app::model::docs::DataKey;
+use serde_json::json;
 
 /// Side length of `img` frames.
 pub const IMG_SIZE: usize = 512;
@@ -201,12 +202,24 @@ impl Devices {
     }
 
     /// `data_keys` entries (bluesky descriptor) for a device used in a plan.
-    pub fn data_keys(&self, name: &str) -> BTreeMap<String, Value> {
+    pub fn data_keys(&self, name: &str) -> BTreeMap<String, DataKey> {
         let mut keys = BTreeMap::new();
-        let number = |field: &str, units: &str| {
-            json!({"source": format!("SIM:{field}"), "dtype": "number", "shape": [], "precision": 3,
-                   "units": units, "object_name": name})
+        let key = |dtype: &str, shape: Vec<Option<u64>>, source: String, units: &str| DataKey {
+            dtype: dtype.into(),
+            shape,
+            source,
+            units: Some(units.into()),
+            external: None,
+            rest: serde_json::Map::from_iter([
+                (
+                    "precision".into(),
+                    json!(if dtype == "number" { 3 } else { 0 }),
+                ),
+                ("object_name".into(), json!(name)),
+            ]),
         };
+        let number =
+            |field: &str, units: &str| key("number", vec![], format!("SIM:{field}"), units);
         if self.motor(name).is_some() {
             keys.insert(name.to_string(), number(name, "mm"));
             let setpoint = format!("{name}_setpoint");
@@ -214,9 +227,11 @@ impl Devices {
         } else if let Some(det) = self.detector(name) {
             let entry = match det.kind {
                 DetectorKind::Image => {
-                    json!({"source": "SIM:img", "dtype": "array", "shape": [IMG_SIZE, IMG_SIZE],
-                    "dtype_numpy": "<u2", "precision": 0, "units": "counts", "external": "FILESTORE",
-                    "object_name": name})
+                    let side = Some(IMG_SIZE as u64);
+                    let mut k = key("array", vec![side, side], "SIM:img".into(), "counts");
+                    k.external = Some("FILESTORE".into());
+                    k.rest.insert("dtype_numpy".into(), json!("<u2"));
+                    k
                 }
                 _ => number(name, "counts"),
             };
@@ -290,7 +305,8 @@ mod tests {
     #[test]
     fn motors_describe_readback_and_setpoint() {
         let keys = Devices::default().data_keys("motor");
-        assert_eq!(keys["motor"]["object_name"], "motor");
-        assert_eq!(keys["motor_setpoint"]["source"], "SIM:motor_setpoint");
+        assert_eq!(keys["motor"].rest["object_name"], "motor");
+        assert_eq!(keys["motor_setpoint"].source, "SIM:motor_setpoint");
+        assert_eq!(keys["motor"].units.as_deref(), Some("mm"));
     }
 }

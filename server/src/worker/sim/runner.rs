@@ -6,7 +6,9 @@ use std::path::PathBuf;
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use hutch_app::model::docs::DocName;
+use hutch_app::model::docs::{
+    self, Datum, Descriptor, Document, Event, Hint, Resource, Start, Stop,
+};
 use hutch_app::model::queue::{ExitStatus, QueueItem};
 use serde_json::{json, Map, Value};
 
@@ -114,10 +116,10 @@ struct Emit<'a> {
 }
 
 impl Emit<'_> {
-    fn doc(&mut self, name: DocName, doc: Value) {
+    fn doc(&mut self, doc: Document) {
         (self.out)(FromWorker::Document {
-            name: name.as_str().into(),
-            doc,
+            name: doc.name().as_str().into(),
+            doc: doc.to_value(),
         });
     }
     fn log(&mut self, msg: String) {
@@ -313,16 +315,23 @@ impl Sim {
         emit: &mut Emit,
     ) -> (ExitStatus, String) {
         let run_uid = uid();
-        let mut start = t.start_extra.clone();
-        start.insert("uid".into(), json!(run_uid));
-        start.insert("time".into(), json!(now()));
-        start.insert("scan_id".into(), json!(scan_id));
-        start.insert("queue_item_uid".into(), json!(item.item_uid));
-        start.insert(
+        let mut rest = t.start_extra.clone();
+        rest.insert("queue_item_uid".into(), json!(item.item_uid));
+        rest.insert(
             "versions".into(),
             json!({"hutch": env!("CARGO_PKG_VERSION")}),
         );
-        emit.doc(DocName::Start, Value::Object(start));
+        // The plan's name travels in `start_extra` with the rest of its metadata.
+        let plan_name = rest
+            .remove("plan_name")
+            .and_then(|p| p.as_str().map(String::from));
+        emit.doc(Document::Start(Start {
+            uid: run_uid.clone(),
+            time: now(),
+            plan_name,
+            scan_id: Some(scan_id),
+            rest,
+        }));
         (emit.out)(FromWorker::RunOpened {
             uid: run_uid.clone(),
             scan_id,
@@ -365,7 +374,7 @@ impl Sim {
                 control.sleep(seconds(delay));
             }
         }
-        let (status, run_exit) = end.unwrap_or((ExitStatus::Completed, "success"));
+        let (status, run_exit) = end.unwrap_or((ExitStatus::Completed, docs::ExitStatus::Success));
         if status != ExitStatus::Halted {
             for (m, p) in &t.restore {
                 if let Some(motor) = self.devices.motor_mut(m) {
@@ -379,16 +388,27 @@ impl Sim {
             readings.send_peaks(emit);
             self.plot_applet(t, emit);
         }
-        emit.doc(
-            DocName::Stop,
-            json!({"uid": uid(), "time": now(), "run_start": run_uid, "exit_status": run_exit,
-                   "reason": if status == ExitStatus::Completed { "" } else { status.as_str() },
-                   "num_events": if described { json!({"primary": events}) } else { json!({}) }}),
-        );
+        let reason = if status == ExitStatus::Completed {
+            ""
+        } else {
+            status.as_str()
+        };
+        emit.doc(Document::Stop(Stop {
+            uid: uid(),
+            run_start: run_uid.clone(),
+            time: now(),
+            exit_status: run_exit,
+            reason: Some(reason.into()),
+            num_events: described
+                .then(|| ("primary".to_string(), events as u64))
+                .into_iter()
+                .collect(),
+            rest: Default::default(),
+        }));
         (emit.out)(FromWorker::RunClosed {
             uid: run_uid.clone(),
             scan_id,
-            exit_status: run_exit.into(),
+            exit_status: run_exit.as_str().into(),
         });
         (status, run_uid)
     }
@@ -428,33 +448,49 @@ impl Sim {
     }
 
     fn describe(&self, t: &Trajectory, run_uid: &str, descriptor_uid: &str, emit: &mut Emit) {
-        let mut data_keys = Map::new();
+        let mut data_keys = std::collections::BTreeMap::new();
         let mut object_keys = Map::new();
-        let mut hints = Map::new();
+        let mut hints = std::collections::BTreeMap::new();
         for name in t.detectors.iter().chain(&t.motors) {
             let keys = self.devices.data_keys(name);
             object_keys.insert(name.clone(), json!(keys.keys().collect::<Vec<_>>()));
+            let fields = self.devices.hint_fields(name);
             hints.insert(
                 name.clone(),
-                json!({"fields": self.devices.hint_fields(name)}),
+                Hint {
+                    fields,
+                    rest: Map::new(),
+                },
             );
             data_keys.extend(keys);
         }
-        emit.doc(
-            DocName::Descriptor,
-            json!({"uid": descriptor_uid, "time": now(), "run_start": run_uid, "name": "primary",
-                   "data_keys": data_keys, "object_keys": object_keys, "configuration": {}, "hints": hints}),
-        );
+        emit.doc(Document::Descriptor(Descriptor {
+            uid: descriptor_uid.into(),
+            run_start: run_uid.into(),
+            time: now(),
+            name: "primary".into(),
+            data_keys,
+            hints,
+            rest: Map::from_iter([
+                ("object_keys".into(), Value::Object(object_keys)),
+                ("configuration".into(), json!({})),
+            ]),
+        }));
     }
 
     fn resource(&self, run_uid: &str, resource_uid: &str, emit: &mut Emit) {
-        emit.doc(
-            DocName::Resource,
-            json!({"uid": resource_uid, "run_start": run_uid, "spec": "HUTCH_RAW_U16",
-                   "root": self.assets.display().to_string(), "resource_path": run_uid,
-                   "resource_kwargs": {"shape": [IMG_SIZE, IMG_SIZE], "dtype": "<u2"},
-                   "path_semantics": "posix"}),
-        );
+        emit.doc(Document::Resource(Resource {
+            uid: resource_uid.into(),
+            run_start: Some(run_uid.into()),
+            spec: "HUTCH_RAW_U16".into(),
+            root: self.assets.display().to_string(),
+            resource_path: run_uid.into(),
+            resource_kwargs: Map::from_iter([
+                ("shape".into(), json!([IMG_SIZE, IMG_SIZE])),
+                ("dtype".into(), json!("<u2")),
+            ]),
+            rest: Map::from_iter([("path_semantics".into(), json!("posix"))]),
+        }));
     }
 
     fn event(
@@ -478,7 +514,12 @@ impl Sim {
                 if let Err(e) = self.write_frame(run_uid, i, &frame) {
                     emit.log(format!("could not store img frame {i}: {e}"));
                 }
-                emit.doc(DocName::Datum, json!({"resource": resource, "datum_id": datum_id, "datum_kwargs": {"index": i}}));
+                emit.doc(Document::Datum(Datum {
+                    resource: resource.into(),
+                    datum_id: datum_id.clone(),
+                    datum_kwargs: Map::from_iter([("index".into(), json!(i))]),
+                    rest: Map::new(),
+                }));
                 data.insert(name.clone(), json!(datum_id));
                 filled.insert(name.clone(), json!(false));
             } else {
@@ -495,11 +536,16 @@ impl Sim {
         }
         let ts = now();
         let timestamps: Map<String, Value> = data.keys().map(|k| (k.clone(), json!(ts))).collect();
-        emit.doc(
-            DocName::Event,
-            json!({"uid": uid(), "time": ts, "descriptor": descriptor, "seq_num": i + 1,
-                   "data": data, "timestamps": timestamps, "filled": filled}),
-        );
+        emit.doc(Document::Event(Event {
+            uid: uid(),
+            descriptor: descriptor.into(),
+            time: ts,
+            seq_num: i as i64 + 1,
+            data: data.clone(),
+            timestamps,
+            filled,
+            rest: Map::new(),
+        }));
         data
     }
 
@@ -512,13 +558,13 @@ impl Sim {
 }
 
 /// Paused at a checkpoint: tell the manager, wait for its decision.
-fn pause_point(control: &Control, emit: &mut Emit) -> Option<(ExitStatus, &'static str)> {
+fn pause_point(control: &Control, emit: &mut Emit) -> Option<(ExitStatus, docs::ExitStatus)> {
     (emit.out)(FromWorker::Paused);
     match control.wait_command() {
         Command::Resume => None,
-        Command::Stop => Some((ExitStatus::Stopped, "success")),
-        Command::Abort => Some((ExitStatus::Aborted, "abort")),
-        Command::Halt => Some((ExitStatus::Halted, "abort")),
+        Command::Stop => Some((ExitStatus::Stopped, docs::ExitStatus::Success)),
+        Command::Abort => Some((ExitStatus::Aborted, docs::ExitStatus::Abort)),
+        Command::Halt => Some((ExitStatus::Halted, docs::ExitStatus::Abort)),
     }
 }
 
