@@ -4,7 +4,12 @@
 //!
 //! One async lock serialises changes, so the database, the mirror and the topic agree on order.
 
+mod experiment;
 pub mod import;
+mod versions;
+
+pub use experiment::ExperimentOutcome;
+pub use versions::Version;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -13,7 +18,6 @@ use hutch_app::model::applets::{
     validate, validate_name, Applet, AppletDelta, AppletKind, GroupPolicy,
 };
 use hutch_app::model::stream::Topic;
-use serde::Serialize;
 use serde_json::{json, Value};
 use sqlx::{Sqlite, SqlitePool, Transaction};
 use tokio::sync::Mutex;
@@ -63,39 +67,6 @@ impl Content {
     }
 }
 
-/// One saved version, for `/versions`.
-#[derive(Clone, Debug, Serialize)]
-pub struct Version {
-    #[serde(flatten)]
-    pub applet: Applet,
-    /// This version is the applet's deletion (its content is the last one before).
-    pub deleted: bool,
-}
-
-/// What an experiment's create-or-update did.
-#[derive(Clone, Debug, Serialize)]
-#[serde(rename_all = "snake_case", tag = "outcome")]
-pub enum ExperimentOutcome {
-    Created {
-        applet: Box<Applet>,
-    },
-    Updated {
-        applet: Box<Applet>,
-    },
-    Unchanged {
-        applet: Box<Applet>,
-    },
-    /// The group's policy is `ignore`.
-    Ignored {
-        msg: String,
-    },
-    /// A person edited it since the experiment last did; their edit stays.
-    Kept {
-        msg: String,
-        applet: Box<Applet>,
-    },
-}
-
 #[derive(Clone)]
 pub struct Applets {
     lock: Arc<Mutex<()>>,
@@ -121,13 +92,6 @@ struct Row {
     updated_at: String,
     auto_enable: bool,
 }
-/// A [`Row`] of `applet_versions`, with its `deleted` flag.
-#[derive(sqlx::FromRow)]
-struct VersionRow {
-    #[sqlx(flatten)]
-    row: Row,
-    deleted: bool,
-}
 const COLUMNS: &str = "uid, name, grp, kind, spec, version, updated_by, updated_at, auto_enable";
 
 fn applet(r: Row) -> Applet {
@@ -142,11 +106,6 @@ fn applet(r: Row) -> Applet {
         updated_at: r.updated_at,
         auto_enable: r.auto_enable,
     }
-}
-
-/// Whether a version was made by an experiment (a plan or a publisher) rather than a person.
-fn by_experiment(who: &str) -> bool {
-    who.starts_with("plan:") || who.starts_with("publisher:")
 }
 
 impl Applets {
@@ -283,220 +242,6 @@ impl Applets {
         })
         .await?;
         Ok(current)
-    }
-
-    pub async fn versions(&self, uid: &str) -> Result<Vec<Version>, AppletError> {
-        let rows: Vec<VersionRow> = sqlx::query_as(
-            "SELECT uid, name, grp, kind, spec, version, updated_by, updated_at, auto_enable, deleted \
-             FROM applet_versions WHERE uid = ? ORDER BY version DESC",
-        )
-        .bind(uid)
-        .fetch_all(&self.db)
-        .await?;
-        if rows.is_empty() {
-            return Err(AppletError::NotFound(uid.to_string()));
-        }
-        Ok(rows
-            .into_iter()
-            .map(|r| Version {
-                applet: applet(r.row),
-                deleted: r.deleted,
-            })
-            .collect())
-    }
-
-    /// Makes an old version current again, as a new version (a deleted applet comes back).
-    pub async fn restore(&self, uid: &str, version: i64, by: &str) -> Result<Applet, AppletError> {
-        let old = self
-            .versions(uid)
-            .await?
-            .into_iter()
-            .find(|v| v.applet.version == version && !v.deleted)
-            .ok_or_else(|| AppletError::Invalid(format!("applet '{uid}' has no version {version} to restore; GET /api/applets/{uid}/versions lists them")))?;
-        let _guard = self.lock.lock().await;
-        let a = self.put_content(uid, Content::of(&old.applet), by).await?;
-        self.publish(AppletDelta::Upsert {
-            applet: Box::new(a.clone()),
-        })
-        .await?;
-        Ok(a)
-    }
-
-    /// Creates or updates the applet `name` of `group` for an experiment (`by` is `plan:<name>`
-    /// or `publisher:<user>`), following the group's policy and never overwriting a person's edit.
-    pub async fn from_experiment(
-        &self,
-        group: &str,
-        name: &str,
-        kind: AppletKind,
-        spec: Value,
-        by: &str,
-    ) -> Result<ExperimentOutcome, AppletError> {
-        let policy = self.groups().await?.get(group).copied().unwrap_or_default();
-        let content = Content {
-            name: name.to_string(),
-            group: group.to_string(),
-            kind,
-            spec,
-            auto_enable: policy == GroupPolicy::CreateEnable,
-        };
-        content.validate()?;
-        if policy == GroupPolicy::Ignore {
-            return Ok(ExperimentOutcome::Ignored {
-                msg: format!(
-                    "group '{group}' ignores applets from experiments (its policy is 'ignore')"
-                ),
-            });
-        }
-        let _guard = self.lock.lock().await;
-        let row: Option<Row> = sqlx::query_as(&format!(
-            "SELECT {COLUMNS} FROM applets WHERE grp = ? AND name = ?"
-        ))
-        .bind(group)
-        .bind(name)
-        .fetch_optional(&self.db)
-        .await?;
-        let outcome = match row.map(applet) {
-            None => {
-                let a = self
-                    .insert(content, uuid::Uuid::new_v4().to_string(), 1, by)
-                    .await?;
-                ExperimentOutcome::Created {
-                    applet: Box::new(a),
-                }
-            }
-            Some(current) if !by_experiment(&current.updated_by) => ExperimentOutcome::Kept {
-                msg: format!(
-                    "applet '{name}' of group '{group}' was last edited by {}; their edit is kept",
-                    current.updated_by
-                ),
-                applet: Box::new(current),
-            },
-            Some(current) if Content::of(&current) == content => ExperimentOutcome::Unchanged {
-                applet: Box::new(current),
-            },
-            Some(current) => ExperimentOutcome::Updated {
-                applet: Box::new(self.save(&current, content, by).await?),
-            },
-        };
-        if let ExperimentOutcome::Created { applet } | ExperimentOutcome::Updated { applet } =
-            &outcome
-        {
-            self.publish(AppletDelta::Upsert {
-                applet: applet.clone(),
-            })
-            .await?;
-        }
-        Ok(outcome)
-    }
-
-    async fn insert(
-        &self,
-        content: Content,
-        uid: String,
-        version: i64,
-        by: &str,
-    ) -> Result<Applet, AppletError> {
-        let a = Applet {
-            uid,
-            name: content.name,
-            group: content.group,
-            kind: content.kind,
-            spec: content.spec,
-            version,
-            updated_by: by.to_string(),
-            updated_at: now(),
-            auto_enable: content.auto_enable,
-        };
-        let mut tx = self.db.begin_with("BEGIN IMMEDIATE").await?;
-        let taken: Option<(String,)> =
-            sqlx::query_as("SELECT uid FROM applets WHERE grp = ? AND name = ?")
-                .bind(&a.group)
-                .bind(&a.name)
-                .fetch_optional(&mut *tx)
-                .await?;
-        if let Some((other,)) = taken {
-            return Err(AppletError::Conflict(format!(
-                "group '{}' already has an applet named '{}' ({other}); choose another name or edit that one",
-                a.group, a.name
-            )));
-        }
-        write(&mut tx, &a, false).await?;
-        tx.commit().await?;
-        Ok(a)
-    }
-
-    /// A new version of `current` with `content`.
-    async fn save(
-        &self,
-        current: &Applet,
-        content: Content,
-        by: &str,
-    ) -> Result<Applet, AppletError> {
-        if content.group != current.group || content.name != current.name {
-            let taken: Option<(String,)> =
-                sqlx::query_as("SELECT uid FROM applets WHERE grp = ? AND name = ? AND uid != ?")
-                    .bind(&content.group)
-                    .bind(&content.name)
-                    .bind(&current.uid)
-                    .fetch_optional(&self.db)
-                    .await?;
-            if let Some((other,)) = taken {
-                return Err(AppletError::Conflict(format!(
-                    "group '{}' already has an applet named '{}' ({other})",
-                    content.group, content.name
-                )));
-            }
-        }
-        let a = Applet {
-            uid: current.uid.clone(),
-            name: content.name,
-            group: content.group,
-            kind: content.kind,
-            spec: content.spec,
-            version: current.version + 1,
-            updated_by: by.to_string(),
-            updated_at: now(),
-            auto_enable: content.auto_enable,
-        };
-        let mut tx = self.db.begin_with("BEGIN IMMEDIATE").await?;
-        write(&mut tx, &a, false).await?;
-        tx.commit().await?;
-        Ok(a)
-    }
-
-    /// Sets `uid`'s content as a new version, whether it exists now or was deleted.
-    async fn put_content(
-        &self,
-        uid: &str,
-        content: Content,
-        by: &str,
-    ) -> Result<Applet, AppletError> {
-        match self.get(uid).await? {
-            Some(current) => self.save(&current, content, by).await,
-            None => {
-                let last: (i64,) = sqlx::query_as(
-                    "SELECT COALESCE(MAX(version), 0) FROM applet_versions WHERE uid = ?",
-                )
-                .bind(uid)
-                .fetch_one(&self.db)
-                .await?;
-                self.insert(content, uid.to_string(), last.0 + 1, by).await
-            }
-        }
-    }
-
-    async fn remove(&self, current: &Applet, by: &str) -> Result<(), AppletError> {
-        let gone = Applet {
-            version: current.version + 1,
-            updated_by: by.to_string(),
-            updated_at: now(),
-            ..current.clone()
-        };
-        let mut tx = self.db.begin_with("BEGIN IMMEDIATE").await?;
-        write(&mut tx, &gone, true).await?;
-        tx.commit().await?;
-        Ok(())
     }
 
     /// Publishes a change on the `applets` topic (snapshot: every applet and the group policies)

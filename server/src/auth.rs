@@ -14,6 +14,8 @@
 
 pub mod audit;
 mod credentials;
+mod identity;
+mod layer;
 mod pages;
 mod principal;
 mod require;
@@ -26,14 +28,13 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::extract::{ConnectInfo, Request};
+use axum::http::StatusCode;
 
 use credentials::query_param;
 pub use credentials::{cookie, credentials, is_credential_param, urlencode, Credentials};
-use pages::{forbidden_page, kiosk_refused};
+pub use identity::{Authn, Identity, Recheck};
+pub use layer::layer;
 pub use principal::Principal;
 pub use require::require;
 pub(crate) use require::same_origin;
@@ -259,100 +260,6 @@ pub fn csrf_for_key(key: &str) -> String {
     store::digest(&format!("csrf:{key}"))[..32].to_string()
 }
 
-/// Someone known.
-#[derive(Clone, Debug)]
-pub struct Identity {
-    pub user: String,
-    pub user_group: String,
-    pub role: Role,
-    pub scopes: Vec<&'static str>,
-    /// Set when the credential came in a cookie: writes must echo this token.
-    pub csrf: Option<String>,
-}
-
-impl Identity {
-    pub fn new(
-        user: &str,
-        group: &str,
-        role: Role,
-        scopes: Vec<&'static str>,
-        csrf: Option<String>,
-    ) -> Self {
-        Identity {
-            user: user.into(),
-            user_group: group.into(),
-            role,
-            scopes,
-            csrf,
-        }
-    }
-
-    pub fn has(&self, scope: &str) -> bool {
-        self.scopes.contains(&scope)
-    }
-
-    pub fn principal(&self) -> Principal {
-        Principal {
-            user: self.user.clone(),
-            user_group: self.user_group.clone(),
-        }
-    }
-}
-
-/// The outcome of authentication, put into every request's extensions.
-#[derive(Clone, Debug)]
-pub enum Authn {
-    Anonymous,
-    Denied { status: StatusCode, msg: String },
-    Ok(Identity),
-}
-
-/// What a long-lived connection presented, kept to ask again later: a socket outlives the check
-/// made when it opened, and a key may be revoked or a user disabled meanwhile.
-#[derive(Clone)]
-pub struct Recheck {
-    auth: Auth,
-    creds: std::sync::Arc<Credentials>,
-}
-
-impl Recheck {
-    pub fn new(auth: &Auth, headers: &HeaderMap, query: Option<&str>) -> Self {
-        Recheck {
-            auth: auth.clone(),
-            creds: std::sync::Arc::new(credentials(headers, query)),
-        }
-    }
-
-    /// `None` while the credentials still hold, else why they no longer do.
-    pub async fn failed(&self) -> Option<String> {
-        match self.auth.authenticate(&self.creds).await {
-            Authn::Ok(_) => None,
-            Authn::Denied { msg, .. } => Some(msg),
-            Authn::Anonymous => Some("not signed in any more".into()),
-        }
-    }
-
-    /// [`Self::failed`], and also when the credentials no longer carry `scope` (a key's scopes
-    /// lowered, a user's role changed).
-    pub async fn lost(&self, scope: &str) -> Option<String> {
-        match self.auth.authenticate(&self.creds).await {
-            Authn::Ok(id) if id.has(scope) => None,
-            Authn::Ok(id) => Some(format!(
-                "{} (role {}) no longer has the scope {scope} this connection needs",
-                id.user,
-                id.role.as_str()
-            )),
-            Authn::Denied { msg, .. } => Some(msg),
-            Authn::Anonymous => Some("not signed in any more".into()),
-        }
-    }
-}
-
-/// The page anyone may load (static files never reach the check).
-fn public_page(path: &str) -> bool {
-    path == "/login"
-}
-
 /// Where a request came from, for the audit log and login throttling.
 pub fn source(req: &Request) -> String {
     let peer = req
@@ -379,191 +286,10 @@ pub fn bounded(text: &str, max: usize) -> String {
     }
 }
 
-/// Authenticates every request. API routes check their scope themselves ([`require`]); pages
-/// other than the login page need a signed-in browser; `?api_key=` on a page becomes a cookie.
-pub async fn layer(State(auth): State<Auth>, mut req: Request, next: Next) -> Response {
-    let path = req.uri().path().to_string();
-    // The browser bundle and icons are the same for everyone: no credential lookup for them.
-    if path.starts_with("/pkg/") || path.starts_with("/favicon") {
-        return next.run(req).await;
-    }
-    let creds = credentials(req.headers(), req.uri().query());
-    let authn = auth.authenticate(&creds).await;
-    req.extensions_mut().insert(auth.clone());
-    if path.starts_with("/api/") || path == "/api" {
-        req.extensions_mut().insert(authn);
-        return next.run(req).await;
-    }
-    let query = req.uri().query().unwrap_or("").to_string();
-    let link_key = query_param(Some(&query), "api_key");
-    match (&authn, link_key) {
-        // The link hutch prints (or a kiosk link): remember the key in a cookie, and drop it from
-        // the address bar so that it is not bookmarked or shown on a wall screen.
-        (Authn::Ok(_), Some(_))
-            if req
-                .headers()
-                .get("sec-fetch-site")
-                .is_some_and(|v| v.as_bytes() == b"cross-site") =>
-        {
-            // A link on another site's page would sign this browser in with that site's key.
-            forbidden_page(
-                "This sign-in link was followed from another site; open it from hutch's own output, a bookmark, or type it in",
-            )
-        }
-        (Authn::Ok(id), _) if !id.has(scopes::READ_STATUS) => forbidden_page(&format!(
-            "Signed in as '{}', who may not read the status ({}), so no page can be shown; ask an administrator for a role with it",
-            id.user,
-            scopes::READ_STATUS
-        )),
-        (Authn::Ok(_), Some(key)) => {
-            let rest: Vec<&str> = query
-                .split('&')
-                .filter(|kv| !kv.starts_with("api_key=") && !kv.is_empty())
-                .collect();
-            // Never `//host`: a browser reads that as another site.
-            let path = format!("/{}", path.trim_start_matches('/'));
-            let target = if rest.is_empty() {
-                path
-            } else {
-                format!("{path}?{}", rest.join("&"))
-            };
-            let mut resp = Redirect::to(&target).into_response();
-            for c in auth.cookies(COOKIE, &key, &csrf_for_key(&key), 31_536_000) {
-                if let Ok(v) = HeaderValue::from_str(&c) {
-                    resp.headers_mut().append(header::SET_COOKIE, v);
-                }
-            }
-            resp
-        }
-        (Authn::Ok(id), None) => {
-            let id = id.clone();
-            req.extensions_mut().insert(id.principal());
-            req.extensions_mut().insert(id);
-            next.run(req).await
-        }
-        _ if public_page(&path) => next.run(req).await,
-        (authn, _) => {
-            let why = match authn {
-                Authn::Denied { msg, .. } => msg.clone(),
-                _ => String::new(),
-            };
-            if path == "/kiosk" {
-                return kiosk_refused(&why);
-            }
-            let here = if query.is_empty() {
-                path
-            } else {
-                format!("{path}?{query}")
-            };
-            let mut to = format!("/login?next={}", urlencode(&here));
-            if !why.is_empty() {
-                to.push_str(&format!("&error={}", urlencode(&why)));
-            }
-            Redirect::to(&to).into_response()
-        }
-    }
-}
-
 /// A new random key: 32 hexadecimal digits (alphanumeric, as bluesky requires; 128 bits).
 pub fn generate_key() -> String {
     secret::random_hex(16)
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
-        let mut h = HeaderMap::new();
-        for (k, v) in pairs {
-            h.append(
-                axum::http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
-                HeaderValue::from_str(v).unwrap(),
-            );
-        }
-        h
-    }
-
-    fn key(k: &str, cookie: bool) -> Credentials {
-        Credentials::Key {
-            key: k.into(),
-            cookie,
-        }
-    }
-
-    #[test]
-    fn credentials_come_from_header_query_session_or_cookie() {
-        assert_eq!(
-            credentials(&headers(&[("authorization", "ApiKey abc")]), None),
-            key("abc", false)
-        );
-        assert_eq!(
-            credentials(&headers(&[("authorization", "apikey abc")]), None),
-            key("abc", false)
-        );
-        assert_eq!(
-            credentials(&headers(&[("authorization", "Bearer abc")]), None),
-            key("abc", false)
-        );
-        assert_eq!(
-            credentials(&headers(&[("authorization", "Token abc")]), None),
-            Credentials::BadScheme("Token".into())
-        );
-        assert_eq!(
-            credentials(&headers(&[]), Some("x=1&api_key=q1")),
-            key("q1", false)
-        );
-        assert_eq!(
-            credentials(&headers(&[]), Some("my_api_key=q1")),
-            Credentials::None
-        );
-        assert_eq!(
-            credentials(&headers(&[("cookie", "a=b; hutch_api_key=c1")]), None),
-            key("c1", true)
-        );
-        assert_eq!(
-            credentials(
-                &headers(&[("cookie", "hutch_api_key=c1; hutch_session=s1")]),
-                None
-            ),
-            Credentials::Session("s1".into()),
-            "a session wins over a key cookie"
-        );
-        assert_eq!(credentials(&headers(&[]), None), Credentials::None);
-    }
-
-    #[test]
-    fn key_comparison() {
-        assert!(key_matches("abc", "abc"));
-        assert!(!key_matches("abd", "abc"));
-        assert!(!key_matches("ab", "abc"));
-    }
-
-    #[test]
-    fn websocket_origin_must_be_this_host() {
-        assert!(same_origin(&headers(&[
-            ("host", "h:1"),
-            ("origin", "http://h:1")
-        ])));
-        assert!(same_origin(&headers(&[
-            ("host", "h:1"),
-            ("origin", "https://h:1")
-        ])));
-        assert!(!same_origin(&headers(&[
-            ("host", "h:1"),
-            ("origin", "https://evil.example")
-        ])));
-        assert!(
-            same_origin(&headers(&[("host", "h:1")])),
-            "no Origin: not a browser"
-        );
-    }
-
-    #[test]
-    fn urlencode_keeps_paths_readable() {
-        assert_eq!(
-            urlencode("/history?status=failed&x=a b"),
-            "/history%3Fstatus%3Dfailed%26x%3Da%20b"
-        );
-    }
-}
+mod tests;

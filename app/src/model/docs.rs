@@ -13,7 +13,11 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+// The path is spelled out because server/fuzz compiles this file by `#[path]`, where a plain
+// `mod` would be looked up beside the file instead of in its folder.
+#[path = "docs/document.rs"]
 mod document;
+#[path = "docs/page.rs"]
 mod page;
 
 pub use document::{

@@ -10,6 +10,10 @@ use hutch_app::model::queue::{ExitStatus, ItemResult, QueueItem, RunningProperti
 use hutch_app::model::status::QueueMode;
 use serde::{Deserialize, Serialize};
 
+pub use lock::{time_str, Guard, Lock};
+
+mod lock;
+
 /// What the caller supplies: the time, the principal, and fresh uids.
 pub struct Ctx<'a> {
     /// Unix seconds.
@@ -78,17 +82,6 @@ impl EnvState {
 pub enum PauseOption {
     Deferred,
     Immediate,
-}
-
-/// The lock, as `lock/info` shows it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Lock {
-    pub key: String,
-    pub environment: bool,
-    pub queue: bool,
-    pub user: String,
-    pub time: f64,
-    pub note: Option<String>,
 }
 
 /// One run of the executing plan, for `re/runs`.
@@ -286,13 +279,6 @@ impl QueueState {
     }
 }
 
-/// Which lock flag guards an operation.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Guard {
-    Queue,
-    Environment,
-}
-
 impl QueueState {
     pub fn take_changes(&mut self) -> (Vec<Change>, Vec<Effect>) {
         (
@@ -303,103 +289,6 @@ impl QueueState {
 
     pub(super) fn status_changed(&mut self) {
         self.changes.push(Change::Status);
-    }
-
-    /// Refuses when the lock guards this operation and `key` is not the lock key.
-    pub fn check_lock(&self, guard: Guard, key: Option<&str>) -> Result<(), String> {
-        let Some(lock) = &self.lock else {
-            return Ok(());
-        };
-        let guarded = match guard {
-            Guard::Queue => lock.queue,
-            Guard::Environment => lock.environment,
-        };
-        // Compared in constant time: the answer must not tell how much of a guess was right.
-        if guarded && !key.is_some_and(|k| crate::auth::key_matches(k, &lock.key)) {
-            return Err(format!("Invalid lock key: \n{}", self.lock_text()));
-        }
-        Ok(())
-    }
-
-    /// bluesky's multi-line description of the lock, used in rejection messages.
-    pub fn lock_text(&self) -> String {
-        let py = |b: bool| if b { "True" } else { "False" };
-        match &self.lock {
-            None => "RE Manager is not locked".into(),
-            Some(l) => format!(
-                "RE Manager is locked by {} at {}\nEnvironment is locked: {}\nQueue is locked:       {}\nEmergency lock key:    {}\nNote: {}",
-                l.user,
-                time_str(l.time),
-                py(l.environment),
-                py(l.queue),
-                if self.emergency_key.is_some() { "set" } else { "not set" },
-                l.note.as_deref().unwrap_or("---")
-            ),
-        }
-    }
-
-    pub fn lock(
-        &mut self,
-        key: &str,
-        environment: bool,
-        queue: bool,
-        note: Option<String>,
-        ctx: &Ctx,
-    ) -> Result<(), String> {
-        if key.is_empty() {
-            return Err("Lock key is not set".into());
-        }
-        if !environment && !queue {
-            return Err(format!(
-                "Invalid option: environment and/or queue must be selected: environment={} queue={}",
-                py_bool(environment),
-                py_bool(queue)
-            ));
-        }
-        if let Some(l) = &self.lock {
-            if l.key != key {
-                return Err(format!(
-                    "RE Manager was locked with a different key: \n{}",
-                    self.lock_text()
-                ));
-            }
-        }
-        self.lock = Some(Lock {
-            key: key.into(),
-            environment,
-            queue,
-            user: ctx.user.into(),
-            time: ctx.now,
-            note,
-        });
-        self.changes.push(Change::Settings);
-        Ok(())
-    }
-
-    pub fn unlock(&mut self, key: &str) -> Result<(), String> {
-        let Some(lock) = &self.lock else {
-            return Ok(());
-        };
-        let emergency = self
-            .emergency_key
-            .as_deref()
-            .is_some_and(|e| crate::auth::key_matches(key, e));
-        if !crate::auth::key_matches(key, &lock.key) && !emergency {
-            return Err(format!("Invalid lock key: \n{}", self.lock_text()));
-        }
-        self.lock = None;
-        self.changes.push(Change::Settings);
-        Ok(())
-    }
-
-    /// Removes the lock whatever its key (staff, via `POST /api/lock/break`); says whether there
-    /// was one.
-    pub fn break_lock(&mut self) -> bool {
-        let had = self.lock.take().is_some();
-        if had {
-            self.changes.push(Change::Settings);
-        }
-        had
     }
 
     pub fn set_mode(&mut self, mode: QueueMode) {
@@ -427,21 +316,6 @@ impl QueueState {
             let _ = self.start_queue(ctx);
         }
     }
-}
-
-fn py_bool(b: bool) -> &'static str {
-    if b {
-        "True"
-    } else {
-        "False"
-    }
-}
-
-/// `%m/%d/%Y %H:%M:%S` of a Unix time, in UTC.
-pub fn time_str(t: f64) -> String {
-    chrono::DateTime::from_timestamp(t as i64, 0)
-        .map(|d| d.format("%m/%d/%Y %H:%M:%S").to_string())
-        .unwrap_or_default()
 }
 
 /// The result a finished item gets.

@@ -11,6 +11,10 @@ use hutch_app::model::status::QueueMode;
 use sqlx::{Sqlite, SqlitePool, Transaction};
 
 use super::state::{Change, Lock, QueueState};
+use order::flush_inserts;
+
+mod load;
+mod order;
 
 /// What was in the database at start-up.
 pub struct Loaded {
@@ -37,102 +41,11 @@ fn to_json<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_string(v).unwrap_or_default()
 }
 
-/// The stored queue (with the order's positions), history and settings.
-#[allow(clippy::type_complexity)]
-async fn read(
-    pool: &SqlitePool,
-    interrupted: Vec<String>,
-) -> Result<(Loaded, Vec<String>, HashMap<String, f64>), sqlx::Error> {
-    let rows: Vec<(String, f64, String)> =
-        sqlx::query_as("SELECT item_uid, position, item FROM queue_items ORDER BY position")
-            .fetch_all(pool)
-            .await?;
-    let mut items = Vec::with_capacity(rows.len());
-    let mut order = Vec::with_capacity(rows.len());
-    let mut positions = HashMap::with_capacity(rows.len());
-    for (uid, pos, json) in rows {
-        match serde_json::from_str::<QueueItem>(&json) {
-            Ok(item) => items.push(item),
-            Err(e) => {
-                tracing::error!(item_uid = %uid, "skipping an unreadable queue item: {e}");
-                continue;
-            }
-        }
-        order.push(uid.clone());
-        positions.insert(uid, pos);
-    }
-    let history_rows: Vec<(String,)> =
-        sqlx::query_as("SELECT item FROM dispatches WHERE in_history = 1 ORDER BY finished_at, id")
-            .fetch_all(pool)
-            .await?;
-    let history = history_rows
-        .into_iter()
-        .filter_map(|(j,)| serde_json::from_str(&j).ok())
-        .collect();
-    let settings: Vec<(String, String)> = sqlx::query_as("SELECT key, value FROM manager_settings")
-        .fetch_all(pool)
-        .await?;
-    let setting = |k: &str| {
-        settings
-            .iter()
-            .find(|(key, _)| key == k)
-            .map(|(_, v)| v.as_str())
-    };
-    let loaded = Loaded {
-        items,
-        history,
-        mode: setting("mode")
-            .and_then(|v| serde_json::from_str(v).ok())
-            .unwrap_or_default(),
-        autostart: setting("autostart")
-            .and_then(|v| serde_json::from_str(v).ok())
-            .unwrap_or(false),
-        lock: setting("lock")
-            .and_then(|v| serde_json::from_str(v).ok())
-            .flatten(),
-        next_scan_id: setting("next_scan_id")
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(1),
-        interrupted,
-    };
-    Ok((loaded, order, positions))
-}
-
 fn status_text(s: ExitStatus) -> &'static str {
     s.as_str()
 }
 
 impl Store {
-    /// Loads the state; first turns any execution the previous process left running into an
-    /// `interrupted` history entry and puts a copy of its item back at the front of the queue.
-    pub async fn load(pool: SqlitePool, now: f64) -> Result<(Store, Loaded), sqlx::Error> {
-        let interrupted = recover(&pool, now).await?;
-        let (loaded, order, positions) = read(&pool, interrupted).await?;
-        Ok((
-            Store {
-                pool,
-                order,
-                positions,
-                running_dispatch: None,
-            },
-            loaded,
-        ))
-    }
-
-    /// Re-reads the stored queue, history and settings, and the store's own mirror of the order:
-    /// after a failed commit the database is the truth. `running_dispatch` is the running
-    /// execution's dispatch as it was before the failed transaction.
-    pub async fn reload(
-        &mut self,
-        running_dispatch: Option<String>,
-    ) -> Result<Loaded, sqlx::Error> {
-        self.running_dispatch = running_dispatch;
-        let (loaded, order, positions) = read(&self.pool, Vec::new()).await?;
-        self.order = order;
-        self.positions = positions;
-        Ok(loaded)
-    }
-
     /// Writes one batch of changes in one transaction.
     pub async fn apply(
         &mut self,
@@ -357,116 +270,6 @@ impl Store {
             Some((p, d, t))
         }))
     }
-
-    fn forget(&mut self, uid: &str) {
-        self.order.retain(|u| u != uid);
-        self.positions.remove(uid);
-    }
-
-    /// The clamped index and, if there is room between the neighbours, the position for an item
-    /// put at `index` of the mirror.
-    fn slot(&self, index: usize) -> (usize, Option<f64>) {
-        let index = index.min(self.order.len());
-        let at = |i: usize| {
-            self.order
-                .get(i)
-                .and_then(|u| self.positions.get(u))
-                .copied()
-        };
-        let prev = index.checked_sub(1).and_then(at);
-        let next = at(index);
-        let pos = match (prev, next) {
-            (None, None) => Some(0.0),
-            (Some(p), None) => Some(p + 1024.0),
-            (None, Some(n)) => Some(n - 1024.0),
-            (Some(p), Some(n)) if n - p > 1e-6 => Some((p + n) / 2.0),
-            _ => None,
-        };
-        (index, pos)
-    }
-
-    /// The common edits that are one SQL statement (an add at a free position, a remove) run
-    /// without an explicit transaction: one round trip to SQLite instead of three. Returns
-    /// false when the change needs the general path.
-    async fn apply_single(&mut self, change: &Change) -> Result<bool, sqlx::Error> {
-        match change {
-            Change::QueueInsert { index, item } => {
-                let (index, Some(pos)) = self.slot(*index) else {
-                    return Ok(false);
-                };
-                sqlx::query("INSERT INTO queue_items (item_uid, position, item) VALUES (?, ?, ?)")
-                    .bind(&item.item_uid)
-                    .bind(pos)
-                    .bind(to_json(item))
-                    .execute(&self.pool)
-                    .await?;
-                self.order.insert(index, item.item_uid.clone());
-                self.positions.insert(item.item_uid.clone(), pos);
-                Ok(true)
-            }
-            Change::QueueRemove { uid } => {
-                sqlx::query("DELETE FROM queue_items WHERE item_uid = ?")
-                    .bind(uid)
-                    .execute(&self.pool)
-                    .await?;
-                self.forget(uid);
-                Ok(true)
-            }
-            _ => Ok(false),
-        }
-    }
-
-    /// Puts `uid` at `index` of the mirror and returns its new position, renumbering the whole
-    /// queue (in this transaction) when there is no room between the neighbours.
-    async fn place(
-        &mut self,
-        tx: &mut Transaction<'_, Sqlite>,
-        index: usize,
-        uid: &str,
-    ) -> Result<f64, sqlx::Error> {
-        let (index, pos) = self.slot(index);
-        self.order.insert(index, uid.to_string());
-        if let Some(pos) = pos {
-            self.positions.insert(uid.to_string(), pos);
-            return Ok(pos);
-        }
-        // Renumber: every item gets 1024 × its index. Moving them out of the way first keeps
-        // positions unique during the update.
-        sqlx::query("UPDATE queue_items SET position = -position - 1e12")
-            .execute(&mut **tx)
-            .await?;
-        for (i, u) in self.order.iter().enumerate() {
-            let p = i as f64 * 1024.0;
-            self.positions.insert(u.clone(), p);
-            if u != uid {
-                sqlx::query("UPDATE queue_items SET position = ? WHERE item_uid = ?")
-                    .bind(p)
-                    .bind(u)
-                    .execute(&mut **tx)
-                    .await?;
-            }
-        }
-        Ok(self.positions[uid])
-    }
-}
-
-/// Writes queued-up inserts in one statement (SQLite takes up to 32 766 parameters; 300 rows of 3
-/// stay far below).
-async fn flush_inserts(
-    tx: &mut Transaction<'_, Sqlite>,
-    pending: &mut Vec<(String, f64, String)>,
-) -> Result<(), sqlx::Error> {
-    for chunk in pending.chunks(300) {
-        let mut q = sqlx::QueryBuilder::<Sqlite>::new(
-            "INSERT INTO queue_items (item_uid, position, item) ",
-        );
-        q.push_values(chunk, |mut row, (uid, pos, json)| {
-            row.push_bind(uid).push_bind(pos).push_bind(json);
-        });
-        q.build().execute(&mut **tx).await?;
-    }
-    pending.clear();
-    Ok(())
 }
 
 async fn log_status(
@@ -499,61 +302,4 @@ async fn save_setting(
         .execute(&mut **tx)
         .await?;
     Ok(())
-}
-
-/// Executions left `running`/`paused` by a previous process become `interrupted` history
-/// entries; a copy of a queue item goes back to the front of the queue. One transaction.
-async fn recover(pool: &SqlitePool, now: f64) -> Result<Vec<String>, sqlx::Error> {
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-    let rows: Vec<(String, String, String)> = sqlx::query_as(
-        "SELECT uid, kind, item FROM dispatches WHERE status IN ('running', 'paused') ORDER BY id",
-    )
-    .fetch_all(&mut *tx)
-    .await?;
-    let mut recovered = Vec::new();
-    let msg = "hutch stopped while this item ran (server restart or crash); it was put back at the front of the queue";
-    for (uid, kind, item_json) in rows {
-        let Ok(mut item) = serde_json::from_str::<QueueItem>(&item_json) else {
-            continue;
-        };
-        let time_start = item.properties.as_ref().map_or(now, |p| p.time_start);
-        item.properties = None;
-        item.result = Some(hutch_app::model::queue::ItemResult {
-            exit_status: ExitStatus::Interrupted,
-            run_uids: vec![],
-            scan_ids: vec![],
-            time_start,
-            time_stop: now,
-            msg: msg.into(),
-            traceback: String::new(),
-        });
-        sqlx::query(
-            "UPDATE dispatches SET status = 'interrupted', item = ?, updated_at = ?, finished_at = ?, exit_msg = ?, \
-             in_history = 1 WHERE uid = ?",
-        )
-        .bind(to_json(&item))
-        .bind(now)
-        .bind(now)
-        .bind(msg)
-        .bind(&uid)
-        .execute(&mut *tx)
-        .await?;
-        log_status(&mut tx, &uid, "interrupted", now, msg).await?;
-        if kind == "queue" {
-            let front: Option<f64> = sqlx::query_scalar("SELECT MIN(position) FROM queue_items")
-                .fetch_one(&mut *tx)
-                .await?;
-            let mut copy = item.clone();
-            copy.item_uid = uuid::Uuid::new_v4().to_string();
-            sqlx::query("INSERT INTO queue_items (item_uid, position, item) VALUES (?, ?, ?)")
-                .bind(&copy.item_uid)
-                .bind(front.unwrap_or(0.0) - 1024.0)
-                .bind(to_json(&copy))
-                .execute(&mut *tx)
-                .await?;
-        }
-        recovered.push(item.item_uid.clone());
-    }
-    tx.commit().await?;
-    Ok(recovered)
 }

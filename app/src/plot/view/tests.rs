@@ -1,7 +1,9 @@
 //! Tests of `view`.
 
 use super::*;
+use crate::model::applets::spec::{TableSpec, ValueSpec};
 use crate::model::applets::AppletKind;
+use crate::plot::chart::Colormap;
 use crate::plot::run_data::tests::fixture;
 use serde_json::json;
 

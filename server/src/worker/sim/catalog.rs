@@ -271,5 +271,8 @@ pub fn catalog() -> Catalog {
     Catalog::new(plans(), devices())
 }
 
+// The path is spelled out because server/fuzz compiles this file by `#[path]`, where a plain
+// `mod` would be looked up beside the file instead of in its folder.
 #[cfg(test)]
+#[path = "catalog/tests.rs"]
 mod tests;
