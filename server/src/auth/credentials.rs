@@ -18,12 +18,13 @@ pub enum Credentials {
     BadScheme(String),
 }
 
+/// A credential given in the query string (`api_key`, `csrf`), percent-decoded as every other
+/// query parameter is (`http::params`); a query that cannot be decoded presents none.
 pub(super) fn query_param(query: Option<&str>, name: &str) -> Option<String> {
-    query?.split('&').find_map(|kv| {
-        kv.strip_prefix(name)
-            .and_then(|rest| rest.strip_prefix('='))
-            .map(String::from)
-    })
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query?).ok()?;
+    pairs
+        .into_iter()
+        .find_map(|(k, v)| (k == name).then_some(v))
 }
 
 pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {

@@ -97,3 +97,17 @@ fn urlencode_keeps_paths_readable() {
         "/history%3Fstatus%3Dfailed%26x%3Da%20b"
     );
 }
+
+#[test]
+fn query_credentials_are_percent_decoded_and_matched_by_whole_name() {
+    assert_eq!(
+        query_param(Some("a=1&api_key=k%2Bx%3D"), "api_key").as_deref(),
+        Some("k+x=")
+    );
+    assert_eq!(query_param(Some("api_keys=1"), "api_key"), None);
+    assert_eq!(
+        query_param(Some("csrf=a+b"), "csrf").as_deref(),
+        Some("a b")
+    );
+    assert_eq!(query_param(None, "csrf"), None);
+}
