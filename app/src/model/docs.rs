@@ -21,9 +21,10 @@ mod document;
 mod page;
 
 pub use document::{
-    DataKey, Datum, DatumPage, Descriptor, Document, Event, EventPage, Hint, Range, Resource, Rest,
-    Start, Stop, StreamDatum, StreamResource,
+    DataKey, Datum, DatumPage, Descriptor, Document, Hint, Range, Resource, Rest, Start, Stop,
+    StreamDatum, StreamResource,
 };
+pub use page::{Event, EventPage};
 
 /// The event-model document types hutch stores and streams.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

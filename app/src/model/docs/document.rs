@@ -13,6 +13,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 
+use super::page::{Event, EventPage};
 use super::{DocName, ExitStatus};
 
 /// Keys a document type does not name.
@@ -156,41 +157,6 @@ impl Descriptor {
             .flat_map(|h| h.fields.iter().cloned())
             .collect()
     }
-}
-
-/// Readings at one moment; `data`, `timestamps` and `filled` map field to value.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct Event {
-    pub uid: String,
-    pub descriptor: String,
-    pub time: f64,
-    pub seq_num: i64,
-    #[serde(default)]
-    pub data: Map<String, Value>,
-    #[serde(default)]
-    pub timestamps: Map<String, Value>,
-    #[serde(default)]
-    pub filled: Map<String, Value>,
-    #[serde(flatten)]
-    pub rest: Rest,
-}
-
-/// Events of one descriptor as columns: `data`, `timestamps` and `filled` map field to a list
-/// with one value per event.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct EventPage {
-    pub descriptor: String,
-    pub uid: Vec<String>,
-    pub time: Vec<f64>,
-    pub seq_num: Vec<i64>,
-    #[serde(default)]
-    pub data: BTreeMap<String, Vec<Value>>,
-    #[serde(default)]
-    pub timestamps: BTreeMap<String, Vec<Value>>,
-    #[serde(default)]
-    pub filled: BTreeMap<String, Vec<Value>>,
-    #[serde(flatten)]
-    pub rest: Rest,
 }
 
 /// Data written outside the documents (a file per detector, ophyd's `AreaDetector`).
