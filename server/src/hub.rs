@@ -11,6 +11,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use hutch_app::model::docs::{DocName, EventPage};
 use hutch_app::model::stream::{ServerMessage, Topic};
 use tokio::sync::mpsc;
 
@@ -32,7 +33,7 @@ pub struct Frame {
 #[derive(Debug)]
 pub struct PageFrame {
     pub first: u64,
-    pub doc: serde_json::Value,
+    pub page: EventPage,
 }
 
 type ClientId = u64;
@@ -112,26 +113,17 @@ impl Hub {
         self.deliver(&topic, None, Some(snapshot), text, None)
     }
 
-    /// Publishes a run topic's frame at an explicit seq (the run's document count after it).
-    pub fn publish_run(
-        &self,
-        topic: &Topic,
-        seq: u64,
-        name: &str,
-        doc: serde_json::Value,
-        first: Option<u64>,
-    ) {
-        match first {
-            Some(first) => {
-                let page = Arc::new(PageFrame { first, doc });
-                let text = |seq| encode_update(topic, seq, name, &page.doc);
-                self.deliver(topic, Some(seq), None, text, Some(page.clone()));
-            }
-            None => {
-                let text = |seq| encode_update(topic, seq, name, &doc);
-                self.deliver(topic, Some(seq), None, text, None);
-            }
-        }
+    /// Publishes a run topic's document at an explicit seq (the run's document count after it).
+    pub fn publish_run(&self, topic: &Topic, seq: u64, name: DocName, doc: &serde_json::Value) {
+        let text = |seq| encode_update(topic, seq, name.as_str(), doc);
+        self.deliver(topic, Some(seq), None, text, None);
+    }
+
+    /// Publishes a page of a run's events, whose run seqs are `first..seq`.
+    pub fn publish_page(&self, topic: &Topic, seq: u64, first: u64, page: EventPage) {
+        let page = Arc::new(PageFrame { first, page });
+        let text = |seq| encode_update(topic, seq, DocName::EventPage.as_str(), &page.page);
+        self.deliver(topic, Some(seq), None, text, Some(page.clone()));
     }
 
     /// Whether anyone listens to `topic` right now.
@@ -232,18 +224,23 @@ fn encode(msg: &ServerMessage) -> Arc<str> {
 }
 
 /// An `update` frame of a run topic, `data: {name, doc}`, serialised without copying `doc`.
-pub fn encode_update(topic: &Topic, seq: u64, name: &str, doc: &serde_json::Value) -> Arc<str> {
+pub fn encode_update<D: serde::Serialize>(
+    topic: &Topic,
+    seq: u64,
+    name: &str,
+    doc: &D,
+) -> Arc<str> {
     #[derive(serde::Serialize)]
-    struct Data<'a> {
+    struct Data<'a, D> {
         name: &'a str,
-        doc: &'a serde_json::Value,
+        doc: &'a D,
     }
     #[derive(serde::Serialize)]
-    struct Update<'a> {
+    struct Update<'a, D> {
         r#type: &'static str,
         topic: &'a Topic,
         seq: u64,
-        data: Data<'a>,
+        data: Data<'a, D>,
     }
     let msg = Update {
         r#type: "update",

@@ -38,7 +38,7 @@ struct Page {
 pub struct Finished {
     pub first: u64,
     pub end: u64,
-    pub doc: Value,
+    pub page: EventPage,
 }
 
 /// Collects consecutive events of one run into pages.
@@ -100,7 +100,7 @@ impl Pager {
             .map(|p| Finished {
                 first: p.first,
                 end: p.end,
-                doc: serde_json::to_value(p.page).unwrap_or_default(),
+                page: p.page,
             })
             .collect()
     }
@@ -148,8 +148,9 @@ mod tests {
         assert!(p.is_empty());
         assert_eq!(pages.len(), 1);
         assert_eq!((pages[0].first, pages[0].end), (10, 13));
-        assert_eq!(pages[0].doc["data"]["x"], json!([10, 20, 30]));
-        assert_eq!(unpage(&pages[0].doc), events);
+        assert_eq!(pages[0].page.data["x"], [json!(10), json!(20), json!(30)]);
+        let doc = serde_json::to_value(&pages[0].page).unwrap();
+        assert_eq!(unpage(&doc), events);
     }
 
     #[test]

@@ -10,7 +10,7 @@ mod documents;
 mod stream_data;
 
 pub use documents::{
-    document_end, documents, documents_between, documents_text, step_end, EventRow,
+    document_end, documents, documents_between, documents_text, step_end, EventRow, Replayed,
 };
 pub use stream_data::{decimate, stream_data, Columns, DataError};
 

@@ -37,7 +37,8 @@ pub enum StoreError {
 pub struct Stored {
     pub run: String,
     pub seq: u64,
-    pub name: DocName,
+    /// What places the document (its name, and for a start or stop what the run list shows).
+    pub header: Header,
     pub doc: Value,
 }
 

@@ -6,6 +6,7 @@
 //! browser holds at most `max_points` values per field and drawing min and max per bucket shows
 //! every peak. Updates carry only the buckets that changed (`start` onward).
 
+use hutch_app::model::docs::EventPage;
 use hutch_app::model::stream::{Decimated, MinMax};
 use serde_json::{Map, Value};
 
@@ -115,23 +116,16 @@ impl Decimator {
     }
 
     /// Folds in every event of an `event_page`.
-    pub fn push_page(&mut self, page: &Value) {
-        let (Some(seq_nums), Some(times)) = (page["seq_num"].as_array(), page["time"].as_array())
-        else {
-            return;
-        };
-        let empty = Map::new();
-        let columns = page["data"].as_object().unwrap_or(&empty);
+    pub fn push_page(&mut self, page: &EventPage) {
         let mut row = Map::new();
-        for (i, (seq_num, time)) in seq_nums.iter().zip(times).enumerate() {
+        for (i, (seq_num, time)) in page.seq_num.iter().zip(&page.time).enumerate() {
             row.clear();
-            for (k, col) in columns {
+            for (k, col) in &page.data {
                 if let Some(v) = col.get(i).filter(|v| number(v).is_some()) {
                     row.insert(k.clone(), v.clone());
                 }
             }
-            let time = time.as_f64().unwrap_or(f64::NAN);
-            self.push(seq_num.as_i64().unwrap_or_default(), time, &row);
+            self.push(*seq_num, *time, &row);
         }
     }
 

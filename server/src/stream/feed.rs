@@ -18,8 +18,9 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
-use hutch_app::model::docs::DocName;
+use hutch_app::model::docs::{DocName, Header, Stop};
 use hutch_app::model::stream::{RunClosed, RunOpened, RunsDelta, Topic};
+use serde::Deserialize;
 use serde_json::json;
 use sqlx::SqlitePool;
 use tokio::sync::{mpsc, oneshot};
@@ -183,11 +184,7 @@ impl Task {
             .entry(d.run.clone())
             .or_insert_with(|| Live::at(d.seq));
         live.held = false;
-        let events = match d.name {
-            DocName::Event => 1,
-            DocName::EventPage => d.doc["uid"].as_array().map_or(0, Vec::len) as u64,
-            _ => 0,
-        };
+        let events = d.header.events() as u64;
         if events > 0
             && live.pager.is_empty()
             && d.seq >= live.published
@@ -199,7 +196,7 @@ impl Task {
             live.published = d.seq + events;
             return;
         }
-        match d.name {
+        match d.header.name() {
             DocName::Event => {
                 if let Some(e) = pages::event(&d.doc).filter(|_| d.seq >= live.published) {
                     live.pager.push(d.seq, e);
@@ -232,32 +229,38 @@ impl Task {
     fn publish_doc(&mut self, d: Stored) {
         let topic = Topic::Run(d.run.clone());
         self.hub
-            .publish_run(&topic, d.seq + 1, d.name.as_str(), d.doc.clone(), None);
+            .publish_run(&topic, d.seq + 1, d.header.name(), &d.doc);
         if let Some(live) = self.runs.get_mut(&d.run) {
             live.published = d.seq + 1;
         }
-        match d.name {
-            DocName::Start => {
+        match d.header {
+            Header::Start {
+                time,
+                plan_name,
+                scan_id,
+                ..
+            } => {
                 let run = RunOpened {
                     uid: d.run.clone(),
-                    plan_name: d.doc["plan_name"].as_str().map(String::from),
-                    scan_id: d.doc["scan_id"].as_i64(),
-                    time_start: d.doc["time"].as_f64(),
+                    plan_name,
+                    scan_id,
+                    time_start: Some(time),
                 };
                 self.open.insert(d.run.clone(), run.clone());
                 self.publish_runs(RunsDelta::Opened { run });
             }
-            DocName::Stop => {
+            Header::Stop {
+                time, exit_status, ..
+            } => {
+                // What the header does not carry (the reason, the counts) is read from the
+                // stop document, typed; a stop that does not read as one still closes the run.
+                let stop = Stop::deserialize(&d.doc).ok();
                 let run = RunClosed {
                     uid: d.run.clone(),
-                    exit_status: d.doc["exit_status"].as_str().map(String::from),
-                    time_stop: d.doc["time"].as_f64(),
-                    num_events: d.doc["num_events"].as_object().map(|m| {
-                        m.iter()
-                            .filter_map(|(k, v)| Some((k.clone(), v.as_u64()?)))
-                            .collect()
-                    }),
-                    reason: d.doc["reason"].as_str().map(String::from),
+                    exit_status: Some(exit_status.as_str().to_string()),
+                    time_stop: Some(time),
+                    num_events: stop.as_ref().map(|s| s.num_events.clone()),
+                    reason: stop.and_then(|s| s.reason),
                 };
                 self.open.remove(&d.run);
                 self.runs.remove(&d.run);
@@ -280,13 +283,8 @@ impl Task {
         };
         let topic = Topic::Run(run.to_string());
         for page in live.pager.take() {
-            self.hub.publish_run(
-                &topic,
-                page.end,
-                DocName::EventPage.as_str(),
-                page.doc,
-                Some(page.first),
-            );
+            self.hub
+                .publish_page(&topic, page.end, page.first, page.page);
             live.published = page.end;
         }
     }

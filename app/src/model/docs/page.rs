@@ -143,6 +143,45 @@ impl EventPage {
         push_columns(&mut self.filled, event.filled);
     }
 
+    /// Drops the first `n` events (a client already has them).
+    pub fn skip(&mut self, n: usize) {
+        let n = n.min(self.uid.len());
+        self.uid.drain(..n);
+        self.time.drain(..n.min(self.time.len()));
+        self.seq_num.drain(..n.min(self.seq_num.len()));
+        for cols in [&mut self.data, &mut self.timestamps, &mut self.filled] {
+            for col in cols.values_mut() {
+                col.drain(..n.min(col.len()));
+            }
+        }
+    }
+
+    /// Whether `other`'s events can follow this page's in one page: the same descriptor and the
+    /// same keys.
+    pub fn same_columns(&self, other: &EventPage) -> bool {
+        let keys = |m: &BTreeMap<String, Vec<Value>>| m.keys().cloned().collect::<Vec<_>>();
+        self.descriptor == other.descriptor
+            && keys(&self.data) == keys(&other.data)
+            && keys(&self.timestamps) == keys(&other.timestamps)
+            && keys(&self.filled) == keys(&other.filled)
+    }
+
+    /// Appends `other`'s events (see [`EventPage::same_columns`]).
+    pub fn append(&mut self, other: &EventPage) {
+        self.uid.extend_from_slice(&other.uid);
+        self.time.extend_from_slice(&other.time);
+        self.seq_num.extend_from_slice(&other.seq_num);
+        for (to, from) in [
+            (&mut self.data, &other.data),
+            (&mut self.timestamps, &other.timestamps),
+            (&mut self.filled, &other.filled),
+        ] {
+            for (k, col) in from {
+                to.entry(k.clone()).or_default().extend_from_slice(col);
+            }
+        }
+    }
+
     /// The page's events, in order. A column shorter than the page (a page that was not checked)
     /// leaves its field out of the events it does not reach.
     pub fn into_events(self) -> Vec<Event> {
@@ -212,6 +251,25 @@ mod tests {
         assert_eq!(page.data["x"], [json!(10), json!(20), json!(30)]);
         assert_eq!(page.seq_num, [1, 2, 3]);
         assert_eq!(page.into_events(), events);
+    }
+
+    #[test]
+    fn pages_skip_and_append_like_their_events() {
+        let mut a = EventPage::new("d");
+        let mut b = EventPage::new("d");
+        for n in 1..=3 {
+            a.push(event(n));
+        }
+        for n in 4..=5 {
+            b.push(event(n));
+        }
+        assert!(a.same_columns(&b));
+        a.append(&b);
+        a.skip(2);
+        let seqs: Vec<i64> = a.clone().into_events().iter().map(|e| e.seq_num).collect();
+        assert_eq!(seqs, [3, 4, 5]);
+        assert_eq!(a.data["x"].len(), 3);
+        assert!(!a.same_columns(&EventPage::new("other")));
     }
 
     #[test]

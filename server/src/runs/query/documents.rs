@@ -1,8 +1,8 @@
 //! A run's documents read back in emission order: whole for the plot pictures, in bounded steps
 //! for the HTTP export, and as parsed documents for a live subscriber's replay.
 
-use hutch_app::model::docs::DocName;
-use serde_json::{json, Value};
+use hutch_app::model::docs::{DocName, Event};
+use serde_json::{json, Map, Value};
 use sqlx::SqlitePool;
 
 /// A row of `events` as stored (`data`, `timestamps`, `filled` as JSON text; large arrays
@@ -160,29 +160,47 @@ pub async fn documents_text(
     Ok(out)
 }
 
-/// The run's documents with seq in `[from, to)`, in emission order, as `(seq, name, doc)` —
-/// what a subscriber that opens mid-run (or comes back after a gap) is replayed.
+/// A stored document read back for a replay: events typed (they are paged again), the other
+/// documents as stored.
+#[derive(Debug)]
+pub enum Replayed {
+    Event(Event),
+    Doc(DocName, Value),
+}
+
+/// The documents of run seqs `from..to`, in emission order (a replay's step).
 pub async fn documents_between(
     pool: &SqlitePool,
     uid: &str,
     from: u64,
     to: u64,
-) -> Result<Vec<(u64, DocName, Value)>, sqlx::Error> {
+) -> Result<Vec<(u64, Replayed)>, sqlx::Error> {
     let (docs, events) = rows_between(pool, uid, from, to).await?;
     let parse = |s: &str| serde_json::from_str::<Value>(s).unwrap_or(Value::Null);
-    let mut out: Vec<(u64, DocName, Value)> = Vec::with_capacity(docs.len() + events.len());
+    let object = |v: Value| match v {
+        Value::Object(m) => m,
+        _ => Map::new(),
+    };
+    let mut out: Vec<(u64, Replayed)> = Vec::with_capacity(docs.len() + events.len());
     // The writer stored only names it parsed; a row it did not write is skipped.
-    out.extend(
-        docs.iter()
-            .filter_map(|(seq, name, doc)| Some((*seq as u64, name.parse().ok()?, parse(doc)))),
-    );
-    out.extend(events.into_iter().map(|EventRow { run_seq: seq, descriptor_uid: descriptor, seq_num, uid, time, data, arrays, timestamps, filled }| {
-        let mut data = parse(&data);
-        crate::runs::arrays::unpack(&mut data, arrays.as_deref());
-        let doc = json!({"uid": uid, "time": time, "data": data, "timestamps": parse(&timestamps),
-                         "seq_num": seq_num, "filled": parse(&filled), "descriptor": descriptor});
-        (seq as u64, DocName::Event, doc)
+    out.extend(docs.iter().filter_map(|(seq, name, doc)| {
+        Some((*seq as u64, Replayed::Doc(name.parse().ok()?, parse(doc))))
     }));
-    out.sort_by_key(|(seq, _, _)| *seq);
+    out.extend(events.into_iter().map(|row| {
+        let mut data = parse(&row.data);
+        crate::runs::arrays::unpack(&mut data, row.arrays.as_deref());
+        let event = Event {
+            uid: row.uid,
+            descriptor: row.descriptor_uid,
+            time: row.time,
+            seq_num: row.seq_num,
+            data: object(data),
+            timestamps: object(parse(&row.timestamps)),
+            filled: object(parse(&row.filled)),
+            rest: Map::new(),
+        };
+        (row.run_seq as u64, Replayed::Event(event))
+    }));
+    out.sort_by_key(|(seq, _)| *seq);
     Ok(out)
 }

@@ -104,7 +104,7 @@ impl Writer {
                         stored.push(Stored {
                             run,
                             seq: seq as u64,
-                            name: header.name(),
+                            header,
                             doc,
                         });
                     }

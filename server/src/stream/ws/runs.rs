@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use axum::extract::ws::Utf8Bytes;
-use hutch_app::model::docs::DocName;
+use hutch_app::model::docs::{DocName, EventPage};
 use hutch_app::model::stream::{Topic, DECIMATED};
 use serde_json::Value;
 use tokio::time::Instant;
@@ -13,6 +13,7 @@ use tokio::time::Instant;
 use super::{Closed, Conn};
 use crate::hub::{encode_update, Frame};
 use crate::runs::pages::{weight, Finished, Pager};
+use crate::runs::query::Replayed;
 use crate::stream::decimate::Decimator;
 
 /// How often decimated plots are checked for something to send.
@@ -53,63 +54,19 @@ impl Plot {
         }
     }
 
-    fn fold(&mut self, end: u64, page: &Value) {
-        let descriptor = page["descriptor"].as_str().unwrap_or_default().to_string();
+    fn fold(&mut self, end: u64, page: &EventPage) {
         let max_points = self.max_points;
         self.streams
-            .entry(descriptor)
+            .entry(page.descriptor.clone())
             .or_insert_with(|| Decimator::new(max_points))
             .push_page(page);
         self.seq = end;
     }
 }
 
-fn same_columns(a: &Value, b: &Value) -> bool {
-    ["data", "timestamps", "filled"].iter().all(|part| {
-        let keys = |v: &Value| {
-            v[part]
-                .as_object()
-                .map(|m| m.keys().cloned().collect::<Vec<_>>())
-        };
-        keys(a) == keys(b)
-    }) && a["descriptor"] == b["descriptor"]
-}
-
-/// The page without its first `skip` events.
-fn trim_page(page: &Value, skip: usize) -> Value {
-    let mut out = page.clone();
-    for key in ["uid", "time", "seq_num"] {
-        if let Some(col) = out[key].as_array_mut() {
-            col.drain(..skip.min(col.len()));
-        }
-    }
-    for part in ["data", "timestamps", "filled"] {
-        if let Some(cols) = out[part].as_object_mut() {
-            for col in cols.values_mut().filter_map(Value::as_array_mut) {
-                col.drain(..skip.min(col.len()));
-            }
-        }
-    }
-    out
-}
-
-fn append_page(into: &mut Value, page: &Value) {
-    for key in ["uid", "time", "seq_num"] {
-        if let (Some(to), Some(from)) = (into[key].as_array_mut(), page[key].as_array()) {
-            to.extend(from.iter().cloned());
-        }
-    }
-    for part in ["data", "timestamps", "filled"] {
-        if let (Some(to), Some(from)) = (into[part].as_object_mut(), page[part].as_object()) {
-            for (k, col) in from {
-                if let (Some(to), Some(from)) =
-                    (to.get_mut(k).and_then(Value::as_array_mut), col.as_array())
-                {
-                    to.extend(from.iter().cloned());
-                }
-            }
-        }
-    }
+/// Values in a page's data (see [`weight`]).
+fn page_weight(page: &EventPage) -> usize {
+    page.data.values().flatten().map(weight).sum()
 }
 
 impl Conn {
@@ -164,13 +121,14 @@ impl Conn {
                     Err(e) => return self.replay_failed(&topic, &uid, e).await,
                 };
             let mut pager = Pager::default();
-            for (seq, name, doc) in docs {
-                if name == DocName::Event {
-                    if let Some(e) = crate::runs::pages::event(&doc) {
+            for (seq, doc) in docs {
+                let (name, doc) = match doc {
+                    Replayed::Event(e) => {
                         pager.push(seq, e);
+                        continue;
                     }
-                    continue;
-                }
+                    Replayed::Doc(name, doc) => (name, doc),
+                };
                 self.send_pages(&topic, pager.take()).await?;
                 self.send_run_doc(&topic, seq + 1, name.as_str(), &doc)
                     .await?;
@@ -202,9 +160,9 @@ impl Conn {
     async fn send_pages(&mut self, topic: &Topic, pages: Vec<Finished>) -> Result<(), Closed> {
         for page in pages {
             if let Some(plot) = self.plots.get_mut(topic) {
-                plot.fold(page.end, &page.doc);
+                plot.fold(page.end, &page.page);
             } else {
-                let text = encode_update(topic, page.end, DocName::EventPage.as_str(), &page.doc);
+                let text = encode_update(topic, page.end, DocName::EventPage.as_str(), &page.page);
                 self.send_text(Utf8Bytes::from(&*text)).await?;
             }
         }
@@ -229,9 +187,13 @@ impl Conn {
         let sent = self.sent.get(&topic).copied().unwrap_or(0);
         if let Some(page) = frame.page.as_ref().filter(|p| p.first < sent) {
             // The page starts before what this client has: send only its new events.
-            let doc = trim_page(&page.doc, (sent - page.first) as usize);
-            let page = std::sync::Arc::new(crate::hub::PageFrame { first: sent, doc });
-            let text = encode_update(&topic, frame.seq, DocName::EventPage.as_str(), &page.doc);
+            let mut trimmed = page.page.clone();
+            trimmed.skip((sent - page.first) as usize);
+            let page = std::sync::Arc::new(crate::hub::PageFrame {
+                first: sent,
+                page: trimmed,
+            });
+            let text = encode_update(&topic, frame.seq, DocName::EventPage.as_str(), &page.page);
             return Box::pin(self.forward_run(Frame {
                 text,
                 page: Some(page),
@@ -242,7 +204,7 @@ impl Conn {
         self.sent.insert(topic.clone(), frame.seq);
         match (&frame.page, self.plots.get_mut(&topic)) {
             (Some(page), Some(plot)) => {
-                plot.fold(frame.seq, &page.doc);
+                plot.fold(frame.seq, &page.page);
                 Ok(())
             }
             (None, Some(_)) => {
@@ -251,10 +213,10 @@ impl Conn {
             }
             (Some(page), None) if !self.client.rx.is_empty() => {
                 // Behind: merge the pages waiting behind this one into a single frame.
-                let mut merged = page.doc.clone();
+                let mut merged = page.page.clone();
                 let mut end = frame.seq;
-                let mut count = merged["uid"].as_array().map_or(0, Vec::len);
-                let mut values = weight(&merged["data"]);
+                let mut count = merged.len();
+                let mut values = page_weight(&merged);
                 while count < MERGE_MAX && values < MERGE_MAX_VALUES {
                     let Ok(next) = self.client.rx.try_recv() else {
                         break;
@@ -263,15 +225,15 @@ impl Conn {
                         && next
                             .page
                             .as_ref()
-                            .is_some_and(|p| p.first == end && same_columns(&merged, &p.doc));
+                            .is_some_and(|p| p.first == end && merged.same_columns(&p.page));
                     if !fits {
                         self.held = Some(next);
                         break;
                     }
                     if let Some(p) = &next.page {
-                        append_page(&mut merged, &p.doc);
-                        count += p.doc["uid"].as_array().map_or(0, Vec::len);
-                        values += weight(&p.doc["data"]);
+                        merged.append(&p.page);
+                        count += p.page.len();
+                        values += page_weight(&p.page);
                     }
                     end = next.seq;
                 }
