@@ -4,6 +4,7 @@
 //! wasm32 and can be unit-tested alone. Database rows live in the server and convert into these.
 
 pub mod applets;
+pub mod control;
 pub mod dashboard;
 pub mod datasets;
 pub mod docs;

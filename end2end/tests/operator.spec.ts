@@ -140,6 +140,43 @@ test('a running plan is paused and resumed from the Monitor, with its progress s
   expect(h.items[0].result.exit_status).toBe('completed');
 });
 
+test('controls are enabled only when the server would accept them, and say why not', async ({ page }) => {
+  await open(page, '/');
+  const button = (name: string) => page.getByRole('button', { name, exact: true });
+  // Closed environment: only opening it makes sense.
+  await expect(button('Open environment')).toBeEnabled();
+  for (const name of ['Start queue', 'Close environment', 'Resume', 'Pause now']) {
+    await expect(button(name)).toBeDisabled();
+  }
+  await expect(button('Start queue')).toHaveAttribute('title', 'RE Worker environment does not exist.');
+  await expect(button('Resume')).toHaveAttribute('title', "RE Manager is not paused: current state is 'idle'");
+  await expect(page.getByTestId('headline')).toHaveText('Environment closed');
+  await button('Open environment').click();
+  await expect(page.getByTestId('readiness')).toHaveText('ready');
+  await expect(page.getByTestId('headline')).toHaveText('Ready');
+  await expect(button('Open environment')).toBeDisabled();
+  await expect(button('Open environment')).toHaveAttribute('title', 'RE Worker environment already exists.');
+  await expect(button('Start queue')).toBeEnabled();
+  await expect(button('Close environment')).toBeEnabled();
+  // Running: pause and stop are offered, start and close are not; after a pause, resume is.
+  await hutch.api('POST', '/api/queue/item/add', count('det1', 40, { delay: 0.1 }));
+  await button('Start queue').click();
+  await expect(button('Pause now')).toBeEnabled();
+  await expect(button('Start queue')).toBeDisabled();
+  await expect(button('Close environment')).toHaveAttribute('title', 'Queue execution is in progress.');
+  await button('Stop queue after this plan').click();
+  await expect(button('Cancel the stop')).toBeEnabled();
+  await expect(button('Stop queue after this plan')).toBeDisabled();
+  await button('Pause now').click();
+  await expect(page.getByTestId('headline')).toHaveText('Paused at a checkpoint');
+  await expect(button('Resume')).toBeEnabled();
+  await expect(button('Pause now')).toBeDisabled();
+  await page.screenshot({ path: test.info().outputPath('controls-paused.png'), fullPage: true });
+  await button('Resume').click();
+  await expect(page.getByTestId('manager-state')).toHaveText('idle', { timeout: 30_000 });
+  await expect(button('Resume')).toBeDisabled();
+});
+
 test('two tabs stay in sync', async ({ page, context }) => {
   await open(page, '/queue');
   const other = await context.newPage();

@@ -6,6 +6,7 @@ use serde_json::json;
 
 use super::common::{act, confirm, Outcome, OutcomeLine};
 use crate::live::{use_live, use_status};
+use crate::model::control::{headline, offered, Action, Situation};
 use crate::model::queue_view::summary;
 use crate::model::status::ServerStatus;
 
@@ -15,6 +16,7 @@ pub fn MonitorPage() -> impl IntoView {
     view! {
         <section class="panel">
             <h1>"Monitor"</h1>
+            <StateHeadline/>
             <Suspense fallback=|| view! { <p class="muted">"Loading status…"</p> }>
                 {move || match status.get() {
                     Some(Ok(s)) => view! { <StatusCard status=s/> }.into_any(),
@@ -32,6 +34,34 @@ pub fn MonitorPage() -> impl IntoView {
         </section>
         <Running/>
         <Controls/>
+    }
+}
+
+/// The manager's state in a scientist's words, coloured by its tone (shared with the kiosk).
+#[component]
+pub(crate) fn StateHeadline() -> impl IntoView {
+    let status = use_status();
+    let live = use_live();
+    move || {
+        let situation = status
+            .get()
+            .and_then(|s| s.ok())
+            .and_then(|s| Situation::of(&s));
+        match situation {
+            Some(s) => {
+                let h = headline(&s, live.progress.get().map(|p| p.events()));
+                view! {
+                    <p class=format!("headline {}", h.tone.class()) data-testid="headline" role="status">
+                        {h.text}
+                    </p>
+                }
+                .into_any()
+            }
+            None => {
+                view! { <p class="headline" data-testid="headline">"Waiting for the server…"</p> }
+                    .into_any()
+            }
+        }
     }
 }
 
@@ -71,39 +101,76 @@ struct Control {
     body: serde_json::Value,
     /// Asked before a destructive action.
     confirm: Option<&'static str>,
+    /// What the server would be asked: the button is enabled only when it would accept it.
+    action: Action,
 }
 
-fn control(label: &'static str, path: &'static str) -> Control {
+fn control(label: &'static str, path: &'static str, action: Action) -> Control {
     Control {
         label,
         path,
         body: json!({}),
         confirm: None,
+        action,
+    }
+}
+
+/// Why `action` is not offered now (the server's own words), or `None` when it is.
+fn refusal(status: &Option<Result<ServerStatus, String>>, action: Action) -> Option<String> {
+    match status {
+        Some(Ok(s)) => match Situation::of(s) {
+            Some(situation) => offered(action, &situation).err(),
+            // A state this dashboard does not know (a newer server): let the server decide.
+            None => None,
+        },
+        Some(Err(_)) | None => Some("Waiting for the server's status.".into()),
     }
 }
 
 #[component]
 fn Controls() -> impl IntoView {
     let outcome: Outcome = RwSignal::new(None);
+    let status = use_status();
     let groups: Vec<(&str, Vec<Control>)> = vec![
         (
             "Environment",
             vec![
-                control("Open environment", "/api/environment/open"),
-                control("Close environment", "/api/environment/close"),
+                control(
+                    "Open environment",
+                    "/api/environment/open",
+                    Action::OpenEnvironment,
+                ),
+                control(
+                    "Close environment",
+                    "/api/environment/close",
+                    Action::CloseEnvironment,
+                ),
                 Control {
                     confirm: Some(
                         "Destroy the environment? The worker is killed; a running plan is lost.",
                     ),
-                    ..control("Destroy environment", "/api/environment/destroy")
+                    ..control(
+                        "Destroy environment",
+                        "/api/environment/destroy",
+                        Action::DestroyEnvironment,
+                    )
                 },
             ],
         ),
         (
             "Queue",
             vec![
-                control("Start queue", "/api/queue/start"),
-                control("Stop queue after this plan", "/api/queue/stop"),
+                control("Start queue", "/api/queue/start", Action::StartQueue),
+                control(
+                    "Stop queue after this plan",
+                    "/api/queue/stop",
+                    Action::StopQueue,
+                ),
+                control(
+                    "Cancel the stop",
+                    "/api/queue/stop/cancel",
+                    Action::CancelStopQueue,
+                ),
             ],
         ),
         (
@@ -111,26 +178,26 @@ fn Controls() -> impl IntoView {
             vec![
                 Control {
                     body: json!({"option": "deferred"}),
-                    ..control("Pause (at checkpoint)", "/api/re/pause")
+                    ..control("Pause (at checkpoint)", "/api/re/pause", Action::Pause)
                 },
                 Control {
                     body: json!({"option": "immediate"}),
-                    ..control("Pause now", "/api/re/pause")
+                    ..control("Pause now", "/api/re/pause", Action::Pause)
                 },
-                control("Resume", "/api/re/resume"),
+                control("Resume", "/api/re/resume", Action::Resume),
                 Control {
                     confirm: Some("Stop the paused plan? It ends as 'stopped' (its data is kept)."),
-                    ..control("Stop plan", "/api/re/stop")
+                    ..control("Stop plan", "/api/re/stop", Action::EndPaused)
                 },
                 Control {
                     confirm: Some(
                         "Abort the paused plan? It ends as 'aborted' and goes back to the queue.",
                     ),
-                    ..control("Abort plan", "/api/re/abort")
+                    ..control("Abort plan", "/api/re/abort", Action::EndPaused)
                 },
                 Control {
                     confirm: Some("Halt the plan? It ends at once as 'halted', without cleanup."),
-                    ..control("Halt plan", "/api/re/halt")
+                    ..control("Halt plan", "/api/re/halt", Action::EndPaused)
                 },
             ],
         ),
@@ -142,19 +209,27 @@ fn Controls() -> impl IntoView {
                 <div class="control-group" role="group" aria-label=title>
                     <span class="group-label">{title}</span>
                     {controls.into_iter().map(|c| {
-                        let Control { label, path, body, confirm: ask } = c;
+                        let Control { label, path, body, confirm: ask, action } = c;
                         let danger = ask.is_some();
+                        let why = move || refusal(&status.get(), action);
                         view! {
-                            <button class=if danger { "danger" } else { "" } type="button" on:click=move |_| {
-                                if ask.is_some_and(|q| !confirm(q)) {
-                                    return;
+                            <button
+                                class=if danger { "danger" } else { "" }
+                                type="button"
+                                disabled=move || why().is_some()
+                                title=move || why().unwrap_or_default()
+                                on:click=move |_| {
+                                    if ask.is_some_and(|q| !confirm(q)) {
+                                        return;
+                                    }
+                                    act(outcome, label.to_string(), "POST", path.to_string(), body.clone(), |_| {});
                                 }
-                                act(outcome, label.to_string(), "POST", path.to_string(), body.clone(), |_| {});
-                            }>{label}</button>
+                            >{label}</button>
                         }
                     }).collect_view()}
                 </div>
             }).collect_view()}
+            <p class="muted">"A greyed-out control says why when you point at it."</p>
             <OutcomeLine outcome testid="control-outcome"/>
         </section>
     }

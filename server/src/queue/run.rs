@@ -2,6 +2,7 @@
 //! pause/resume/stop/abort/halt, and the worker's reports (environment ready, plan finished,
 //! worker gone). Behaviour follows bluesky-queueserver where the reference shows it.
 
+use hutch_app::model::control::{check, Action, Situation};
 use hutch_app::model::queue::{ExitStatus, QueueItem, RunningProperties};
 
 use super::state::{
@@ -10,6 +11,23 @@ use super::state::{
 };
 
 impl QueueState {
+    /// What the control rules look at (the same the dashboard reads from the status).
+    pub fn situation(&self) -> Situation {
+        Situation {
+            manager: self.manager,
+            env: self.env,
+            re_state: self.re_state.map(String::from),
+            running: self.running.is_some(),
+            stop_pending: self.stop_pending,
+            pause_pending: self.pause_pending,
+        }
+    }
+
+    /// Whether `action` is accepted now (`model::control::check`, shared with the dashboard).
+    fn allowed(&self, action: Action) -> Result<(), String> {
+        check(action, &self.situation())
+    }
+
     fn set_manager(&mut self, state: ManagerState) {
         if self.manager != state {
             self.manager = state;
@@ -18,23 +36,12 @@ impl QueueState {
     }
 
     pub fn open_environment(&mut self) -> Result<(), String> {
-        match (self.manager, self.env) {
-            (ManagerState::CreatingEnvironment, _) => Err(
-                "Manager is already in the process of creating the RE Worker environment.".into(),
-            ),
-            (_, env) if env.exists() => Err("RE Worker environment already exists.".into()),
-            (ManagerState::Idle, _) => {
-                self.manager = ManagerState::CreatingEnvironment;
-                self.env = EnvState::Initializing;
-                self.status_changed();
-                self.effects.push(Effect::OpenEnvironment);
-                Ok(())
-            }
-            (state, _) => Err(format!(
-                "Manager state is not idle. Current state: {}",
-                state.as_str()
-            )),
-        }
+        self.allowed(Action::OpenEnvironment)?;
+        self.manager = ManagerState::CreatingEnvironment;
+        self.env = EnvState::Initializing;
+        self.status_changed();
+        self.effects.push(Effect::OpenEnvironment);
+        Ok(())
     }
 
     /// The worker reports its environment is ready.
@@ -49,32 +56,16 @@ impl QueueState {
     }
 
     pub fn close_environment(&mut self) -> Result<(), String> {
-        if !self.env.exists() {
-            return Err("RE Worker environment does not exist.".into());
-        }
-        match self.manager {
-            ManagerState::Idle => {
-                self.manager = ManagerState::ClosingEnvironment;
-                self.env = EnvState::Closing;
-                self.status_changed();
-                self.effects.push(Effect::CloseEnvironment);
-                Ok(())
-            }
-            ManagerState::ExecutingQueue => Err("Queue execution is in progress.".into()),
-            ManagerState::ClosingEnvironment => Err(
-                "Manager is already in the process of closing the RE Worker environment.".into(),
-            ),
-            state => Err(format!(
-                "Manager state is not idle. Current state: {}",
-                state.as_str()
-            )),
-        }
+        self.allowed(Action::CloseEnvironment)?;
+        self.manager = ManagerState::ClosingEnvironment;
+        self.env = EnvState::Closing;
+        self.status_changed();
+        self.effects.push(Effect::CloseEnvironment);
+        Ok(())
     }
 
     pub fn destroy_environment(&mut self) -> Result<(), String> {
-        if !self.env.exists() {
-            return Err("RE environment does not exist".into());
-        }
+        self.allowed(Action::DestroyEnvironment)?;
         self.manager = ManagerState::DestroyingEnvironment;
         self.status_changed();
         self.effects.push(Effect::DestroyEnvironment);
@@ -109,12 +100,7 @@ impl QueueState {
     }
 
     pub fn start_queue(&mut self, ctx: &mut Ctx) -> Result<(), String> {
-        if !self.env.exists() {
-            return Err("RE Worker environment does not exist.".into());
-        }
-        if self.manager != ManagerState::Idle || self.env != EnvState::Idle {
-            return Err("RE Manager is busy.".into());
-        }
+        self.allowed(Action::StartQueue)?;
         self.stop_pending = false;
         self.set_manager(ManagerState::ExecutingQueue);
         self.advance(ctx);
@@ -122,12 +108,7 @@ impl QueueState {
     }
 
     pub fn stop_queue(&mut self) -> Result<(), String> {
-        if self.manager != ManagerState::ExecutingQueue {
-            return Err(format!(
-                "Failed to pause the queue. Queue is not running. Manager state: MState.{}",
-                self.manager.as_str().to_uppercase()
-            ));
-        }
+        self.allowed(Action::StopQueue)?;
         if !self.stop_pending {
             self.stop_pending = true;
             self.status_changed();
@@ -144,12 +125,7 @@ impl QueueState {
 
     /// Runs a prepared item at once, outside the queue.
     pub fn execute(&mut self, mut item: QueueItem, ctx: &mut Ctx) -> Result<(), String> {
-        if !self.env.exists() {
-            return Err("RE Worker environment does not exist.".into());
-        }
-        if self.manager != ManagerState::Idle || self.env != EnvState::Idle {
-            return Err("RE Manager is busy.".into());
-        }
+        self.allowed(Action::Execute)?;
         if !item.is_plan() {
             return Ok(()); // `queue_stop` outside the queue has nothing to stop
         }
@@ -220,15 +196,7 @@ impl QueueState {
     }
 
     pub fn pause(&mut self, option: PauseOption) -> Result<(), String> {
-        if !self.env.exists() {
-            return Err("Environment does not exist. Can not pause Run Engine.".into());
-        }
-        if self.running.is_none() || self.manager == ManagerState::Paused {
-            return Err(format!(
-                "Run Engine must be in 'running' state to be paused: current state is '{}'",
-                self.re_state.unwrap_or("idle")
-            ));
-        }
+        self.allowed(Action::Pause)?;
         self.pause_pending = true;
         self.status_changed();
         self.effects.push(Effect::Pause(option));
@@ -247,18 +215,8 @@ impl QueueState {
         }
     }
 
-    fn require_paused(&self) -> Result<(), String> {
-        if self.manager != ManagerState::Paused {
-            return Err(format!(
-                "RE Manager is not paused: current state is '{}'",
-                self.manager.as_str()
-            ));
-        }
-        Ok(())
-    }
-
     pub fn resume(&mut self) -> Result<(), String> {
-        self.require_paused()?;
+        self.allowed(Action::Resume)?;
         self.manager = ManagerState::ExecutingQueue;
         self.env = EnvState::ExecutingPlan;
         self.re_state = Some("running");
@@ -270,7 +228,7 @@ impl QueueState {
 
     /// `stop`, `abort` or `halt` of a paused plan; the worker then reports the plan finished.
     pub fn end_paused(&mut self, effect: Effect) -> Result<(), String> {
-        self.require_paused()?;
+        self.allowed(Action::EndPaused)?;
         self.manager = ManagerState::ExecutingQueue;
         self.env = EnvState::ExecutingPlan;
         self.re_state = Some("running");

@@ -23,59 +23,9 @@ pub struct Ctx<'a> {
     pub new_uid: &'a mut dyn FnMut() -> String,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ManagerState {
-    Idle,
-    Paused,
-    CreatingEnvironment,
-    ExecutingQueue,
-    /// A foreground task (script, function, update) runs in the environment.
-    ExecutingTask,
-    ClosingEnvironment,
-    DestroyingEnvironment,
-}
-
-impl ManagerState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ManagerState::Idle => "idle",
-            ManagerState::Paused => "paused",
-            ManagerState::CreatingEnvironment => "creating_environment",
-            ManagerState::ExecutingQueue => "executing_queue",
-            ManagerState::ExecutingTask => "executing_task",
-            ManagerState::ClosingEnvironment => "closing_environment",
-            ManagerState::DestroyingEnvironment => "destroying_environment",
-        }
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum EnvState {
-    Closed,
-    Initializing,
-    Idle,
-    ExecutingPlan,
-    ExecutingTask,
-    Closing,
-}
-
-impl EnvState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EnvState::Closed => "closed",
-            EnvState::Initializing => "initializing",
-            EnvState::Idle => "idle",
-            EnvState::ExecutingPlan => "executing_plan",
-            EnvState::ExecutingTask => "executing_task",
-            EnvState::Closing => "closing",
-        }
-    }
-
-    pub fn exists(self) -> bool {
-        !matches!(self, EnvState::Closed)
-    }
-}
+// The manager's and the environment's states are the model's: the dashboard reads them from
+// the status and checks its buttons with the same rules (`model::control::check`).
+pub use hutch_app::model::control::{EnvState, ManagerState};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
