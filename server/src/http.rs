@@ -3,10 +3,12 @@
 //! `/api/*` answers JSON only, including for unknown routes; every other path is a dashboard page
 //! or a static file of the browser bundle.
 
+// First: its `body!` macros declare the request bodies of the route modules below.
+#[macro_use]
+mod body;
 pub mod api;
 mod applets;
 pub mod auth;
-mod body;
 mod datasets;
 mod dispatches;
 mod documents;

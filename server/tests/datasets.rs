@@ -143,6 +143,20 @@ async fn bad_requests_say_what_to_fix_and_change_nothing() {
             "'precision'",
         ),
         (
+            "PUT",
+            "/api/datasets/kept",
+            json!({"value": 1, "unit": 5}),
+            422,
+            "PUT /api/datasets/{key}: 'unit' cannot be 5: it must be a string",
+        ),
+        (
+            "PUT",
+            "/api/datasets/kept",
+            json!({"value": 1, "persist": "yes"}),
+            422,
+            "'persist' cannot be \"yes\": it must be a boolean",
+        ),
+        (
             "POST",
             "/api/datasets/kept/append",
             json!({"value": 2}),

@@ -8,9 +8,9 @@ use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use hutch_app::model::applets::{AppletKind, GroupPolicy};
 use serde::Deserialize;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
-use super::datasets::object_body;
+use super::body::Body;
 use super::params::{Params, QueryParams};
 use super::ApiError;
 use crate::applets::{AppletError, Content};
@@ -96,35 +96,59 @@ fn bad(e: ApiError) -> Response {
     e.into_response()
 }
 
-fn string(body: &Map<String, Value>, key: &str, default: Option<&str>) -> Result<String, ApiError> {
-    match (body.get(key), default) {
-        (Some(Value::String(s)), _) => Ok(s.clone()),
-        (None | Some(Value::Null), Some(d)) => Ok(d.to_string()),
-        _ => Err(ApiError::unprocessable(format!("'{key}' must be a string"))),
-    }
+/// What an applet is made of, as `POST /api/applets` and `PUT /api/applets/{uid}` take it.
+#[derive(serde::Deserialize)]
+struct ContentBody {
+    name: Option<String>,
+    group: Option<String>,
+    kind: Option<Value>,
+    spec: Option<Value>,
+    auto_enable: Option<bool>,
 }
 
-fn kind(body: &Map<String, Value>) -> Result<AppletKind, ApiError> {
-    serde_json::from_value(body.get("kind").cloned().unwrap_or(Value::Null)).map_err(|_| {
+/// An applet kind, with the list of kinds when it is not one.
+fn kind(v: Option<Value>) -> Result<AppletKind, ApiError> {
+    serde_json::from_value(v.unwrap_or(Value::Null)).map_err(|_| {
         let kinds: Vec<&str> = AppletKind::ALL.iter().map(|k| k.as_str()).collect();
         ApiError::unprocessable(format!("'kind' must be one of {}", kinds.join(", ")))
     })
 }
 
-fn content(body: &Map<String, Value>) -> Result<Content, ApiError> {
+fn content(b: ContentBody) -> Result<Content, ApiError> {
     Ok(Content {
-        name: string(body, "name", None)?,
-        group: string(body, "group", Some("default"))?,
-        kind: kind(body)?,
-        spec: body.get("spec").cloned().unwrap_or_else(|| json!({})),
-        auto_enable: body
-            .get("auto_enable")
-            .and_then(Value::as_bool)
-            .unwrap_or(false),
+        name: b
+            .name
+            .ok_or_else(|| ApiError::unprocessable("'name' must be a string"))?,
+        group: b.group.unwrap_or_else(|| "default".into()),
+        kind: kind(b.kind)?,
+        spec: b.spec.unwrap_or_else(|| json!({})),
+        auto_enable: b.auto_enable.unwrap_or(false),
     })
 }
 
-const CONTENT_KEYS: [&str; 5] = ["name", "group", "kind", "spec", "auto_enable"];
+hutch_body!(CreateBody, "POST /api/applets" {
+    name: Option<String>,
+    group: Option<String>,
+    kind: Option<Value>,
+    spec: Option<Value>,
+    auto_enable: Option<bool>,
+});
+hutch_body!(UpdateBody, "PUT /api/applets/{uid}" {
+    name: Option<String>,
+    group: Option<String>,
+    kind: Option<Value>,
+    spec: Option<Value>,
+    auto_enable: Option<bool>,
+    version: Option<i64>,
+});
+hutch_body!(RestoreBody, "POST /api/applets/{uid}/restore" { version: Option<i64> });
+// `policy` is read as JSON so that a wrong one gets the list of policies.
+hutch_body!(GroupBody, "PUT /api/applets/groups/{group}" { policy: Option<Value> });
+hutch_body!(ExperimentBody, "PUT /api/applets/by_name/{group}/{name}" {
+    kind: Option<Value>,
+    spec: Option<Value>,
+    plan: Option<String>,
+});
 
 async fn list(State(state): State<AppState>) -> Answer {
     let applets = state.applets.list().await.map_err(|e| reply(e.into()))?;
@@ -137,12 +161,18 @@ async fn list(State(state): State<AppState>) -> Answer {
 async fn create(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
-    body: Bytes,
+    Body(b): Body<CreateBody>,
 ) -> Answer {
-    let body = object_body(&body, &CONTENT_KEYS).map_err(bad)?;
+    let body = ContentBody {
+        name: b.name,
+        group: b.group,
+        kind: b.kind,
+        spec: b.spec,
+        auto_enable: b.auto_enable,
+    };
     let a = state
         .applets
-        .create(content(&body).map_err(bad)?, &who.user)
+        .create(content(body).map_err(bad)?, &who.user)
         .await
         .map_err(reply)?;
     Ok(Json(json!({"success": true, "applet": a})))
@@ -160,19 +190,23 @@ async fn update(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
     Path(uid): Path<String>,
-    body: Bytes,
+    Body(b): Body<UpdateBody>,
 ) -> Answer {
-    let mut keys = CONTENT_KEYS.to_vec();
-    keys.push("version");
-    let body = object_body(&body, &keys).map_err(bad)?;
-    let Some(version) = body.get("version").and_then(Value::as_i64) else {
+    let Some(version) = b.version else {
         return Err(bad(ApiError::unprocessable(
             "'version' is required: the version you edited (from GET /api/applets/{uid}), so that a newer change is never overwritten",
         )));
     };
+    let body = ContentBody {
+        name: b.name,
+        group: b.group,
+        kind: b.kind,
+        spec: b.spec,
+        auto_enable: b.auto_enable,
+    };
     let a = state
         .applets
-        .update(&uid, version, content(&body).map_err(bad)?, &who.user)
+        .update(&uid, version, content(body).map_err(bad)?, &who.user)
         .await
         .map_err(reply)?;
     Ok(Json(json!({"success": true, "applet": a})))
@@ -216,10 +250,9 @@ async fn restore(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
     Path(uid): Path<String>,
-    body: Bytes,
+    Body(b): Body<RestoreBody>,
 ) -> Answer {
-    let body = object_body(&body, &["version"]).map_err(bad)?;
-    let Some(version) = body.get("version").and_then(Value::as_i64) else {
+    let Some(version) = b.version else {
         return Err(bad(ApiError::unprocessable(
             "'version' (the version to restore) is required",
         )));
@@ -235,17 +268,14 @@ async fn restore(
 async fn set_group(
     State(state): State<AppState>,
     Path(group): Path<String>,
-    body: Bytes,
+    Body(b): Body<GroupBody>,
 ) -> Answer {
-    let body = object_body(&body, &["policy"]).map_err(bad)?;
-    let policy: GroupPolicy = serde_json::from_value(
-        body.get("policy").cloned().unwrap_or(Value::Null),
-    )
-    .map_err(|_| {
-        bad(ApiError::unprocessable(
-            "'policy' must be ignore, create or create_enable",
-        ))
-    })?;
+    let policy: GroupPolicy =
+        serde_json::from_value(b.policy.unwrap_or(Value::Null)).map_err(|_| {
+            bad(ApiError::unprocessable(
+                "'policy' must be ignore, create or create_enable",
+            ))
+        })?;
     state
         .applets
         .set_group_policy(&group, policy)
@@ -262,17 +292,16 @@ async fn from_experiment(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
     Path((group, name)): Path<(String, String)>,
-    body: Bytes,
+    Body(b): Body<ExperimentBody>,
 ) -> Answer {
-    let body = object_body(&body, &["kind", "spec", "plan"]).map_err(bad)?;
-    let by = match body.get("plan").and_then(Value::as_str) {
+    let by = match &b.plan {
         Some(plan) => format!("plan:{plan}"),
         None => format!("publisher:{}", who.user),
     };
-    let spec = body.get("spec").cloned().unwrap_or_else(|| json!({}));
+    let spec = b.spec.unwrap_or_else(|| json!({}));
     let outcome = state
         .applets
-        .from_experiment(&group, &name, kind(&body).map_err(bad)?, spec, &by)
+        .from_experiment(&group, &name, kind(b.kind).map_err(bad)?, spec, &by)
         .await
         .map_err(reply)?;
     Ok(Json(json!({"success": true, "result": outcome})))

@@ -19,21 +19,70 @@ use super::ApiError;
 
 /// A route's body.
 pub trait BodyParams: DeserializeOwned {
-    /// The bluesky API function the route stands for (`item_add`), for the error text.
+    /// Who takes it, for the error text: the bluesky API function the route stands for
+    /// (`item_add`), or for hutch's own routes the route (`PUT /api/datasets/{key}`).
     const FUNCTION: &'static str;
+    /// A bluesky route answers an unknown key as bluesky-httpserver does; hutch's own say it
+    /// their way.
+    const BLUESKY: bool = true;
 
-    /// The refusal of a key the route does not take: Python's `TypeError`, as bluesky-httpserver
-    /// passes it on.
+    /// The refusal of a key the route does not take: for a bluesky route, Python's `TypeError`
+    /// as bluesky-httpserver passes it on.
     fn unknown(key: &str, accepted: &[&str]) -> ApiError {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
+        let msg = if Self::BLUESKY {
             format!(
                 "API_Async_Mixin.{}() got an unexpected keyword argument '{key}'; accepted: {}",
                 Self::FUNCTION,
                 accepted.join(", ")
-            ),
-        )
+            )
+        } else {
+            format!(
+                "unknown key '{key}'; {} takes {}",
+                Self::FUNCTION,
+                accepted.join(", ")
+            )
+        };
+        ApiError::new(StatusCode::BAD_REQUEST, msg)
     }
+}
+
+/// Declares a bluesky route's body: its bluesky function name and its keys, all optional (a
+/// missing key is its default, as in bluesky). Keys bluesky clients send that hutch ignores
+/// (`reload`, `user`, `user_group`: the server stamps who asked) are fields nobody reads.
+macro_rules! body {
+    ($name:ident, $function:literal { $($field:ident: $ty:ty),* $(,)? }) => {
+        #[derive(serde::Deserialize, Default)]
+        #[serde(default)]
+        #[allow(dead_code)]
+        struct $name { $($field: $ty),* }
+        impl crate::http::body::BodyParams for $name {
+            const FUNCTION: &'static str = $function;
+        }
+    };
+}
+
+/// Declares the body of one of hutch's own routes (`"PUT /api/datasets/{key}"`), optionally
+/// with a visibility (for handlers used by a parent module); fields may carry serde attributes.
+macro_rules! hutch_body {
+    ($vis:vis $name:ident, $route:literal { $($(#[$attr:meta])* $field:ident: $ty:ty),* $(,)? }) => {
+        #[derive(serde::Deserialize, Default)]
+        #[serde(default)]
+        $vis struct $name { $($(#[$attr])* $field: $ty),* }
+        impl crate::http::body::BodyParams for $name {
+            const FUNCTION: &'static str = $route;
+            const BLUESKY: bool = false;
+        }
+    };
+}
+
+/// For a key whose presence matters even when it is `null` (`{"unit": null}` clears the unit):
+/// `None` absent, `Some(None)` null, `Some(Some(v))` a value.
+pub fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    <Option<T> as serde::Deserialize>::deserialize(d).map(Some)
 }
 
 /// The request body, decoded into `T`.

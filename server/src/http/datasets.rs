@@ -1,13 +1,13 @@
 //! `/api/datasets`: named values that plans set and applets show.
 
-use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::{Extension, Json};
 use hutch_app::model::datasets::DatasetMeta;
 use serde::Deserialize;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
+use super::body::{present, Body};
 use super::params::{Params, QueryParams};
 use super::ApiError;
 use crate::auth::scopes::{self, Need};
@@ -56,22 +56,6 @@ impl From<DatasetError> for ApiError {
     }
 }
 
-/// A JSON object body with only the `allowed` keys.
-pub(super) fn object_body(body: &Bytes, allowed: &[&str]) -> Result<Map<String, Value>, ApiError> {
-    let v: Value = serde_json::from_slice(body)
-        .map_err(|e| ApiError::unprocessable(format!("the body is not valid JSON: {e}")))?;
-    let Value::Object(map) = v else {
-        return Err(ApiError::unprocessable("the body must be a JSON object"));
-    };
-    if let Some(k) = map.keys().find(|k| !allowed.contains(&k.as_str())) {
-        return Err(ApiError::bad_param(format!(
-            "unknown key '{k}'; this route takes {}",
-            allowed.join(", ")
-        )));
-    }
-    Ok(map)
-}
-
 /// `GET /api/datasets?prefix=`: the datasets whose key starts with `prefix`.
 #[derive(Deserialize, Default)]
 #[serde(default)]
@@ -105,52 +89,39 @@ async fn one(
     Ok(Json(json!({"success": true, "dataset": d})))
 }
 
+hutch_body!(SetBody, "PUT /api/datasets/{key}" {
+    value: Value,
+    #[serde(deserialize_with = "present")]
+    unit: Option<Option<String>>,
+    #[serde(deserialize_with = "present")]
+    precision: Option<Option<u8>>,
+    #[serde(deserialize_with = "present")]
+    description: Option<Option<String>>,
+    persist: Option<bool>,
+});
+
 async fn set(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
     Path(key): Path<String>,
-    body: Bytes,
+    Body(b): Body<SetBody>,
 ) -> Result<Json<Value>, ApiError> {
-    let body = object_body(
-        &body,
-        &["value", "unit", "precision", "description", "persist"],
-    )?;
-    let text = |k: &str| -> Result<Option<String>, ApiError> {
-        match body.get(k) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::String(s)) => Ok(Some(s.clone())),
-            Some(_) => Err(ApiError::unprocessable(format!("'{k}' must be a string"))),
-        }
-    };
-    let precision = match body.get("precision") {
-        None | Some(Value::Null) => None,
-        Some(p) => Some(p.as_u64().filter(|p| *p <= 15).ok_or_else(|| {
-            ApiError::unprocessable(
-                "'precision' must be an integer from 0 to 15 (digits after the point)",
-            )
-        })? as u8),
-    };
-    let persist = match body.get("persist") {
-        None | Some(Value::Null) => None,
-        Some(Value::Bool(b)) => Some(*b),
-        Some(_) => return Err(ApiError::unprocessable("'persist' must be true or false")),
-    };
-    let has_meta = ["unit", "precision", "description"]
-        .iter()
-        .any(|k| body.contains_key(*k));
-    let meta = has_meta
-        .then(|| -> Result<DatasetMeta, ApiError> {
-            Ok(DatasetMeta {
-                unit: text("unit")?,
-                precision,
-                description: text("description")?,
-            })
-        })
-        .transpose()?;
+    if b.precision.flatten().is_some_and(|p| p > 15) {
+        return Err(ApiError::unprocessable(
+            "'precision' must be an integer from 0 to 15 (digits after the point)",
+        ));
+    }
+    // Any of the metadata keys (even null) replaces the metadata.
+    let has_meta = b.unit.is_some() || b.precision.is_some() || b.description.is_some();
+    let meta = has_meta.then(|| DatasetMeta {
+        unit: b.unit.flatten(),
+        precision: b.precision.flatten(),
+        description: b.description.flatten(),
+    });
     let req = SetRequest {
-        value: body.get("value").cloned().unwrap_or(Value::Null),
+        value: b.value,
         meta,
-        persist,
+        persist: b.persist,
     };
     let d = state.datasets.set(&key, req, &who.user).await?;
     Ok(Json(json!({"success": true, "dataset": d})))
@@ -164,16 +135,20 @@ async fn remove(
     Ok(Json(json!({"success": true, "dataset": d})))
 }
 
+hutch_body!(AppendBody, "POST /api/datasets/{key}/append" {
+    value: Option<Value>,
+    values: Option<Vec<Value>>,
+});
+
 async fn append(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
     Path(key): Path<String>,
-    body: Bytes,
+    Body(b): Body<AppendBody>,
 ) -> Result<Json<Value>, ApiError> {
-    let body = object_body(&body, &["value", "values"])?;
-    let values = match (body.get("value"), body.get("values")) {
-        (Some(v), None) => vec![v.clone()],
-        (None, Some(Value::Array(vs))) => vs.clone(),
+    let values = match (b.value, b.values) {
+        (Some(v), None) => vec![v],
+        (None, Some(vs)) => vs,
         _ => {
             return Err(ApiError::unprocessable(
                 "give 'value' (one) or 'values' (a list) to append",
@@ -184,14 +159,19 @@ async fn append(
     Ok(Json(json!({"success": true, "dataset": d})))
 }
 
+// `index` is `i` or a list of indices: read as JSON and checked below, with its own message.
+hutch_body!(SetElementBody, "POST /api/datasets/{key}/set_element" {
+    index: Option<Value>,
+    value: Value,
+});
+
 async fn set_element(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
     Path(key): Path<String>,
-    body: Bytes,
+    Body(b): Body<SetElementBody>,
 ) -> Result<Json<Value>, ApiError> {
-    let body = object_body(&body, &["index", "value"])?;
-    let index: Vec<usize> = match body.get("index") {
+    let index: Vec<usize> = match &b.index {
         Some(Value::Number(n)) => n
             .as_u64()
             .map(|i| vec![i as usize])
@@ -209,10 +189,9 @@ async fn set_element(
             "'index' must be i or [i] for a list, [row, column] for a 2-D array",
         ));
     }
-    let value = body.get("value").cloned().unwrap_or(Value::Null);
     let d = state
         .datasets
-        .set_element(&key, index, value, &who.user)
+        .set_element(&key, index, b.value, &who.user)
         .await?;
     Ok(Json(json!({"success": true, "dataset": d})))
 }

@@ -6,21 +6,6 @@
 //! rejected request is HTTP 200 with `success: false` and a `msg`, as in the reference; nothing
 //! is changed by a rejected request.
 
-/// Declares a route's body: its bluesky function name and its keys, all optional (a missing key
-/// is its default, as in bluesky). Keys bluesky clients send that hutch ignores (`reload`,
-/// `user`, `user_group`: the server stamps who asked) are fields nobody reads.
-macro_rules! body {
-    ($name:ident, $function:literal { $($field:ident: $ty:ty),* $(,)? }) => {
-        #[derive(serde::Deserialize, Default)]
-        #[serde(default)]
-        #[allow(dead_code)]
-        struct $name { $($field: $ty),* }
-        impl crate::http::body::BodyParams for $name {
-            const FUNCTION: &'static str = $function;
-        }
-    };
-}
-
 mod admin;
 mod arrange;
 mod edit;

@@ -1,16 +1,15 @@
 //! The admins' routes: user accounts (`/api/auth/users`, multi-user mode only) and the audit log
 //! (`GET /api/audit`).
 
-use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use crate::auth::scopes::Role;
 use crate::auth::{audit, Auth, Mode};
-use crate::http::datasets::object_body;
+use crate::http::body::Body;
 use crate::http::params::{Params, QueryParams};
 use crate::http::ApiError;
 use crate::AppState;
@@ -32,54 +31,57 @@ pub(super) async fn users(State(state): State<AppState>) -> Result<Json<Value>, 
     Ok(Json(json!({"success": true, "msg": "", "users": users})))
 }
 
-fn role_of(p: &Map<String, Value>) -> Result<Option<Role>, ApiError> {
-    p.get("role")
-        .and_then(Value::as_str)
-        .map(Role::parse_user_role)
+fn role_of(role: Option<&str>) -> Result<Option<Role>, ApiError> {
+    role.map(Role::parse_user_role)
         .transpose()
         .map_err(ApiError::unprocessable)
 }
 
-fn text<'a>(m: &'a Map<String, Value>, k: &str) -> &'a str {
-    m.get(k).and_then(Value::as_str).unwrap_or("")
-}
+hutch_body!(pub(super) AddUser, "POST /api/auth/users" {
+    name: String,
+    role: Option<String>,
+    user_group: Option<String>,
+    password: String,
+});
 
 pub(super) async fn add_user(
     State(state): State<AppState>,
-    body: Bytes,
+    Body(b): Body<AddUser>,
 ) -> Result<Json<Value>, ApiError> {
     multi_only(&state.auth)?;
-    let p = object_body(&body, &["name", "role", "user_group", "password"])?;
-    let role = role_of(&p)?
+    let role = role_of(b.role.as_deref())?
         .ok_or_else(|| ApiError::unprocessable("give a role: admin, operator or observer"))?;
-    let group = p
-        .get("user_group")
-        .and_then(Value::as_str)
-        .unwrap_or("primary");
+    let group = b.user_group.as_deref().unwrap_or("primary");
     let user = state
         .auth
         .store
-        .add_user(text(&p, "name"), role, group, text(&p, "password"))
+        .add_user(&b.name, role, group, &b.password)
         .await?;
     Ok(Json(json!({"success": true, "msg": "", "user": user})))
 }
 
+hutch_body!(pub(super) UpdateUser, "PUT /api/auth/users/{name}" {
+    role: Option<String>,
+    user_group: Option<String>,
+    password: Option<String>,
+    disabled: Option<bool>,
+});
+
 pub(super) async fn update_user(
     State(state): State<AppState>,
     Path(name): Path<String>,
-    body: Bytes,
+    Body(b): Body<UpdateUser>,
 ) -> Result<Json<Value>, ApiError> {
     multi_only(&state.auth)?;
-    let p = object_body(&body, &["role", "user_group", "password", "disabled"])?;
     let user = state
         .auth
         .store
         .update_user(
             &name,
-            role_of(&p)?,
-            p.get("user_group").and_then(Value::as_str),
-            p.get("password").and_then(Value::as_str),
-            p.get("disabled").and_then(Value::as_bool),
+            role_of(b.role.as_deref())?,
+            b.user_group.as_deref(),
+            b.password.as_deref(),
+            b.disabled,
         )
         .await?;
     Ok(Json(json!({"success": true, "msg": "", "user": user})))

@@ -1,7 +1,6 @@
 //! The caller's API keys: `GET`, `POST` and `DELETE /api/auth/apikey` list, make (kiosk tokens
 //! too) and revoke them; an admin may list or revoke anyone's.
 
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::{Extension, Json};
@@ -9,7 +8,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::auth::{scopes, Identity};
-use crate::http::datasets::object_body;
+use crate::http::body::Body;
 use crate::http::params::{Params, QueryParams};
 use crate::http::ApiError;
 use crate::AppState;
@@ -44,28 +43,22 @@ pub(super) async fn keys(
     Ok(Json(json!({"success": true, "msg": "", "api_keys": keys})))
 }
 
+hutch_body!(pub(super) CreateKey, "POST /api/auth/apikey" {
+    scopes: Vec<String>,
+    expires_in: Option<f64>,
+    note: String,
+    kiosk: bool,
+});
+
 /// `POST /api/auth/apikey`: a new key for the caller: `scopes` (a subset of theirs; `["inherit"]`
 /// or none for all), `expires_in` seconds, `note`; `kiosk: true` makes a read-only kiosk token.
 pub(super) async fn create_key(
     State(state): State<AppState>,
     Extension(id): Extension<Identity>,
-    body: Bytes,
+    Body(b): Body<CreateKey>,
 ) -> Result<Json<Value>, ApiError> {
-    let p = object_body(&body, &["scopes", "expires_in", "note", "kiosk"])?;
-    let requested: Vec<String> = match p.get("scopes") {
-        None | Some(Value::Null) => vec![],
-        Some(Value::Array(a)) => a
-            .iter()
-            .map(|s| s.as_str().map(String::from))
-            .collect::<Option<_>>()
-            .ok_or_else(|| ApiError::unprocessable("'scopes' must be a list of scope names"))?,
-        Some(_) => {
-            return Err(ApiError::unprocessable(
-                "'scopes' must be a list of scope names",
-            ))
-        }
-    };
-    let kiosk = p.get("kiosk").and_then(Value::as_bool).unwrap_or(false);
+    let requested = b.scopes;
+    let kiosk = b.kiosk;
     let limit: Vec<&'static str> = if kiosk {
         scopes::KIOSK
             .iter()
@@ -76,11 +69,10 @@ pub(super) async fn create_key(
         id.scopes.clone()
     };
     let scopes = scopes::key_scopes(&requested, &limit).map_err(ApiError::unprocessable)?;
-    let expires = match p.get("expires_in") {
-        None | Some(Value::Null) => None,
-        Some(v) => {
-            let secs = v
-                .as_f64()
+    let expires = match b.expires_in {
+        None => None,
+        Some(secs) => {
+            let secs = Some(secs)
                 .filter(|s| *s > 0.0 && *s <= 10.0 * 366.0 * 86_400.0)
                 .ok_or_else(|| {
                     ApiError::unprocessable(
@@ -90,7 +82,7 @@ pub(super) async fn create_key(
             Some(chrono::Duration::seconds(secs as i64))
         }
     };
-    let note = p.get("note").and_then(Value::as_str).unwrap_or("");
+    let note = b.note.as_str();
     let kind = if kiosk { "kiosk" } else { "user" };
     let (key, info) = state
         .auth
