@@ -8,6 +8,7 @@
 use leptos::prelude::*;
 
 use crate::model::progress::Progress;
+use crate::model::queue::QueueItem;
 use crate::model::queue_view::QueueView;
 use crate::model::status::ServerStatus;
 
@@ -58,6 +59,8 @@ pub struct Live {
     pub console: RwSignal<Vec<ConsoleLine>>,
     /// The running plan's progress (its run topic, decimated to counts).
     pub progress: RwSignal<Option<Progress>>,
+    /// The item that ended last (the newest of the `history` topic), for the failure banner.
+    pub last_ended: RwSignal<Option<QueueItem>>,
 }
 
 /// Creates the live signals, puts them in context and, in the browser, opens the connection.
@@ -70,6 +73,7 @@ pub fn provide_live() -> Live {
         history_changes: RwSignal::new(0),
         console: RwSignal::new(Vec::new()),
         progress: RwSignal::new(None),
+        last_ended: RwSignal::new(None),
     };
     provide_context(live);
     // Effects run only in the browser, after hydration; this one reads no signal, so it runs once.

@@ -177,6 +177,36 @@ test('controls are enabled only when the server would accept them, and say why n
   await expect(button('Resume')).toBeDisabled();
 });
 
+test('a worker killed mid-plan: the Monitor and the kiosk say what failed and why, and the Monitor recovers', async ({ page, context }) => {
+  await hutch.api('POST', '/api/queue/item/add', count('det1', 400, { delay: 0.05 }));
+  await hutch.api('POST', '/api/environment/open');
+  await open(page, '/');
+  const kiosk = await context.newPage();
+  await kiosk.goto(hutch.url + '/kiosk');
+  await expect(page.getByTestId('readiness')).toHaveText('ready');
+  await page.getByRole('button', { name: 'Start queue', exact: true }).click();
+  await expect(page.getByTestId('progress')).toContainText('of 400 points');
+  const status = await hutch.api('GET', '/api/status');
+  process.kill(status.hutch.worker_pid, 'SIGKILL');
+  const banner = page.getByTestId('attention');
+  await expect(banner).toContainText('count([det1]; delay=0.05, num=400) failed');
+  await expect(banner.getByTestId('attention-reason')).not.toBeEmpty();
+  await expect(banner.getByTestId('attention-queue')).toHaveText('The queue stopped; 1 plan waits.');
+  await expect(kiosk.getByTestId('attention')).toContainText('failed');
+  await expect(kiosk.getByTestId('attention').getByRole('button')).toHaveCount(0);
+  await page.screenshot({ path: test.info().outputPath('failure-banner.png'), fullPage: true });
+  await kiosk.screenshot({ path: test.info().outputPath('failure-banner-kiosk.png') });
+  // Recover from the banner: open the environment again, then acknowledge.
+  await banner.getByRole('button', { name: 'Open environment' }).click();
+  await expect(page.getByTestId('readiness')).toHaveText('ready');
+  await expect(banner.getByRole('button', { name: 'Start queue' })).toBeVisible();
+  await banner.getByRole('button', { name: 'Acknowledge' }).click();
+  await expect(page.getByTestId('attention')).toHaveCount(0);
+  await page.reload();
+  await expect(page.getByTestId('connection')).toHaveAttribute('data-state', 'connected');
+  await expect(page.getByTestId('attention')).toHaveCount(0);
+});
+
 test('two tabs stay in sync', async ({ page, context }) => {
   await open(page, '/queue');
   const other = await context.newPage();

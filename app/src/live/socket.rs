@@ -15,7 +15,8 @@ use crate::model::progress::Progress;
 use crate::model::queue_view::QueueView;
 use crate::model::status::ServerStatus;
 use crate::model::stream::{
-    ClientMessage, QueueDelta, RunOpened, RunsDelta, ServerMessage, Topic, TopicOptions,
+    ClientMessage, HistoryDelta, QueueDelta, RunOpened, RunsDelta, ServerMessage, Topic,
+    TopicOptions,
 };
 
 /// First retry after this long; doubled per failed try up to `MAX_BACKOFF_MS`, then jittered.
@@ -249,7 +250,13 @@ fn handle_frame(live: &Live, msg: ServerMessage) -> Option<ClientMessage> {
                 Ok(q) => live.queue.set(Some(q)),
                 Err(e) => leptos::logging::warn!("hutch: unreadable queue: {e}"),
             },
-            Topic::History => live.history_changes.update(|n| *n += 1),
+            Topic::History => {
+                // Only the newest item is read (the snapshot is the whole history).
+                let last = data["items"].as_array().and_then(|items| items.last());
+                live.last_ended
+                    .set(last.and_then(|i| serde_json::from_value(i.clone()).ok()));
+                live.history_changes.update(|n| *n += 1)
+            }
             Topic::Console => {
                 let lines: Vec<ConsoleLine> = serde_json::from_value(data).unwrap_or_default();
                 live.console.set(lines);
@@ -273,7 +280,12 @@ fn handle_frame(live: &Live, msg: ServerMessage) -> Option<ClientMessage> {
                 }),
                 Err(e) => leptos::logging::warn!("hutch: unreadable queue change: {e}"),
             },
-            Topic::History => live.history_changes.update(|n| *n += 1),
+            Topic::History => {
+                if let Ok(HistoryDelta::Append { item }) = serde_json::from_value(data) {
+                    live.last_ended.set(Some(*item));
+                }
+                live.history_changes.update(|n| *n += 1)
+            }
             Topic::Console => {
                 if let Ok(line) = serde_json::from_value::<ConsoleLine>(data) {
                     live.console.update(|c| {

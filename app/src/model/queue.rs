@@ -98,6 +98,15 @@ pub enum ExitStatus {
 }
 
 impl ExitStatus {
+    /// An ending an operator must hear about: the plan did not do what was asked, and
+    /// (unless the queue ignores failures) the queue stopped.
+    pub fn needs_attention(self) -> bool {
+        matches!(
+            self,
+            ExitStatus::Failed | ExitStatus::Aborted | ExitStatus::Halted | ExitStatus::Interrupted
+        )
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             ExitStatus::Completed => "completed",

@@ -93,6 +93,22 @@ pub fn summary(item: &QueueItem) -> String {
     text
 }
 
+/// How long something took, for people: `0.4 s`, `12 s`, `3 min 05 s`, `2 h 07 min`.
+pub fn duration_text(secs: f64) -> String {
+    if !secs.is_finite() || secs < 0.0 {
+        return String::new();
+    }
+    if secs < 10.0 {
+        return format!("{secs:.1} s");
+    }
+    let s = secs.round() as u64;
+    match s {
+        0..=59 => format!("{s} s"),
+        60..=3599 => format!("{} min {:02} s", s / 60, s % 60),
+        _ => format!("{} h {:02} min", s / 3600, (s % 3600) / 60),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -135,6 +151,11 @@ mod tests {
     #[test]
     fn summaries_are_readable() {
         assert_eq!(summary(&item("a")), "count([det1]; num=3)");
+        assert_eq!(duration_text(0.42), "0.4 s");
+        assert_eq!(duration_text(12.4), "12 s");
+        assert_eq!(duration_text(185.0), "3 min 05 s");
+        assert_eq!(duration_text(7620.0), "2 h 07 min");
+        assert_eq!(duration_text(f64::NAN), "");
         let stop: QueueItem =
             serde_json::from_value(json!({"name": "queue_stop", "item_type": "instruction"}))
                 .unwrap();

@@ -10,7 +10,7 @@ use super::common::{act, time_text, Outcome, OutcomeLine};
 use crate::api::{self, enc};
 use crate::live::use_live;
 use crate::model::queue::{QueueItem, DISPATCH_STATUSES};
-use crate::model::queue_view::summary;
+use crate::model::queue_view::{duration_text, summary};
 
 /// The statuses offered in the filter (a queued dispatch is still in the queue, not history).
 const STATUSES: &[&str] = DISPATCH_STATUSES.split_at(1).1;
@@ -116,7 +116,7 @@ pub fn HistoryPage() -> impl IntoView {
                         }
                         view! {
                             <table class="history" data-testid="history">
-                                <thead><tr><th scope="col">"Created"</th><th scope="col">"Plan"</th><th scope="col">"User"</th><th scope="col">"Status"</th><th scope="col">"Finished"</th></tr></thead>
+                                <thead><tr><th scope="col">"Created"</th><th scope="col">"Plan"</th><th scope="col">"User"</th><th scope="col">"Status"</th><th scope="col">"Finished"</th><th scope="col">"Took"</th><th scope="col">"Message"</th></tr></thead>
                                 <tbody>
                                 {rows.into_iter().map(|d| {
                                     let uid = d["uid"].as_str().unwrap_or("").to_string();
@@ -129,6 +129,11 @@ pub fn HistoryPage() -> impl IntoView {
                                             <td>{d["user"].as_str().unwrap_or("").to_string()}</td>
                                             <td><span class=format!("badge {status}")>{status.clone()}</span></td>
                                             <td>{d["finished_at"].as_f64().map(time_text).unwrap_or_default()}</td>
+                                            <td data-testid="history-took">{match (d["started_at"].as_f64(), d["finished_at"].as_f64()) {
+                                                (Some(a), Some(b)) => duration_text(b - a),
+                                                _ => String::new(),
+                                            }}</td>
+                                            <td class="message">{d["exit_msg"].as_str().unwrap_or("").to_string()}</td>
                                         </tr>
                                     }
                                 }).collect_view()}

@@ -10,7 +10,7 @@ use leptos_router::hooks::use_query_map;
 use crate::board::provide_board;
 use crate::live::{use_live, Conn};
 use crate::pages::applets::{dashboard_name, Grid};
-use crate::pages::monitor::{Running, StateHeadline};
+use crate::pages::monitor::{Attention, Running, StateHeadline};
 
 #[component]
 pub fn KioskPage() -> impl IntoView {
@@ -92,6 +92,7 @@ pub fn KioskPage() -> impl IntoView {
                 </span>
             </header>
             <div class="kiosk-running">
+                <Attention readonly=true/>
                 <StateHeadline/>
                 <Running/>
             </div>

@@ -5,15 +5,19 @@ use leptos::prelude::*;
 use serde_json::json;
 
 use super::common::{act, confirm, Outcome, OutcomeLine};
+
+mod attention;
 use crate::live::{use_live, use_status};
 use crate::model::control::{headline, offered, Action, Situation};
 use crate::model::queue_view::summary;
 use crate::model::status::ServerStatus;
+pub(crate) use attention::Attention;
 
 #[component]
 pub fn MonitorPage() -> impl IntoView {
     let status = use_status();
     view! {
+        <Attention/>
         <section class="panel">
             <h1>"Monitor"</h1>
             <StateHeadline/>
