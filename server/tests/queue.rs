@@ -143,7 +143,10 @@ async fn a_worker_that_dies_fails_its_item_and_a_new_environment_can_open() {
     open_environment(&server, &mut ws).await;
     let slow = json!({"item": {"name": "count", "args": [["det1"]], "kwargs": {"num": 1000, "delay": 0.05}, "item_type": "plan"}});
     api_ok(&server, "POST", "/api/queue/item/add", slow).await;
+    let (mut runs, _) = watching(&server, "runs").await;
     api_ok(&server, "POST", "/api/queue/start", json!({})).await;
+    let opened = next_update(&mut runs, "runs", |d| d["op"] == "opened").await;
+    let run = opened["run"]["uid"].as_str().unwrap().to_string();
     let running = wait_status(&mut ws, |s| {
         s["re_state"] == "running" && s["hutch"]["worker_pid"].is_u64()
     })
@@ -169,6 +172,16 @@ async fn a_worker_that_dies_fails_its_item_and_a_new_environment_can_open() {
         queue["items"].as_array().unwrap().len(),
         1,
         "the item is back in front"
+    );
+    // The run the worker opened is not left open: hutch stopped it, and said why.
+    let closed = next_update(&mut runs, "runs", |d| d["op"] == "closed").await;
+    assert_eq!(closed["run"]["uid"], run.as_str(), "{closed}");
+    assert_eq!(closed["run"]["exit_status"], "fail", "{closed}");
+    let stored = api_ok(&server, "GET", &format!("/api/runs/{run}"), json!({})).await;
+    let reason = stored["run"]["stop"]["reason"].as_str().unwrap_or_default();
+    assert!(
+        reason.starts_with("closed by hutch: RE Worker process was killed"),
+        "{stored}"
     );
     open_environment(&server, &mut ws).await;
 }

@@ -40,6 +40,12 @@ async fn kill_9_while_a_plan_runs_loses_and_duplicates_nothing() {
     let running = wait_process_status(addr, |s| s["re_state"] == "running").await;
     assert_eq!(running["running_item_uid"], slow_added["item"]["item_uid"]);
     let worker_pid = running["hutch"]["worker_pid"].as_u64().unwrap();
+    // Its run is open (start stored) when the server dies.
+    let open = wait_process_get(addr, "/api/runs?status=open", |r| {
+        r["runs"].as_array().is_some_and(|l| l.len() == 1)
+    })
+    .await;
+    let run = open["runs"][0]["uid"].as_str().unwrap().to_string();
 
     hutch.kill9();
     // The orphaned worker sees its stdin close and exits at once; make sure of it anyway.
@@ -77,4 +83,14 @@ async fn kill_9_while_a_plan_runs_loses_and_duplicates_nothing() {
     );
     assert_eq!(status["worker_environment_exists"], false);
     assert_eq!(status["manager_state"], "idle");
+    // The run the dead server left open is stopped, saying so; none stays open.
+    let (_, open) = http(addr, "GET", "/api/runs?status=open", json!({})).await;
+    assert_eq!(open["runs"], json!([]), "{open}");
+    let (_, stored) = http(addr, "GET", &format!("/api/runs/{run}"), json!({})).await;
+    assert_eq!(stored["run"]["exit_status"], "fail", "{stored}");
+    let reason = stored["run"]["stop"]["reason"].as_str().unwrap_or_default();
+    assert!(
+        reason.starts_with("closed by hutch: hutch stopped while this run was open"),
+        "{stored}"
+    );
 }

@@ -24,6 +24,7 @@ use crate::status::StatusBoard;
 use crate::worker::handle::{WorkerEvent, WorkerHandle};
 use crate::worker::launch::{Environment, Launch};
 
+mod orphans;
 mod worker;
 
 /// Requests handled together (one transaction) when they arrive faster than they are stored.
@@ -93,10 +94,25 @@ pub async fn start(
     let catalog_key = launch.environment.describe();
     let catalog = initial_catalog(&store, &catalog_key, &launch, permissions, &console).await;
     let (open_outcome, _) = watch::channel(OpenOutcome::default());
-    for uid in &loaded.interrupted {
-        let text = format!("item {uid} was running when hutch stopped: recorded as interrupted and put back at the front of the queue");
+    for (item, dispatch) in &loaded.interrupted {
+        let text = format!("item {item} was running when hutch stopped: recorded as interrupted and put back at the front of the queue");
         tracing::warn!("{text}");
         console.push(unix_now(), &text);
+        let why = "hutch stopped while this run was open (server restart or crash)";
+        match orphans::close_open_runs(store.pool(), &docs, dispatch, why, unix_now()).await {
+            Ok(runs) => {
+                for run in runs {
+                    console.push(
+                        unix_now(),
+                        &format!("run {run} of item {item} was left open; hutch stopped it"),
+                    );
+                }
+            }
+            Err(e) => {
+                let text = format!("the open runs of item {item} could not be stopped: {e}");
+                console.push(unix_now(), &text);
+            }
+        }
     }
     let state = QueueState {
         items: loaded.items,

@@ -204,8 +204,9 @@ impl QueueState {
     }
 
     /// The worker reports that the plan paused at a checkpoint.
+    /// A repeated report of the same pause changes nothing.
     pub fn paused(&mut self) {
-        if self.running.is_some() {
+        if self.running.is_some() && self.manager != ManagerState::Paused {
             self.pause_pending = false;
             self.manager = ManagerState::Paused;
             self.env = EnvState::Idle;

@@ -24,8 +24,9 @@ pub struct Loaded {
     pub autostart: bool,
     pub lock: Option<Lock>,
     pub next_scan_id: i64,
-    /// Items that were running when the previous server process ended, now back in front.
-    pub interrupted: Vec<String>,
+    /// Items that were running when the previous server process ended, now back in front
+    /// (item uid, dispatch uid).
+    pub interrupted: Vec<(String, String)>,
 }
 
 pub struct Store {
@@ -214,6 +215,11 @@ impl Store {
         }
         flush_inserts(&mut tx, &mut pending).await?;
         tx.commit().await
+    }
+
+    /// The database, for reads beside the queue's own (the runs of a dispatch).
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
     }
 
     /// The dispatch row of the executing item, if any.

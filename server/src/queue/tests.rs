@@ -7,7 +7,8 @@ use serde_json::json;
 use super::edit::{prepare_item, Which};
 use super::position::{Placement, Pos};
 use super::state::{
-    Change, Ctx, Effect, EnvState, ManagerState, PauseOption, PlanOutcome, QueueState,
+    Change, Ctx, DispatchStatus, Effect, EnvState, ManagerState, PauseOption, PlanOutcome,
+    QueueState,
 };
 use crate::worker::sim::catalog::catalog;
 
@@ -424,6 +425,16 @@ fn pause_resume_and_the_states_between() {
     w.q.paused();
     assert_eq!(w.q.manager, ManagerState::Paused);
     assert_eq!(w.q.re_state, Some("paused"));
+    let paused = |changes: &[Change]| {
+        changes
+            .iter()
+            .filter(|c| matches!(c, Change::Dispatch(DispatchStatus::Paused)))
+            .count()
+    };
+    assert_eq!(paused(&w.q.take_changes().0), 1);
+    // A second report of the same pause changes nothing: the status log records it once.
+    w.q.paused();
+    assert_eq!(paused(&w.q.take_changes().0), 0);
     assert!(w
         .with(|q, ctx| q.start_queue(ctx))
         .unwrap_err()

@@ -290,15 +290,24 @@ impl Drop for Process {
 
 /// Polls `/api/status` of a process until `pred` holds (a process test has no socket helper).
 pub async fn wait_process_status(addr: SocketAddr, pred: impl Fn(&Value) -> bool) -> Value {
+    wait_process_get(addr, "/api/status", pred).await
+}
+
+/// Polls `GET path` of a process until its reply satisfies `pred`; fails at the deadline.
+pub async fn wait_process_get(
+    addr: SocketAddr,
+    path: &str,
+    pred: impl Fn(&Value) -> bool,
+) -> Value {
     let until = tokio::time::Instant::now() + DEADLINE;
     loop {
-        let (_, status) = http(addr, "GET", "/api/status", serde_json::json!({})).await;
-        if pred(&status) {
-            return status;
+        let (_, reply) = http(addr, "GET", path, serde_json::json!({})).await;
+        if pred(&reply) {
+            return reply;
         }
         assert!(
             tokio::time::Instant::now() < until,
-            "status never matched; last: {status}"
+            "{path} never matched; last: {reply}"
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }

@@ -197,11 +197,34 @@ impl Manager {
                     Some(r) => self.log(&format!("The RE Worker environment is gone: {r}")),
                     None => self.log("The RE Worker environment is closed."),
                 }
+                let why = reason.as_deref().unwrap_or("the environment was destroyed");
+                self.close_open_runs(why, now).await;
                 self.with_ctx(now, |q, ctx| q.environment_gone(reason.as_deref(), ctx));
             }
             WorkerEvent::Message(_, msg) => self.on_message(msg, now).await,
         }
         self.settle(now).await;
+    }
+
+    /// The worker is gone while a plan ran: the runs it left open are stopped (see
+    /// [`super::orphans`]).
+    async fn close_open_runs(&mut self, why: &str, now: f64) {
+        let Some(dispatch) = self.store.running_dispatch().map(str::to_string) else {
+            return;
+        };
+        let docs = &self.router.docs;
+        match super::orphans::close_open_runs(self.store.pool(), docs, &dispatch, why, now).await {
+            Ok(runs) => {
+                for run in runs {
+                    self.log(&format!(
+                        "Run {run} was left open by the lost worker; hutch stopped it."
+                    ));
+                }
+            }
+            Err(e) => self.log(&format!(
+                "The runs of the lost plan could not be stopped: {e}"
+            )),
+        }
     }
 
     async fn on_message(&mut self, msg: FromWorker, now: f64) {

@@ -44,7 +44,7 @@ impl Store {
 #[allow(clippy::type_complexity)]
 async fn read(
     pool: &SqlitePool,
-    interrupted: Vec<String>,
+    interrupted: Vec<(String, String)>,
 ) -> Result<(Loaded, Vec<String>, HashMap<String, f64>), sqlx::Error> {
     let rows: Vec<(String, f64, String)> =
         sqlx::query_as("SELECT item_uid, position, item FROM queue_items ORDER BY position")
@@ -103,7 +103,8 @@ async fn read(
 
 /// Executions left `running`/`paused` by a previous process become `interrupted` history
 /// entries; a copy of a queue item goes back to the front of the queue. One transaction.
-async fn recover(pool: &SqlitePool, now: f64) -> Result<Vec<String>, sqlx::Error> {
+/// Returns each recovered item's uid with its dispatch's.
+async fn recover(pool: &SqlitePool, now: f64) -> Result<Vec<(String, String)>, sqlx::Error> {
     let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
     let rows: Vec<(String, String, String)> = sqlx::query_as(
         "SELECT uid, kind, item FROM dispatches WHERE status IN ('running', 'paused') ORDER BY id",
@@ -152,7 +153,7 @@ async fn recover(pool: &SqlitePool, now: f64) -> Result<Vec<String>, sqlx::Error
                 .execute(&mut *tx)
                 .await?;
         }
-        recovered.push(item.item_uid.clone());
+        recovered.push((item.item_uid.clone(), uid));
     }
     tx.commit().await?;
     Ok(recovered)
