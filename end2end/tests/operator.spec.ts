@@ -125,19 +125,27 @@ test('the queue runs to the end from the Monitor, and history shows, filters and
 
 test('a running plan is paused and resumed from the Monitor, with its progress shown', async ({ page }) => {
   await hutch.api('POST', '/api/queue/item/add', count('det1', 40, { delay: 0.1 }));
+  await hutch.api('POST', '/api/queue/item/add', count('det2', 3));
   await hutch.api('POST', '/api/environment/open');
   await open(page, '/');
   await expect(page.getByTestId('readiness')).toHaveText('ready');
+  await expect(page.getByTestId('up-next')).toContainText('count([det1]; delay=0.1, num=40)');
   await page.getByRole('button', { name: 'Start queue' }).click();
   await expect(page.getByTestId('progress')).toContainText('of 40 points');
+  // Scan id, what it does, time so far and an estimate; the next plan below.
+  await expect(page.getByTestId('run-facts')).toContainText(/Scan \d+ · Taking data · [\d.]+ s elapsed · about .+ left/);
+  await expect(page.getByTestId('up-next')).toContainText('count([det2]; num=3)');
+  await expect(page.getByTestId('up-next')).not.toContainText('det1');
   await page.getByRole('button', { name: 'Pause now' }).click();
   await expect(page.getByTestId('manager-state')).toHaveText('paused');
+  await expect(page.getByTestId('run-facts')).toContainText(/Scan \d+ · Paused · [\d.]+ s elapsed$/);
   await page.screenshot({ path: test.info().outputPath('paused.png'), fullPage: true });
   await page.getByRole('button', { name: 'Resume' }).click();
   await expect(page.getByTestId('manager-state')).toHaveText('executing_queue');
-  await expect(page.getByTestId('manager-state')).toHaveText('idle', { timeout: 30_000 });
+  await expect(page.getByTestId('items-in-history')).toHaveText('2', { timeout: 30_000 });
+  await expect(page.getByTestId('up-next')).toHaveText('The queue is empty.');
   const h = await hutch.api('GET', '/api/history/get');
-  expect(h.items[0].result.exit_status).toBe('completed');
+  expect(h.items.map((i: any) => i.result.exit_status)).toEqual(['completed', 'completed']);
 });
 
 test('controls are enabled only when the server would accept them, and say why not', async ({ page }) => {

@@ -12,6 +12,9 @@ pub struct Progress {
     pub plan: String,
     /// `num_points` of the start document.
     pub total: Option<u64>,
+    /// The start document's `scan_id` and `time` (seconds since the epoch).
+    pub scan_id: Option<i64>,
+    pub started: Option<f64>,
     /// Events seen per descriptor.
     seen: std::collections::HashMap<String, u64>,
     primary: Option<String>,
@@ -38,7 +41,11 @@ impl Progress {
         let doc = &frame.doc;
         match frame.name.parse::<DocName>() {
             Ok(DocName::Start) => {
-                self.total = Start::deserialize(doc).ok().and_then(|s| s.num_points())
+                if let Ok(start) = Start::deserialize(doc) {
+                    self.total = start.num_points();
+                    self.scan_id = start.scan_id;
+                    self.started = Some(start.time);
+                }
             }
             Ok(DocName::Descriptor) => match Descriptor::deserialize(doc) {
                 Ok(d) if d.name == "primary" => self.primary = Some(d.uid),
@@ -64,6 +71,30 @@ impl Progress {
         match &self.primary {
             Some(p) => self.seen.get(p).copied().unwrap_or(0),
             None => self.seen.values().copied().max().unwrap_or(0),
+        }
+    }
+
+    /// Seconds since the run started, at `now` (seconds since the epoch).
+    pub fn elapsed(&self, now: f64) -> Option<f64> {
+        self.started.map(|t| (now - t).max(0.0))
+    }
+
+    /// Seconds left at the pace so far (time since the start per point seen), once a point was
+    /// seen and `num_points` is known.
+    pub fn remaining(&self, now: f64) -> Option<f64> {
+        let (n, total) = (self.events(), self.total?);
+        let elapsed = self.elapsed(now)?;
+        (n > 0 && n < total).then(|| elapsed / n as f64 * (total - n) as f64)
+    }
+
+    /// What the run is doing, in a scientist's words: before its first point the motors are
+    /// moving to the start (or the detectors are staging).
+    pub fn phase(&self) -> &'static str {
+        match (self.started, self.events()) {
+            (None, _) => "Starting",
+            (Some(_), 0) => "Moving to start",
+            (Some(_), n) if self.total.is_some_and(|t| n >= t) => "Finishing",
+            _ => "Taking data",
         }
     }
 
@@ -95,8 +126,10 @@ mod tests {
         let mut p = Progress::new("r", "scan");
         let frame = |v| serde_json::from_value::<RunFrame>(v).unwrap();
         p.update(&frame(
-            json!({"name": "start", "doc": {"uid": "r", "time": 1.0, "num_points": 10}}),
+            json!({"name": "start", "doc": {"uid": "r", "time": 1.0, "num_points": 10, "scan_id": 7}}),
         ));
+        assert_eq!(p.phase(), "Moving to start");
+        assert_eq!(p.remaining(3.0), None, "no estimate before the first point");
         p.update(&frame(
             json!({"name": "descriptor", "doc": {"name": "primary", "uid": "d", "run_start": "r"}}),
         ));
@@ -108,5 +141,10 @@ mod tests {
             format!("scan [{}{}] 5/10", "#".repeat(15), ".".repeat(15))
         );
         assert_eq!(p.fraction(), Some(0.5));
+        assert_eq!(p.scan_id, Some(7));
+        assert_eq!(p.phase(), "Taking data");
+        // 5 points in 10 s: 5 more take about 10 s.
+        assert_eq!(p.elapsed(11.0), Some(10.0));
+        assert_eq!(p.remaining(11.0), Some(10.0));
     }
 }

@@ -94,7 +94,7 @@ pub fn KioskPage() -> impl IntoView {
             <div class="kiosk-running">
                 <Attention readonly=true/>
                 <StateHeadline/>
-                <Running/>
+                <Running compact=true/>
             </div>
             <Grid big=true readonly=true only/>
         </div>

@@ -7,11 +7,12 @@ use serde_json::json;
 use super::common::{act, confirm, Outcome, OutcomeLine};
 
 mod attention;
+mod running;
 use crate::live::{use_live, use_status};
 use crate::model::control::{headline, offered, Action, Situation};
-use crate::model::queue_view::summary;
 use crate::model::status::ServerStatus;
 pub(crate) use attention::Attention;
+pub(crate) use running::Running;
 
 #[component]
 pub fn MonitorPage() -> impl IntoView {
@@ -21,6 +22,11 @@ pub fn MonitorPage() -> impl IntoView {
         <section class="panel">
             <h1>"Monitor"</h1>
             <StateHeadline/>
+        </section>
+        <Running/>
+        <Controls/>
+        <section class="panel" aria-labelledby="state-h">
+            <h2 id="state-h">"State"</h2>
             <Suspense fallback=|| view! { <p class="muted">"Loading status…"</p> }>
                 {move || match status.get() {
                     Some(Ok(s)) => view! { <StatusCard status=s/> }.into_any(),
@@ -36,8 +42,6 @@ pub fn MonitorPage() -> impl IntoView {
                 }}
             </Suspense>
         </section>
-        <Running/>
-        <Controls/>
     }
 }
 
@@ -66,36 +70,6 @@ pub(crate) fn StateHeadline() -> impl IntoView {
                     .into_any()
             }
         }
-    }
-}
-
-/// The running plan and its progress bar (events seen of `num_points`).
-#[component]
-pub(crate) fn Running() -> impl IntoView {
-    let live = use_live();
-    let running = move || live.queue.get().and_then(|q| q.running_item);
-    view! {
-        <section class="panel" aria-labelledby="running-h">
-            <h2 id="running-h">"Running"</h2>
-            {move || match running() {
-                None => view! { <p class="muted" data-testid="running">"Nothing is running."</p> }.into_any(),
-                Some(item) => {
-                    let progress = live.progress.get();
-                    let (value, text) = match &progress {
-                        Some(p) => match (p.fraction(), p.total) {
-                            (Some(f), Some(t)) => ((f * 100.0).round(), format!("{} of {t} points", p.events())),
-                            _ => (0.0, format!("{} events", p.events())),
-                        },
-                        None => (0.0, "starting…".to_string()),
-                    };
-                    view! {
-                        <p data-testid="running"><strong>{summary(&item)}</strong>" · "{item.user.clone()}</p>
-                        <progress max="100" value=value aria-label="Progress of the running plan"></progress>
-                        <span class="muted" data-testid="progress">{text}</span>
-                    }.into_any()
-                }
-            }}
-        </section>
     }
 }
 
