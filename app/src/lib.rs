@@ -20,6 +20,7 @@ pub mod model;
 mod pages;
 pub mod plot;
 mod shell;
+mod theme;
 
 pub use shell::{shell, App};
 

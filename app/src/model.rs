@@ -17,3 +17,4 @@ pub mod runs;
 pub mod spreadsheet;
 pub mod status;
 pub mod stream;
+pub mod theme;

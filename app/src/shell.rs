@@ -16,6 +16,7 @@ use crate::pages::history::{DispatchPage, HistoryPage};
 use crate::pages::kiosk::KioskPage;
 use crate::pages::monitor::MonitorPage;
 use crate::pages::queue::QueuePage;
+use crate::theme::{provide_theme, ThemeSwitch};
 
 /// The whole HTML document, rendered on the server.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -26,6 +27,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+                <script inner_html=crate::theme::EARLY_SCRIPT></script>
                 <HydrationScripts options/>
                 <MetaTags/>
             </head>
@@ -50,6 +52,7 @@ const NAV: &[(&str, &str)] = &[
 pub fn App() -> impl IntoView {
     provide_meta_context();
     provide_live();
+    provide_theme();
     view! {
         <Stylesheet id="hutch" href="/pkg/hutch.css"/>
         <Title text="hutch"/>
@@ -107,6 +110,7 @@ fn TopBar() -> impl IntoView {
                     </ul>
                 </nav>
                 <ConnectionIndicator/>
+                <ThemeSwitch/>
                 <form class="signout" method="post" action="/api/auth/logout">
                     <button type="submit">"Sign out"</button>
                 </form>

@@ -116,6 +116,8 @@ test('the queue runs to the end from the Monitor, and history shows, filters and
   await page.getByTestId('history-row').first().getByRole('link').click();
   await expect(page.getByTestId('dispatch-status')).toHaveText('completed');
   await expect(page.getByTestId('run-plot')).toBeVisible();
+  // The server's picture of the run (plot.svg), loaded.
+  await expect.poll(() => page.getByTestId('run-plot').evaluate((i: HTMLImageElement) => i.complete ? i.naturalWidth : 0)).toBeGreaterThan(0);
   await expect(page.getByRole('link', { name: /Download documents/ })).toBeVisible();
   await page.screenshot({ path: test.info().outputPath('history-detail.png'), fullPage: true });
   await page.getByRole('button', { name: 'Copy back to queue' }).click();
@@ -213,6 +215,19 @@ test('a worker killed mid-plan: the Monitor and the kiosk say what failed and wh
   await page.reload();
   await expect(page.getByTestId('connection')).toHaveAttribute('data-state', 'connected');
   await expect(page.getByTestId('attention')).toHaveCount(0);
+});
+
+test('the queue is started from the Queue page once the environment is open', async ({ page }) => {
+  await hutch.api('POST', '/api/queue/item/add', count('det1', 2));
+  await open(page, '/queue');
+  const start = page.getByRole('button', { name: 'Start queue' });
+  await expect(start).toBeDisabled();
+  await expect(page.getByTestId('start-why')).toHaveText('Open the environment on the Monitor first.');
+  await hutch.api('POST', '/api/environment/open');
+  await expect(start).toBeEnabled();
+  await expect(page.getByTestId('start-why')).toBeEmpty();
+  await start.click();
+  await expect.poll(async () => (await hutch.api('GET', '/api/history/get')).items.length).toBe(1);
 });
 
 test('two tabs stay in sync', async ({ page, context }) => {

@@ -118,3 +118,51 @@ test('without the key a page goes to the login page, which takes the key', async
   await expect(page.getByTestId('connection')).toHaveAttribute('data-state', 'signed-out');
   expect(await page.evaluate(() => (window as any).__marker)).toBe('no reload');
 });
+
+test('the theme follows the system until the dashboard chooses, and the choice survives a reload', async ({ page }) => {
+  const background = () => page.evaluate(() => getComputedStyle(document.documentElement).backgroundColor);
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await page.goto(hutch.signIn());
+  await expect(page.getByTestId('connection')).toHaveAttribute('data-state', 'connected');
+  const themeSwitch = page.getByTestId('theme-switch');
+  await expect(themeSwitch).toHaveText('Theme: system');
+  const systemDark = await background();
+  await themeSwitch.click();
+  await expect(themeSwitch).toHaveText('Theme: light');
+  await expect(page.locator('html')).toHaveAttribute('data-theme', 'light');
+  expect(await background()).toBe('rgb(245, 246, 248)');
+  expect(systemDark).toBe('rgb(18, 21, 25)');
+  await themeSwitch.click();
+  await expect(page.locator('html')).toHaveAttribute('data-theme', 'dark');
+  // The system turns light; the chosen dark stays, after a reload too.
+  await page.emulateMedia({ colorScheme: 'light' });
+  await page.reload();
+  await expect(page.getByTestId('theme-switch')).toHaveText('Theme: dark');
+  expect(await background()).toBe('rgb(18, 21, 25)');
+  await page.screenshot({ path: test.info().outputPath('monitor-dark.png'), fullPage: true });
+  await page.getByTestId('theme-switch').click();
+  await expect(page.locator('html')).not.toHaveAttribute('data-theme', /./);
+  expect(await background()).toBe('rgb(245, 246, 248)');
+});
+
+test('on a 390 px phone no page is wider than the screen, and the running plan comes before the tiles', async ({ page }) => {
+  await page.setViewportSize({ width: 390, height: 844 });
+  for (let i = 0; i < 3; i++) {
+    await hutch.api('POST', '/api/queue/item/add', {
+      item: { name: 'scan', args: [['det'], 'motor', -1, 1, 11], kwargs: { md: { sample: 'a long sample name' } }, item_type: 'plan' },
+    });
+  }
+  for (const path of ['/', '/queue', '/history', '/console', '/datasets', '/applets']) {
+    await page.goto(hutch.signIn(path));
+    await expect(page.getByTestId('connection')).toHaveAttribute('data-state', 'connected');
+    const width = await page.evaluate(() => document.documentElement.scrollWidth);
+    expect(width, `${path} is ${width} px wide`).toBeLessThanOrEqual(390);
+  }
+  await page.goto(hutch.signIn('/'));
+  const running = await page.getByRole('heading', { name: 'Running' }).boundingBox();
+  const tiles = await page.getByTestId('manager-state').boundingBox();
+  expect(running!.y).toBeLessThan(tiles!.y);
+  await page.screenshot({ path: test.info().outputPath('phone-monitor.png'), fullPage: true });
+  await page.goto(hutch.signIn('/queue'));
+  await page.screenshot({ path: test.info().outputPath('phone-queue.png'), fullPage: true });
+});

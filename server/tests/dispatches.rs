@@ -97,6 +97,36 @@ async fn closed_ui_scenario_everything_that_ran_can_be_read_back() {
     )
     .await;
     assert_eq!(detail["dispatch"]["runs"][0]["num_events"]["primary"], 9);
+    // Its picture by default is a heatmap: the detector over the fast and the slow motor.
+    let run = detail["dispatch"]["runs"][0]["uid"].as_str().unwrap();
+    let (code, svg) = http(addr, "GET", &format!("/api/runs/{run}/plot.svg"), json!({})).await;
+    let svg = svg.as_str().unwrap_or_default();
+    assert_eq!(code, 200, "{svg}");
+    for label in ["motor2 [mm]", "motor1 [mm]", "det4 [counts]"] {
+        assert!(
+            svg.contains(&format!("\n{label}\n")),
+            "axis or colour bar label {label}: {svg}"
+        );
+    }
+    let curve = |svg: &str| {
+        svg.lines()
+            .any(|l| l.starts_with("<polyline") && l.contains("#0072B2"))
+    };
+    assert!(!curve(svg), "no curve: {svg}");
+    // A 1-D scan stays a curve.
+    let (_, scan) = http(
+        addr,
+        "GET",
+        &format!("/api/dispatches/{}", list[1]["uid"].as_str().unwrap()),
+        json!({}),
+    )
+    .await;
+    let run = scan["dispatch"]["runs"][0]["uid"].as_str().unwrap();
+    let (_, svg) = http(addr, "GET", &format!("/api/runs/{run}/plot.svg"), json!({})).await;
+    assert!(
+        svg.as_str().unwrap_or_default().contains("<polyline"),
+        "{svg}"
+    );
 }
 
 #[tokio::test]

@@ -219,69 +219,16 @@ pub fn DispatchPage() -> impl IntoView {
     }
 }
 
-/// Every numeric field of the primary stream against the event number, as an SVG.
+/// The run as the server draws it (`plot.svg`, the same look as the applets and the kiosk):
+/// the scan's motor against its hinted detectors, a grid scan as a heatmap, axes with units.
 #[component]
 fn RunPlot(uid: String) -> impl IntoView {
-    let data = Resource::new(
-        move || uid.clone(),
-        |u| api::get(format!("/api/runs/{}/streams/primary/data", enc(&u))),
-    );
+    let src = format!("/api/runs/{}/plot.svg?width=900&height=420", enc(&uid));
+    let href = src.clone();
     view! {
-        <Suspense fallback=|| view! { <p class="muted">"Loading the plot…"</p> }>
-            {move || data.get().map(|r| match r {
-                Err(e) => view! { <p class="muted">"No plot: " {e}</p> }.into_any(),
-                Ok(v) => svg_plot(&v["data"]).into_any(),
-            })}
-        </Suspense>
+        <a href=href target="_blank" title="Open the plot on its own">
+            <img class="plot" src=src width="900" height="420" data-testid="run-plot"
+                alt="Plot of the run's primary stream (none if it has no numeric data)"/>
+        </a>
     }
-}
-
-fn svg_plot(data: &Value) -> impl IntoView {
-    let (w, h, pad) = (600.0_f64, 240.0_f64, 30.0_f64);
-    let series: Vec<(String, Vec<f64>)> = data
-        .as_object()
-        .into_iter()
-        .flatten()
-        .filter(|(k, _)| {
-            !matches!(k.as_str(), "time" | "seq_num" | "uid") && !k.starts_with("timestamps")
-        })
-        .filter_map(|(k, v)| {
-            let ys: Vec<f64> = v
-                .as_array()?
-                .iter()
-                .map(Value::as_f64)
-                .collect::<Option<_>>()?;
-            (!ys.is_empty()).then(|| (k.clone(), ys))
-        })
-        .take(4)
-        .collect();
-    if series.is_empty() {
-        return view! { <p class="muted">"No numeric data to plot."</p> }.into_any();
-    }
-    let colours = ["#1f4e79", "#b35900", "#1a7f37", "#8a3ffc"];
-    let lines = series.iter().enumerate().map(|(si, (name, ys))| {
-        let (lo, hi) = ys.iter().fold((f64::MAX, f64::MIN), |(a, b), y| (a.min(*y), b.max(*y)));
-        let span = if hi > lo { hi - lo } else { 1.0 };
-        let n = ys.len().max(2) - 1;
-        let points: String = ys.iter().enumerate().map(|(i, y)| {
-            let x = pad + (w - 2.0 * pad) * i as f64 / n as f64;
-            // A constant series is drawn across the middle.
-            let frac = if hi > lo { (y - lo) / span } else { 0.5 };
-            let yy = h - pad - (h - 2.0 * pad) * frac;
-            format!("{x:.1},{yy:.1} ")
-        }).collect();
-        let colour = colours[si % colours.len()];
-        let label = format!("{name} ({lo:.3} … {hi:.3})");
-        view! {
-            <polyline points=points fill="none" stroke=colour stroke-width="2"/>
-            <text x=pad + 4.0 y=14.0 + 14.0 * si as f64 fill=colour font-size="12">{label}</text>
-        }
-    }).collect_view();
-    view! {
-        <svg class="plot" viewBox=format!("0 0 {w} {h}") role="img" aria-label="Plot of the run's primary stream" data-testid="run-plot">
-            <rect x=pad y=pad width=w - 2.0 * pad height=h - 2.0 * pad fill="none" stroke="#d8dde3"/>
-            {lines}
-            <text x=w / 2.0 y=h - 6.0 font-size="12" text-anchor="middle">"event number"</text>
-        </svg>
-    }.into_any()
 }

@@ -94,7 +94,10 @@ fn control(label: &'static str, path: &'static str, action: Action) -> Control {
 }
 
 /// Why `action` is not offered now (the server's own words), or `None` when it is.
-fn refusal(status: &Option<Result<ServerStatus, String>>, action: Action) -> Option<String> {
+pub(crate) fn refusal(
+    status: &Option<Result<ServerStatus, String>>,
+    action: Action,
+) -> Option<String> {
     match status {
         Some(Ok(s)) => match Situation::of(s) {
             Some(situation) => offered(action, &situation).err(),

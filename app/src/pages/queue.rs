@@ -13,8 +13,10 @@ use serde_json::{json, Value};
 use super::common::{act, confirm, Outcome, OutcomeLine};
 use crate::api;
 use crate::live::{use_live, use_status};
+use crate::model::control::Action;
 use crate::model::queue::QueueItem;
 use crate::model::queue_view::{summary, QueueView};
+use crate::pages::monitor::refusal;
 
 #[component]
 pub fn QueuePage() -> impl IntoView {
@@ -45,13 +47,52 @@ pub fn QueuePage() -> impl IntoView {
                 }}
             </Suspense>
             <Bulk outcome selected/>
-            <p class="muted">"To run the queue: on the " <a href="/">"Monitor"</a> ", open the environment, then start the queue."</p>
+            <Start outcome/>
             <OutcomeLine outcome testid="queue-outcome"/>
         </section>
         <editor::PlanEditor editing/>
         <upload::Upload/>
     }
     .into_any()
+}
+
+/// "Start queue", enabled when the server would accept it; otherwise it says why (open the
+/// environment on the Monitor, the queue is empty, it already runs).
+#[component]
+fn Start(outcome: Outcome) -> impl IntoView {
+    let status = use_status();
+    let why = move || refusal(&status.get(), Action::StartQueue);
+    let start = move |_| {
+        let path = "/api/queue/start".to_string();
+        act(
+            outcome,
+            "Start queue".into(),
+            "POST",
+            path,
+            json!({}),
+            |_| {},
+        )
+    };
+    view! {
+        <div class="control-group">
+            <button type="button" class="primary" on:click=start
+                disabled=move || why().is_some() title=move || why().unwrap_or_default()>
+                "Start queue"
+            </button>
+            <span class="muted" data-testid="start-why">
+                {move || {
+                    let closed = status.with(|s| matches!(s, Some(Ok(s)) if !s.worker_environment_exists));
+                    match why() {
+                        Some(_) if closed => view! {
+                            "Open the environment on the " <a href="/">"Monitor"</a> " first."
+                        }.into_any(),
+                        Some(w) => w.into_any(),
+                        None => ().into_any(),
+                    }
+                }}
+            </span>
+        </div>
+    }
 }
 
 /// Loop, ignore failures, autostart.

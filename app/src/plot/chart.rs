@@ -10,10 +10,11 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-/// Colours and type size. `big` is for wall screens (kiosks).
-#[derive(Clone, Copy, Debug, PartialEq)]
+/// Colours and type size. `big` is for wall screens (kiosks); `dark` for the dark theme.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct Theme {
     pub big: bool,
+    pub dark: bool,
 }
 
 impl Theme {
@@ -24,11 +25,31 @@ impl Theme {
             px
         }
     }
-}
 
-pub const BACKGROUND: RGBColor = RGBColor(255, 255, 255);
-pub const INK: RGBColor = RGBColor(31, 41, 55);
-const GRID: RGBColor = RGBColor(209, 213, 219);
+    fn background(&self) -> RGBColor {
+        if self.dark {
+            RGBColor(24, 28, 34)
+        } else {
+            RGBColor(255, 255, 255)
+        }
+    }
+
+    fn ink(&self) -> RGBColor {
+        if self.dark {
+            RGBColor(226, 230, 236)
+        } else {
+            RGBColor(31, 41, 55)
+        }
+    }
+
+    fn grid(&self) -> RGBColor {
+        if self.dark {
+            RGBColor(70, 78, 90)
+        } else {
+            RGBColor(209, 213, 219)
+        }
+    }
+}
 const FONT: &str = "sans-serif";
 
 /// Series colours (colour-blind safe, Okabe–Ito order).
@@ -101,7 +122,7 @@ pub fn draw<DB: DrawingBackend>(
     picture: &Picture,
     theme: Theme,
 ) -> Result<(), String> {
-    area.fill(&BACKGROUND).map_err(|e| e.to_string())?;
+    area.fill(&theme.background()).map_err(|e| e.to_string())?;
     let r = match picture {
         Picture::Xy(c) => draw_xy(area, c, theme),
         Picture::Heatmap(h) => draw_heatmap(area, h, theme),
@@ -115,7 +136,7 @@ type DrawResult<DB> = Result<(), DrawingAreaErrorKind<<DB as DrawingBackend>::Er
 
 fn draw_message<DB: DrawingBackend>(area: &Area<DB>, msg: &str, theme: Theme) -> DrawResult<DB> {
     let (w, h) = area.dim_in_pixel();
-    let ink = INK.mix(0.6);
+    let ink = theme.ink().mix(0.6);
     let style = TextStyle::from((FONT, theme.font(14)).into_font())
         .color(&ink)
         .pos(Pos::new(HPos::Center, VPos::Center));
@@ -128,24 +149,27 @@ fn draw_message<DB: DrawingBackend>(area: &Area<DB>, msg: &str, theme: Theme) ->
 
 fn draw_xy<DB: DrawingBackend>(area: &Area<DB>, c: &XyChart, theme: Theme) -> DrawResult<DB> {
     let mut chart = ChartBuilder::on(area)
-        .caption(&c.title, (FONT, theme.font(14)).into_font().color(&INK))
+        .caption(
+            &c.title,
+            (FONT, theme.font(15)).into_font().color(&theme.ink()),
+        )
         .margin(theme.font(8))
-        .x_label_area_size(theme.font(36))
-        .y_label_area_size(theme.font(56))
+        .x_label_area_size(theme.font(40))
+        .y_label_area_size(theme.font(64))
         .build_cartesian_2d(c.x_range.clone(), c.y_range.clone())?;
     chart
         .configure_mesh()
         .x_desc(c.x_label.as_str())
         .y_desc(c.y_label.as_str())
-        .x_labels(6)
-        .y_labels(5)
+        .x_labels(8)
+        .y_labels(6)
         .x_max_light_lines(2)
         .y_max_light_lines(2)
-        .label_style((FONT, theme.font(11)).into_font().color(&INK))
-        .axis_desc_style((FONT, theme.font(12)).into_font().color(&INK))
-        .bold_line_style(GRID.mix(0.6))
-        .light_line_style(GRID.mix(0.25))
-        .axis_style(INK.mix(0.8))
+        .label_style((FONT, theme.font(13)).into_font().color(&theme.ink()))
+        .axis_desc_style((FONT, theme.font(15)).into_font().color(&theme.ink()))
+        .bold_line_style(theme.grid().mix(0.6))
+        .light_line_style(theme.grid().mix(0.25))
+        .axis_style(theme.ink().mix(0.8))
         .draw()?;
     // Earlier runs first, so the live curve is drawn on top.
     let mut order: Vec<&XySeries> = c.series.iter().collect();
@@ -192,8 +216,8 @@ fn draw_legend<DB: DrawingBackend>(
     items: &[(&str, ShapeStyle, bool)],
     theme: Theme,
 ) -> DrawResult<DB> {
-    let font = (FONT, theme.font(11)).into_font().color(&INK);
-    let line = theme.font(15) as i32;
+    let font = (FONT, theme.font(13)).into_font().color(&theme.ink());
+    let line = theme.font(17) as i32;
     let mut width = 0;
     for (label, ..) in items {
         width = width.max(area.estimate_text_size(label, &font)?.0 as i32);
@@ -204,9 +228,12 @@ fn draw_legend<DB: DrawingBackend>(
     let (x0, y0) = (w as i32 - bw - 6, 6);
     area.draw(&Rectangle::new(
         [(x0, y0), (x0 + bw, y0 + bh)],
-        BACKGROUND.mix(0.85).filled(),
+        theme.background().mix(0.85).filled(),
     ))?;
-    area.draw(&Rectangle::new([(x0, y0), (x0 + bw, y0 + bh)], GRID))?;
+    area.draw(&Rectangle::new(
+        [(x0, y0), (x0 + bw, y0 + bh)],
+        theme.grid(),
+    ))?;
     for (i, (label, style, is_line)) in items.iter().enumerate() {
         let y = y0 + 4 + i as i32 * line + line / 2;
         if *is_line {
@@ -233,19 +260,22 @@ fn draw_histogram<DB: DrawingBackend>(
     };
     let top = h.counts.iter().copied().max().unwrap_or(0).max(1) as f64 * 1.08;
     let mut chart = ChartBuilder::on(area)
-        .caption(&h.title, (FONT, theme.font(14)).into_font().color(&INK))
+        .caption(
+            &h.title,
+            (FONT, theme.font(15)).into_font().color(&theme.ink()),
+        )
         .margin(theme.font(8))
-        .x_label_area_size(theme.font(36))
-        .y_label_area_size(theme.font(56))
+        .x_label_area_size(theme.font(40))
+        .y_label_area_size(theme.font(64))
         .build_cartesian_2d(*first..*last, 0.0..top)?;
     chart
         .configure_mesh()
         .x_desc(h.x_label.as_str())
         .y_desc("count")
-        .label_style((FONT, theme.font(11)).into_font().color(&INK))
-        .axis_desc_style((FONT, theme.font(12)).into_font().color(&INK))
-        .bold_line_style(GRID.mix(0.6))
-        .light_line_style(GRID.mix(0.25))
+        .label_style((FONT, theme.font(13)).into_font().color(&theme.ink()))
+        .axis_desc_style((FONT, theme.font(15)).into_font().color(&theme.ink()))
+        .bold_line_style(theme.grid().mix(0.6))
+        .light_line_style(theme.grid().mix(0.25))
         .draw()?;
     let fill = PALETTE[0].mix(0.75).filled();
     chart.draw_series(
@@ -267,20 +297,23 @@ fn draw_heatmap<DB: DrawingBackend>(area: &Area<DB>, h: &Heatmap, theme: Theme) 
     let bar = theme.font(84).min(w / 3);
     let (main, side) = area.split_horizontally(w.saturating_sub(bar));
     let mut chart = ChartBuilder::on(&main)
-        .caption(&h.title, (FONT, theme.font(14)).into_font().color(&INK))
+        .caption(
+            &h.title,
+            (FONT, theme.font(15)).into_font().color(&theme.ink()),
+        )
         .margin(theme.font(8))
-        .x_label_area_size(theme.font(36))
-        .y_label_area_size(theme.font(56))
+        .x_label_area_size(theme.font(40))
+        .y_label_area_size(theme.font(64))
         .build_cartesian_2d(g.x_range.clone(), g.y_range.clone())?;
     chart
         .configure_mesh()
         .disable_mesh()
-        .x_labels(6)
-        .y_labels(5)
+        .x_labels(8)
+        .y_labels(6)
         .x_desc(h.x_label.as_str())
         .y_desc(h.y_label.as_str())
-        .label_style((FONT, theme.font(11)).into_font().color(&INK))
-        .axis_desc_style((FONT, theme.font(12)).into_font().color(&INK))
+        .label_style((FONT, theme.font(13)).into_font().color(&theme.ink()))
+        .axis_desc_style((FONT, theme.font(15)).into_font().color(&theme.ink()))
         .draw()?;
     let dx = (g.x_range.end - g.x_range.start) / g.nx as f64;
     let dy = (g.y_range.end - g.y_range.start) / g.ny as f64;
@@ -302,16 +335,16 @@ fn draw_heatmap<DB: DrawingBackend>(area: &Area<DB>, h: &Heatmap, theme: Theme) 
         .margin_top(theme.font(30))
         .margin_bottom(theme.font(44))
         .margin_right(theme.font(4))
-        .y_label_area_size(theme.font(52))
+        .y_label_area_size(theme.font(60))
         .build_cartesian_2d(0.0..1.0, lo..hi)?;
     bar_chart
         .configure_mesh()
         .disable_mesh()
         .disable_x_axis()
-        .y_labels(5)
+        .y_labels(6)
         .y_desc(h.z_label.as_str())
-        .label_style((FONT, theme.font(10)).into_font().color(&INK))
-        .axis_desc_style((FONT, theme.font(11)).into_font().color(&INK))
+        .label_style((FONT, theme.font(13)).into_font().color(&theme.ink()))
+        .axis_desc_style((FONT, theme.font(13)).into_font().color(&theme.ink()))
         .draw()?;
     const STEPS: usize = 64;
     let step = (hi - lo) / STEPS as f64;

@@ -76,8 +76,19 @@ struct Request {
     size: (u32, u32),
 }
 
+/// Without `kind`: a grid scan (a start with a 2-D `shape` and two motors) as an image,
+/// anything else as lines.
+fn default_kind(run: &RunData) -> &'static str {
+    let grid = run.start.as_ref().and_then(|s| s.grid_shape()).is_some();
+    if grid && run.motors().len() >= 2 {
+        "image"
+    } else {
+        "line"
+    }
+}
+
 fn parse(uid: &str, q: &PlotParams, run: &RunData) -> Result<Request, ApiError> {
-    let kind = match q.kind.as_deref().unwrap_or("line") {
+    let kind = match q.kind.as_deref().unwrap_or_else(|| default_kind(run)) {
         "line" => AppletKind::Line,
         "scatter" => AppletKind::Scatter,
         "histogram" => AppletKind::Histogram,
@@ -177,6 +188,14 @@ fn parse(uid: &str, q: &PlotParams, run: &RunData) -> Result<Request, ApiError> 
         AppletKind::Image => {
             if let Some(f) = &q.field {
                 spec.insert("field".into(), json!(f));
+            } else if q.kind.is_none() {
+                // A grid scan by default: the detector over the fast (x) and slow (y) motors.
+                let motors = run.motors();
+                let z = y.first().cloned().unwrap_or_default();
+                for (k, v) in [("x", &motors[1]), ("y", &motors[0]), ("z", &z)] {
+                    spec.insert(k.into(), json!(v));
+                    fields.push(v.clone());
+                }
             } else {
                 for (k, v) in [("x", &q.x), ("y", &q.y), ("z", &q.z)] {
                     let v = v.as_ref().ok_or_else(|| {
@@ -280,7 +299,7 @@ async fn svg(
         let mut out = String::new();
         {
             let root = SVGBackend::with_string(&mut out, size).into_drawing_area();
-            chart::draw(&root, picture, Theme { big: false }).map_err(draw_failed)?;
+            chart::draw(&root, picture, Theme::default()).map_err(draw_failed)?;
             root.present().map_err(|e| draw_failed(e.to_string()))?;
         }
         Ok(out)
@@ -298,7 +317,7 @@ async fn png(
         let mut pixels = vec![0u8; w as usize * h as usize * 3];
         {
             let root = BitMapBackend::with_buffer(&mut pixels, (w, h)).into_drawing_area();
-            chart::draw(&root, picture, Theme { big: false }).map_err(draw_failed)?;
+            chart::draw(&root, picture, Theme::default()).map_err(draw_failed)?;
             root.present().map_err(|e| draw_failed(e.to_string()))?;
         }
         let mut out = Vec::new();

@@ -212,6 +212,10 @@ pub fn build(item: &QueueItem, devices: &Devices) -> Result<SimPlan, String> {
         "num_intervals".into(),
         json!(points.len().saturating_sub(1)),
     );
+    // As bluesky's grid_scan: the grid's shape in the start document (plots draw a heatmap).
+    if let Some(shape) = plan_args.get("shape") {
+        start_extra.insert("shape".into(), shape.clone());
+    }
     start_extra.insert("plan_args".into(), Value::Object(plan_args));
     start_extra.insert("hints".into(), json!({ "dimensions": dims }));
     for source in [item.meta.as_ref(), kw("md")] {

@@ -22,6 +22,7 @@ pub(super) fn PlotBody(applet: Signal<Applet>, big: bool, readonly: bool) -> imp
     // The x range of the last drawing, to turn a mouse drag into a zoom.
     let drawn_x = StoredValue::new(0.0..1.0);
     let resized = RwSignal::new(0u32);
+    let theme = crate::theme::use_theme();
 
     #[cfg(feature = "hydrate")]
     {
@@ -37,11 +38,13 @@ pub(super) fn PlotBody(applet: Signal<Applet>, big: bool, readonly: bool) -> imp
                 runs.get_untracked(),
                 zoom.get_untracked(),
             );
+            let dark = crate::theme::dark(theme.0.get_untracked());
+            let look = crate::plot::chart::Theme { big, dark };
             let Some(el) = canvas.get_untracked() else {
                 return;
             };
             draw::schedule(key, urgent, move || {
-                if let Some(x) = draw::draw(&el, &a, &r, &v, big, board) {
+                if let Some(x) = draw::draw(&el, &a, &r, &v, look, board) {
                     drawn_x.set_value(x);
                 }
             });
@@ -59,13 +62,14 @@ pub(super) fn PlotBody(applet: Signal<Applet>, big: bool, readonly: bool) -> imp
             runs.track();
             zoom.track();
             canvas.track();
+            theme.0.track();
             redraw(true);
         });
         on_cleanup(move || draw::cancel(key));
     }
 
     #[cfg(not(feature = "hydrate"))]
-    let _ = (board, runs, resized);
+    let _ = (board, runs, resized, theme);
 
     let press = StoredValue::new(None::<i32>);
     let on_down = move |e: leptos::ev::MouseEvent| press.set_value(Some(e.offset_x()));

@@ -125,7 +125,7 @@ pub fn draw(
     applet: &Applet,
     runs: &AppletRuns,
     zoom: &ViewState,
-    big: bool,
+    theme: Theme,
     board: Board,
 ) -> Option<Range<f64>> {
     let (w, h) = (canvas.client_width(), canvas.client_height());
@@ -157,7 +157,7 @@ pub fn draw(
     });
     let backend = crate::plot::canvas::Canvas::new(canvas)?;
     let root = backend.into_drawing_area();
-    if let Err(e) = chart::draw(&root, &picture, Theme { big }) {
+    if let Err(e) = chart::draw(&root, &picture, theme) {
         leptos::logging::warn!("hutch: drawing applet '{}' failed: {e}", applet.name);
     }
     let _ = root.present();
