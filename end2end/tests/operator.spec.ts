@@ -138,6 +138,8 @@ test('a running plan is paused and resumed from the Monitor, with its progress s
   await expect(page.getByTestId('run-facts')).toContainText(/Scan \d+ · Taking data · [\d.]+ s elapsed · about .+ left/);
   await expect(page.getByTestId('up-next')).toContainText('count([det2]; num=3)');
   await expect(page.getByTestId('up-next')).not.toContainText('det1');
+  // The live plot of the running scan, drawn by the server, loaded.
+  await expect.poll(() => page.getByTestId('live-plot').evaluate((i: HTMLImageElement) => i.complete ? i.naturalWidth : 0)).toBeGreaterThan(0);
   await page.getByRole('button', { name: 'Pause now' }).click();
   await expect(page.getByTestId('manager-state')).toHaveText('paused');
   await expect(page.getByTestId('run-facts')).toContainText(/Scan \d+ · Paused · [\d.]+ s elapsed$/);

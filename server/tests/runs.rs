@@ -270,6 +270,13 @@ async fn a_run_is_drawn_as_svg_and_png_and_bad_requests_say_what_to_fix() {
     assert_eq!(code, 200, "{svg}");
     assert!(svg.starts_with("<svg"), "{}", &svg[..100.min(svg.len())]);
     // Defaults: the scan's motor on x, its hinted detector on y, every one of the 25 points.
+    // Readable text: no tick label under 13 px.
+    let smallest = svg
+        .split("font-size=\"")
+        .skip(1)
+        .filter_map(|t| t.split('"').next()?.parse::<f64>().ok())
+        .fold(f64::MAX, f64::min);
+    assert!(smallest >= 13.0, "smallest text {smallest} px");
     assert!(svg.contains("\nmotor\n"), "x label");
     assert!(svg.contains("\ndet\n"), "y label");
     let line = svg

@@ -10,17 +10,21 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-/// Colours and type size. `big` is for wall screens (kiosks); `dark` for the dark theme.
+/// Colours and type size. `big` is for wall screens (kiosks); `dark` for the dark theme;
+/// `svg` for plotters' SVG backend, which writes a font size of `n` as `n / 1.24` (points), so
+/// it is asked for that much more to show the same pixels as the canvas.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct Theme {
     pub big: bool,
     pub dark: bool,
+    pub svg: bool,
 }
 
 impl Theme {
     fn font(&self, px: u32) -> u32 {
-        if self.big {
-            px * 2
+        let px = if self.big { px * 2 } else { px };
+        if self.svg {
+            (px * 124).div_ceil(100)
         } else {
             px
         }

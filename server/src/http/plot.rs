@@ -49,13 +49,17 @@ struct PlotParams {
     colormap: Option<String>,
     width: Option<u32>,
     height: Option<u32>,
+    /// Not used for drawing: the events a page has seen, so that its address changes as a
+    /// running scan grows and the browser asks again (the Monitor's live plot).
+    #[allow(dead_code)]
+    seen: Option<u64>,
 }
 
 impl QueryParams for PlotParams {
     const ROUTE: &'static str = "a plot picture";
     fn expects(key: &str) -> &'static str {
         match key {
-            "bins" => "a whole number",
+            "bins" | "seen" => "a whole number",
             _ => PIXELS,
         }
     }
@@ -299,7 +303,11 @@ async fn svg(
         let mut out = String::new();
         {
             let root = SVGBackend::with_string(&mut out, size).into_drawing_area();
-            chart::draw(&root, picture, Theme::default()).map_err(draw_failed)?;
+            let theme = Theme {
+                svg: true,
+                ..Theme::default()
+            };
+            chart::draw(&root, picture, theme).map_err(draw_failed)?;
             root.present().map_err(|e| draw_failed(e.to_string()))?;
         }
         Ok(out)

@@ -10,6 +10,8 @@ use crate::model::queue_view::{duration_text, summary};
 
 /// How many waiting plans "Up next" lists.
 const UP_NEXT: usize = 3;
+/// The live plot is fetched again at most this often (seconds), while points arrive.
+const PLOT_EVERY: f64 = 2.0;
 
 /// Seconds since the epoch, ticking once a second in the browser (0 while rendered on the
 /// server, where no time is shown).
@@ -49,6 +51,45 @@ fn facts(p: &Progress, now: f64, paused: bool) -> String {
     parts.join(" · ")
 }
 
+/// The running run drawn by the server (`plot.svg`: the scan's motor against its hinted
+/// detectors, a grid scan as a heatmap — the look of the applets and the history), fetched
+/// again while points arrive, at most every [`PLOT_EVERY`] seconds. Nothing before the first
+/// point.
+#[component]
+fn LivePlot(now: ReadSignal<f64>) -> impl IntoView {
+    let live = use_live();
+    // (run, events) of the picture shown, and when it was asked for.
+    let shown = StoredValue::new((String::new(), 0u64, 0.0f64));
+    let src = Memo::new(move |_| {
+        let (run, events) = live.progress.with(|p| {
+            p.as_ref()
+                .map(|p| (p.run.clone().unwrap_or_default(), p.events()))
+                .unwrap_or_default()
+        });
+        let t = now.get();
+        let (last_run, last_events, at) = shown.get_value();
+        let changed = run != last_run || (events != last_events && t - at >= PLOT_EVERY);
+        if changed && !run.is_empty() && events > 0 {
+            shown.set_value((run, events, t));
+        }
+        let (run, events, _) = shown.get_value();
+        (!run.is_empty() && events > 0).then(|| {
+            format!(
+                "/api/runs/{}/plot.svg?width=800&height=360&seen={events}",
+                crate::api::enc(&run)
+            )
+        })
+    });
+    move || {
+        src.get().map(|src| {
+            view! {
+                <img class="plot live-plot" src=src width="800" height="360" data-testid="live-plot"
+                    alt="Live plot of the running scan"/>
+            }
+        })
+    }
+}
+
 /// The running plan, its progress bar, and (unless `compact`) the next plans of the queue.
 #[component]
 pub(crate) fn Running(#[prop(optional)] compact: bool) -> impl IntoView {
@@ -84,6 +125,7 @@ pub(crate) fn Running(#[prop(optional)] compact: bool) -> impl IntoView {
                         <p class="run-facts" data-testid="run-facts">{facts}</p>
                         <progress max="100" value=value aria-label="Progress of the running plan"></progress>
                         <span class="muted" data-testid="progress">{text}</span>
+                        {(!compact).then(|| view! { <LivePlot now/> })}
                     }.into_any()
                 }
             }}

@@ -39,7 +39,11 @@ pub(super) fn PlotBody(applet: Signal<Applet>, big: bool, readonly: bool) -> imp
                 zoom.get_untracked(),
             );
             let dark = crate::theme::dark(theme.0.get_untracked());
-            let look = crate::plot::chart::Theme { big, dark };
+            let look = crate::plot::chart::Theme {
+                big,
+                dark,
+                svg: false,
+            };
             let Some(el) = canvas.get_untracked() else {
                 return;
             };
