@@ -248,6 +248,15 @@ test('the console shows live lines and filters them', async ({ page }) => {
   await open(page, '/console');
   await hutch.api('POST', '/api/environment/open');
   await expect(page.getByTestId('console')).toContainText('environment', { ignoreCase: true });
+  // Each line with its time; a plan's start said once.
+  await expect(page.getByTestId('console').locator('time').first()).toHaveText(/^\d\d:\d\d:\d\d$/);
+  await expect.poll(async () => (await hutch.api('GET', '/api/status')).worker_environment_exists).toBe(true);
+  await hutch.api('POST', '/api/queue/item/add', count('det1', 1));
+  await hutch.api('POST', '/api/queue/start');
+  await expect.poll(async () => (await hutch.api('GET', '/api/history/get')).items.length).toBe(1);
+  await page.reload();
+  await page.getByLabel('Search').fill('Starting plan');
+  await expect(page.getByTestId('console-count')).toHaveText('1 line');
   await page.getByLabel('Search').fill('no such text anywhere');
   await expect(page.getByTestId('console-count')).toHaveText('0 lines');
 });

@@ -8,11 +8,51 @@ use crate::api;
 use crate::board::provide_board;
 use crate::pages::common::{act, Outcome, OutcomeLine};
 
-/// A value in a table cell: numbers and text as they are, lists as their length and ends.
+/// A number as a person reads it: whole numbers as they are, others to six significant
+/// digits (`0.30000000000000004` → `0.3`), very large or small ones in exponent form.
+pub fn number_text(n: &serde_json::Number) -> String {
+    let Some(f) = n.as_f64().filter(|_| n.is_f64()) else {
+        return n.to_string();
+    };
+    let a = f.abs();
+    if a != 0.0 && !(1e-3..1e9).contains(&a) {
+        return format!("{f:.5e}");
+    }
+    let digits = (5 - a.log10().floor().max(-3.0) as i32).max(0) as usize;
+    let text = format!("{f:.digits$}");
+    if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        text
+    }
+}
+
+fn value_text(v: &Value) -> String {
+    match v {
+        Value::Number(n) => number_text(n),
+        other => other.to_string(),
+    }
+}
+
+/// Who set a dataset, for people: a plan's dispatch links to its history page.
+fn who_view(who: String) -> AnyView {
+    match who.strip_prefix("dispatch:") {
+        Some(uid) => {
+            let short: String = uid.chars().take(8).collect();
+            let href = format!("/history/{uid}");
+            view! { <a href=href title=who.clone()>{format!("a plan ({short})")}</a> }.into_any()
+        }
+        None => who.into_any(),
+    }
+}
+
+/// A value in a table cell: numbers rounded for reading, text as it is, lists as their length
+/// and ends.
 pub fn summary(v: &Value) -> String {
     match v {
+        Value::Number(n) => number_text(n),
         Value::Array(a) if a.len() > 6 => {
-            let end = |x: Option<&Value>| x.map(Value::to_string).unwrap_or_default();
+            let end = |x: Option<&Value>| x.map(value_text).unwrap_or_default();
             format!(
                 "[{} values: {}, … {}]",
                 a.len(),
@@ -94,7 +134,7 @@ pub fn DatasetsPage() -> impl IntoView {
                             <td class="value">
                                 {move || format!("{} {unit}", summary(&shown())).trim_end().to_string()}
                             </td>
-                            <td>{who}</td>
+                            <td>{who_view(who)}</td>
                             <td>{when}</td>
                             <td><button type="button" on:click=move |_| plot(k2.clone(), value())>"Plot"</button></td>
                         </tr>
@@ -143,6 +183,14 @@ mod tests {
             "[100 values: 0, … 99]"
         );
         assert_eq!(summary(&json!("ok")), "ok");
+        assert_eq!(summary(&json!(0.1 + 0.2)), "0.3");
+        assert_eq!(summary(&json!(12345.678901)), "12345.7");
+        assert_eq!(summary(&json!(42)), "42");
+        assert_eq!(summary(&json!(1.5e-7)), "1.50000e-7");
+        assert_eq!(
+            summary(&json!((0..100).map(|i| i as f64 / 3.0).collect::<Vec<_>>())),
+            "[100 values: 0, … 33]"
+        );
         assert!(summary(&json!({"a": "x".repeat(200)})).ends_with('…'));
     }
 }

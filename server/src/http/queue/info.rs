@@ -272,14 +272,32 @@ async fn console_output_uid(S(state): S<AppState>) -> Reply {
     .into_response())
 }
 
-async fn console_output_update(S(state): S<AppState>, Body(b): Body<ConsoleOutputUpdate>) -> Reply {
-    let Some(last) = b.last_msg_uid.as_deref() else {
+/// `?last_msg_uid=` for a browser (a GET has no body there).
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct ConsoleUpdateParams {
+    last_msg_uid: Option<String>,
+}
+
+impl QueryParams for ConsoleUpdateParams {
+    const ROUTE: &'static str = "/api/console_output_update";
+    fn expects(_: &str) -> &'static str {
+        "a message uid, or ALL"
+    }
+}
+
+async fn console_output_update(
+    S(state): S<AppState>,
+    Params(q): Params<ConsoleUpdateParams>,
+    Body(b): Body<ConsoleOutputUpdate>,
+) -> Reply {
+    let Some(last) = b.last_msg_uid.or(q.last_msg_uid) else {
         return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
             "Some required keys are missing in the request: {'last_msg_uid'}. ",
         ));
     };
-    let (msgs, newest) = state.console.since(last);
+    let (msgs, newest) = state.console.since(&last);
     let reply =
         json!({"last_msg_uid": newest, "console_output_msgs": msgs, "success": true, "msg": ""});
     Ok(Json(reply).into_response())

@@ -58,7 +58,7 @@ impl Sim {
         out: &mut dyn FnMut(FromWorker),
     ) -> FromWorker {
         let mut emit = Emit { out };
-        emit.log(format!("Starting plan '{}' ({})", item.name, item.item_uid));
+        // The manager has logged "Starting plan …" already.
         let finished = |exit_status, msg: String, run_uids: Vec<String>, scan_ids: Vec<i64>| {
             FromWorker::Finished {
                 exit_status,
