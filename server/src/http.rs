@@ -3,9 +3,12 @@
 //! `/api/*` answers JSON only, including for unknown routes; every other path is a dashboard page
 //! or a static file of the browser bundle.
 
-// First: its `body!` macros declare the request bodies of the route modules below.
+// First: their `body!` and `query_params!` macros declare the request bodies and queries of
+// the route modules below.
 #[macro_use]
 mod body;
+#[macro_use]
+pub(crate) mod params;
 pub mod api;
 mod applets;
 pub mod auth;
@@ -16,7 +19,6 @@ mod error;
 mod guard;
 mod login;
 mod openapi;
-pub(crate) mod params;
 mod plot;
 mod queue;
 mod runs;

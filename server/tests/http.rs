@@ -5,7 +5,7 @@ mod common;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use common::TestServer;
-use serde_json::Value;
+use serde_json::{json, Value};
 use tower::ServiceExt;
 
 async fn call(server: &TestServer, method: &str, path: &str, body: &str) -> (StatusCode, String) {
@@ -119,6 +119,27 @@ async fn the_console_takes_nlines_from_the_body_or_the_query() {
         v["msg"],
         "'nlines' must be a whole number of lines, got 'many'"
     );
+    // The past with times, for a browser: `last_msg_uid` in the query too.
+    let (code, body) = call(
+        &server,
+        "GET",
+        "/api/console_output_update?last_msg_uid=ALL",
+        "",
+    )
+    .await;
+    assert_eq!(code, StatusCode::OK, "{body}");
+    let v: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        v["console_output_msgs"].as_array().map(Vec::len),
+        Some(5),
+        "{v}"
+    );
+    assert_eq!(
+        v["console_output_msgs"][4],
+        json!({"time": 1.0, "msg": "line 4\n"})
+    );
+    let (code, body) = call(&server, "GET", "/api/console_output_update", "").await;
+    assert_eq!(code, StatusCode::BAD_REQUEST, "{body}");
 }
 
 #[tokio::test]

@@ -7,11 +7,10 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use hutch_app::model::applets::{AppletKind, GroupPolicy};
-use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::body::Body;
-use super::params::{Params, QueryParams};
+use super::params::Params;
 use super::ApiError;
 use crate::applets::{AppletError, Content};
 use crate::auth::scopes::{self, Need};
@@ -212,20 +211,13 @@ async fn update(
     Ok(Json(json!({"success": true, "applet": a})))
 }
 
-/// `DELETE /api/applets/{uid}?version=`: the version the caller saw, so that a newer edit is
-/// not deleted unseen.
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct RemoveParams {
-    version: Option<i64>,
-}
-
-impl QueryParams for RemoveParams {
-    const ROUTE: &'static str = "DELETE /api/applets/{uid}";
-    fn expects(_: &str) -> &'static str {
-        "an integer"
+query_params!(
+    /// `DELETE /api/applets/{uid}?version=`: the version the caller saw, so that a newer edit
+    /// is not deleted unseen.
+    RemoveParams, "DELETE /api/applets/{uid}", "an integer" {
+        version: Option<i64>,
     }
-}
+);
 
 async fn remove(
     State(state): State<AppState>,

@@ -12,6 +12,27 @@ use serde::de::{self, DeserializeOwned, Visitor};
 use super::ApiError;
 use crate::auth::is_credential_param;
 
+/// A query whose parameters all take one kind of value:
+/// `query_params!(Name, "/api/route", "what each value must be" { field: Option<T>, … });`
+/// declares the struct (every field optional) and its [`QueryParams`].
+macro_rules! query_params {
+    ($(#[$m:meta])* $name:ident, $route:literal, $expects:literal { $($field:ident: $ty:ty),* $(,)? }) => {
+        $(#[$m])*
+        #[derive(serde::Deserialize, Default)]
+        #[serde(default)]
+        struct $name {
+            $($field: $ty),*
+        }
+
+        impl $crate::http::params::QueryParams for $name {
+            const ROUTE: &'static str = $route;
+            fn expects(_: &str) -> &'static str {
+                $expects
+            }
+        }
+    };
+}
+
 /// A route's query parameters.
 pub trait QueryParams: DeserializeOwned {
     /// Who takes them, for the error text: `"/api/runs"`.

@@ -9,7 +9,7 @@ use super::{fail, ok, run, unexpected, with, Body, Caller, S};
 use crate::auth::scopes::{self, Need};
 use crate::http::api::Api;
 use crate::http::body::BodyParams;
-use crate::http::params::{Params, QueryParams};
+use crate::http::params::Params;
 use crate::http::ApiError;
 use crate::queue::command::{LockCommand, QueueCommand, QueueReply, Read};
 use crate::queue::state::{time_str, Lock};
@@ -239,19 +239,12 @@ async fn config_get(_: Body<ConfigGet>) -> Reply {
     Ok(Json(with(ok(), json!({"config": {"ip_connect_info": {}}}))).into_response())
 }
 
-/// `?nlines=` for a browser's GET (bluesky clients send `{"nlines": …}` in the body instead).
-#[derive(serde::Deserialize, Default)]
-#[serde(default)]
-struct ConsoleParams {
-    nlines: Option<u64>,
-}
-
-impl QueryParams for ConsoleParams {
-    const ROUTE: &'static str = "/api/console_output";
-    fn expects(_: &str) -> &'static str {
-        "a whole number of lines"
+query_params!(
+    /// `?nlines=` for a browser's GET (bluesky clients send `{"nlines": …}` in the body).
+    ConsoleParams, "/api/console_output", "a whole number of lines" {
+        nlines: Option<u64>,
     }
-}
+);
 
 async fn console_output(
     S(state): S<AppState>,
@@ -272,19 +265,12 @@ async fn console_output_uid(S(state): S<AppState>) -> Reply {
     .into_response())
 }
 
-/// `?last_msg_uid=` for a browser (a GET has no body there).
-#[derive(serde::Deserialize, Default)]
-#[serde(default)]
-struct ConsoleUpdateParams {
-    last_msg_uid: Option<String>,
-}
-
-impl QueryParams for ConsoleUpdateParams {
-    const ROUTE: &'static str = "/api/console_output_update";
-    fn expects(_: &str) -> &'static str {
-        "a message uid, or ALL"
+query_params!(
+    /// `?last_msg_uid=` for a browser (a GET has no body there).
+    ConsoleUpdateParams, "/api/console_output_update", "a message uid, or ALL" {
+        last_msg_uid: Option<String>,
     }
-}
+);
 
 async fn console_output_update(
     S(state): S<AppState>,
