@@ -22,6 +22,11 @@ test('a plan is added through the form generated from its parameters', async ({ 
   await open(page, '/queue');
   const form = page.locator('form.plan-form');
   await form.getByLabel('Plan').selectOption('count');
+  // Types in words, detectors only in the detector picker, no internal parameters.
+  await expect(form.locator('[data-param="detectors"]')).toContainText('list of detectors');
+  await expect(form).not.toContainText('__READABLE__');
+  await expect(form.locator('[data-param="detectors"]').getByLabel('motor', { exact: true })).toHaveCount(0);
+  await expect(form.locator('[data-param="per_step"]')).toHaveCount(0);
   // Client-side check: a required parameter left empty is named beside its field.
   await form.getByRole('button', { name: 'Add to queue' }).click();
   await expect(form.locator('[data-param="detectors"] .field-error')).toHaveText('required');

@@ -2,6 +2,9 @@
 //! `PLANS_ALLOWED_FORMAT.md`): what widget each parameter gets, and the queue item built from the
 //! filled-in fields, with an error per field. Pure; the queue page draws it.
 
+mod words;
+pub use words::{plain_text, type_words};
+
 use std::collections::BTreeMap;
 
 use serde_json::{json, Map, Value};
@@ -100,6 +103,11 @@ pub fn plans(allowed: &Value) -> Vec<PlanSpec> {
                 .as_array()
                 .into_iter()
                 .flatten()
+                .filter(|q| {
+                    let name = q["name"].as_str().unwrap_or("");
+                    let annotation = q["annotation"]["type"].as_str().unwrap_or("");
+                    !words::internal(name, annotation, q.get("default").is_some())
+                })
                 .map(|q| {
                     let kind = q["kind"]["name"]
                         .as_str()

@@ -39,7 +39,9 @@ fn of_class(devices: &[Device], class: DeviceClass) -> Vec<String> {
     devices
         .iter()
         .filter(|d| match class {
-            DeviceClass::Readable => d.readable,
+            // A detector picker offers detectors: motors are readable too, but not what
+            // "detectors" asks for.
+            DeviceClass::Readable => d.readable && !d.movable,
             DeviceClass::Movable => d.movable,
             DeviceClass::Any => true,
         })
@@ -149,7 +151,7 @@ pub fn PlanEditor(editing: RwSignal<Option<QueueItem>>) -> impl IntoView {
                 {move || spec().map(|plan| {
                     let devices = catalog.get().and_then(|c| c.ok()).map(|(_, d)| d).unwrap_or_default();
                     view! {
-                        <p class="muted plan-doc">{plan.description.clone()}</p>
+                        <p class="muted plan-doc">{plan_form::plain_text(&plan.description)}</p>
                         {plan.params.into_iter().map(|p| view! { <Field param=p devices=devices.clone() fields errors/> }).collect_view()}
                     }
                 })}
@@ -191,11 +193,12 @@ fn Field(
     let required = param.required();
     let hint = format!(
         "{}{}",
-        param.type_text,
+        plan_form::type_words(&param.type_text),
         if param.description.is_empty() {
             String::new()
         } else {
-            format!(" — {}", param.description.lines().next().unwrap_or(""))
+            let doc = plan_form::plain_text(&param.description);
+            format!(" — {}", doc.lines().next().unwrap_or(""))
         }
     );
     let input = match param.widget.clone() {
