@@ -176,7 +176,7 @@ async fn a_worker_that_dies_fails_its_item_and_a_new_environment_can_open() {
     // The run the worker opened is not left open: hutch stopped it, and said why.
     let closed = next_update(&mut runs, "runs", |d| d["op"] == "closed").await;
     assert_eq!(closed["run"]["uid"], run.as_str(), "{closed}");
-    assert_eq!(closed["run"]["exit_status"], "fail", "{closed}");
+    assert_eq!(closed["run"]["exit_status"], "abort", "{closed}");
     let stored = api_ok(&server, "GET", &format!("/api/runs/{run}"), json!({})).await;
     let reason = stored["run"]["stop"]["reason"].as_str().unwrap_or_default();
     assert!(

@@ -87,7 +87,7 @@ async fn kill_9_while_a_plan_runs_loses_and_duplicates_nothing() {
     let (_, open) = http(addr, "GET", "/api/runs?status=open", json!({})).await;
     assert_eq!(open["runs"], json!([]), "{open}");
     let (_, stored) = http(addr, "GET", &format!("/api/runs/{run}"), json!({})).await;
-    assert_eq!(stored["run"]["exit_status"], "fail", "{stored}");
+    assert_eq!(stored["run"]["exit_status"], "abort", "{stored}");
     let reason = stored["run"]["stop"]["reason"].as_str().unwrap_or_default();
     assert!(
         reason.starts_with("closed by hutch: hutch stopped while this run was open"),

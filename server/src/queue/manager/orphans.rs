@@ -1,8 +1,9 @@
 //! Runs whose writer died: a worker killed mid-plan, or hutch itself stopped while a plan ran,
 //! leaves runs that have a start but will never get a stop. Left alone they would stay "open"
 //! for ever, and a plot or `hutch wait` would wait for them. hutch writes their stop document
-//! (`exit_status: fail`, a reason that says hutch wrote it and why), stored and published like
-//! any other, so the record says how the run ended.
+//! (`exit_status: abort`, as bluesky closes an interrupted run, with a reason that says hutch
+//! wrote it and why), stored and published like any other, so the record says how the run
+//! ended.
 
 use hutch_app::model::docs::{DocName, ExitStatus, Stop};
 use sqlx::SqlitePool;
@@ -30,7 +31,7 @@ pub async fn close_open_runs(
             uid: uuid(),
             run_start: run.uid.clone(),
             time: now,
-            exit_status: ExitStatus::Fail,
+            exit_status: ExitStatus::Abort,
             reason: Some(format!("closed by hutch: {why}")),
             num_events: run.num_events,
             rest: Default::default(),
