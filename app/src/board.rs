@@ -63,6 +63,8 @@ impl From<crate::model::stream::RunOpened> for RunInfo {
 pub struct AppletRuns {
     pub live: Option<String>,
     pub beside: Vec<String>,
+    /// The run the applet drew last, when another: kept in case the live run lacks its field.
+    pub kept: Option<String>,
 }
 
 /// Resolves an applet's source against the recent runs (newest first): the run it follows, the
@@ -94,7 +96,11 @@ pub fn resolve(
             beside.push(b.to_string());
         }
     }
-    AppletRuns { live, beside }
+    AppletRuns {
+        live,
+        beside,
+        kept: None,
+    }
 }
 
 /// The board's signals; `Copy`, shared through context by the applets page and the kiosk.
@@ -117,6 +123,9 @@ pub struct Board {
     pub dash: RwSignal<DashboardState>,
     /// An applet being edited: its runs are fetched too, for the preview.
     pub preview: RwSignal<Option<Applet>>,
+    /// The run each applet (by uid) last drew, so that one whose next run lacks its field
+    /// keeps showing it. Not tracked: it is read when the runs change.
+    pub drawn: StoredValue<HashMap<String, String>>,
 }
 
 impl Board {
@@ -145,7 +154,16 @@ impl Board {
                         .unwrap_or_else(|| spec.as_ref().map_or(0, |s| s.overlay()));
                     let bookmark = dash.compare.get(&a.uid).map(String::as_str);
                     let data = spec.as_ref().and_then(|s| s.data());
-                    (a.uid.clone(), resolve(data, recent, overlay, bookmark))
+                    let mut runs = resolve(data, recent, overlay, bookmark);
+                    if data.is_some_and(|d| {
+                        matches!(d.source, Source::Latest | Source::LatestOfPlan(_))
+                    }) {
+                        runs.kept = self
+                            .drawn
+                            .with_value(|d| d.get(&a.uid).cloned())
+                            .filter(|k| runs.live.as_ref() != Some(k));
+                    }
+                    (a.uid.clone(), runs)
                 })
                 .collect()
         })
@@ -178,6 +196,7 @@ pub fn provide_board(name: String) -> Board {
         name: StoredValue::new(name),
         dash: RwSignal::new(DashboardState::default()),
         preview: RwSignal::new(None),
+        drawn: StoredValue::new(HashMap::new()),
     };
     provide_context(board);
     #[cfg(feature = "hydrate")]
@@ -200,7 +219,7 @@ pub fn use_board() -> Board {
 #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
 pub fn wanted(runs: &HashMap<String, AppletRuns>) -> BTreeSet<String> {
     runs.values()
-        .flat_map(|r| r.live.iter().chain(&r.beside))
+        .flat_map(|r| r.live.iter().chain(&r.beside).chain(&r.kept))
         .cloned()
         .collect()
 }
@@ -253,7 +272,8 @@ mod tests {
             fixed,
             AppletRuns {
                 live: Some("a".into()),
-                beside: vec![]
+                beside: vec![],
+                kept: None,
             }
         );
         assert_eq!(

@@ -366,6 +366,55 @@ async fn a_run_is_drawn_as_svg_and_png_and_bad_requests_say_what_to_fix() {
 }
 
 #[tokio::test]
+async fn the_monitor_plot_draws_a_run_as_the_first_applet_that_fits_it_does() {
+    let server = TestServer::start().await;
+    let docs = fixture("scan_det_motor.jsonl");
+    let uid = docs[0].1["uid"].as_str().unwrap().to_string();
+    server.state.docs.store(docs, None).await.expect("stored");
+    let (defaults_code, defaults) =
+        get_text(&server, &format!("/api/runs/{uid}/plot.svg?applet=first")).await;
+    assert_eq!(defaults_code, 200, "{defaults}");
+    let (_, plain) = get_text(&server, &format!("/api/runs/{uid}/plot.svg")).await;
+    assert_eq!(defaults, plain, "no applet fits: the defaults are drawn");
+
+    // Applets in list order (group, name): one of another plan, one with a field this run lacks,
+    // then one that fits: a histogram of det.
+    for (name, kind, spec) in [
+        (
+            "a",
+            "line",
+            json!({"latest_of_plan": "count", "x": "motor", "y": "det"}),
+        ),
+        (
+            "b",
+            "line",
+            json!({"latest": true, "x": "motor", "y": "nope"}),
+        ),
+        (
+            "c",
+            "histogram",
+            json!({"latest": true, "field": "det", "bins": 7}),
+        ),
+        (
+            "d",
+            "line",
+            json!({"latest": true, "x": "motor", "y": "det"}),
+        ),
+    ] {
+        let body = json!({"name": name, "kind": kind, "spec": spec});
+        api_ok(&server, "POST", "/api/applets", body).await;
+    }
+    let (code, svg) = get_text(&server, &format!("/api/runs/{uid}/plot.svg?applet=first")).await;
+    assert_eq!(code, 200, "{svg}");
+    assert!(svg.contains("\ncount\n"), "the histogram's y axis: {svg}");
+    assert_ne!(svg, plain);
+
+    let (code, body) = get_text(&server, &format!("/api/runs/{uid}/plot.svg?applet=nope")).await;
+    assert_eq!(code, 404, "{body}");
+    assert!(body.contains("no applet 'nope'"), "{body}");
+}
+
+#[tokio::test]
 async fn exports_and_replays_go_in_steps_bounded_by_bytes_and_lose_nothing() {
     use hutch_server::runs::query;
     let server = TestServer::start().await;

@@ -118,25 +118,40 @@ pub enum Picture {
     Message(String),
 }
 
+impl Picture {
+    /// Adds a remark to the title ("(the latest, scan 12, has no 'det')").
+    pub fn note(&mut self, remark: &str) {
+        let title = match self {
+            Picture::Xy(c) => &mut c.title,
+            Picture::Heatmap(h) => &mut h.title,
+            Picture::Histogram(h) => &mut h.title,
+            Picture::Message(_) => return,
+        };
+        title.push(' ');
+        title.push_str(remark);
+    }
+}
+
 type Area<'a, DB> = DrawingArea<DB, Shift>;
 
-/// Draws a picture over the whole area.
+/// Draws a picture over the whole area. Returns the pixel columns (left, right) of a line or
+/// scatter chart's data, for turning a drag on the picture into a zoom.
 pub fn draw<DB: DrawingBackend>(
     area: &Area<DB>,
     picture: &Picture,
     theme: Theme,
-) -> Result<(), String> {
+) -> Result<Option<(i32, i32)>, String> {
     area.fill(&theme.background()).map_err(|e| e.to_string())?;
     let r = match picture {
-        Picture::Xy(c) => draw_xy(area, c, theme),
-        Picture::Heatmap(h) => draw_heatmap(area, h, theme),
-        Picture::Histogram(h) => draw_histogram(area, h, theme),
-        Picture::Message(m) => draw_message(area, m, theme),
+        Picture::Xy(c) => draw_xy(area, c, theme).map(Some),
+        Picture::Heatmap(h) => draw_heatmap(area, h, theme).map(|_| None),
+        Picture::Histogram(h) => draw_histogram(area, h, theme).map(|_| None),
+        Picture::Message(m) => draw_message(area, m, theme).map(|_| None),
     };
     r.map_err(|e| e.to_string())
 }
 
-type DrawResult<DB> = Result<(), DrawingAreaErrorKind<<DB as DrawingBackend>::ErrorType>>;
+type DrawResult<DB, T = ()> = Result<T, DrawingAreaErrorKind<<DB as DrawingBackend>::ErrorType>>;
 
 fn draw_message<DB: DrawingBackend>(area: &Area<DB>, msg: &str, theme: Theme) -> DrawResult<DB> {
     let (w, h) = area.dim_in_pixel();
@@ -151,8 +166,40 @@ fn draw_message<DB: DrawingBackend>(area: &Area<DB>, msg: &str, theme: Theme) ->
     ))
 }
 
-fn draw_xy<DB: DrawingBackend>(area: &Area<DB>, c: &XyChart, theme: Theme) -> DrawResult<DB> {
-    let mut chart = ChartBuilder::on(area)
+fn draw_xy<DB: DrawingBackend>(
+    area: &Area<DB>,
+    c: &XyChart,
+    theme: Theme,
+) -> DrawResult<DB, (i32, i32)> {
+    let legend: Vec<LegendItem> = c
+        .series
+        .iter()
+        .filter(|s| !s.label.is_empty())
+        .map(|s| LegendItem {
+            label: s.label.as_str(),
+            style: series_style(s, theme),
+            line: s.line,
+        })
+        .collect();
+    let legend = if c.series.len() > 1 && !legend.is_empty() {
+        Legend::lay_out(area, legend, theme)?
+    } else {
+        None
+    };
+    // The legend beside or under the data, never over it.
+    let (w, h) = area.dim_in_pixel();
+    let (plot_area, legend_area) = match &legend {
+        Some(l) if l.beside => {
+            let (a, b) = area.split_horizontally(w.saturating_sub(l.width));
+            (a, Some(b))
+        }
+        Some(l) => {
+            let (a, b) = area.split_vertically(h.saturating_sub(l.height));
+            (a, Some(b))
+        }
+        None => (area.clone(), None),
+    };
+    let mut chart = ChartBuilder::on(&plot_area)
         .caption(
             &c.title,
             (FONT, theme.font(15)).into_font().color(&theme.ink()),
@@ -178,14 +225,8 @@ fn draw_xy<DB: DrawingBackend>(area: &Area<DB>, c: &XyChart, theme: Theme) -> Dr
     // Earlier runs first, so the live curve is drawn on top.
     let mut order: Vec<&XySeries> = c.series.iter().collect();
     order.sort_by_key(|s| !s.faded);
-    let mut legend = Vec::new();
     for s in order {
-        let color = PALETTE[s.color % PALETTE.len()];
-        let style = if s.faded {
-            ShapeStyle::from(&color.mix(0.35)).stroke_width(1)
-        } else {
-            ShapeStyle::from(&color).stroke_width(if theme.big { 3 } else { 2 })
-        };
+        let style = series_style(s, theme);
         let radius = if theme.big { 4 } else { 2 };
         if s.line {
             chart.draw_series(LineSeries::new(s.points.iter().copied(), style))?;
@@ -203,55 +244,116 @@ fn draw_xy<DB: DrawingBackend>(area: &Area<DB>, c: &XyChart, theme: Theme) -> Dr
                     .map(|&p| Circle::new(p, radius, style.filled())),
             )?;
         }
-        if !s.label.is_empty() {
-            legend.push((s.label.as_str(), style, s.line));
-        }
     }
-    if c.series.len() > 1 && !legend.is_empty() {
-        draw_legend(&chart.plotting_area().strip_coord_spec(), &legend, theme)?;
+    if let (Some(l), Some(a)) = (legend, legend_area) {
+        // Beside: level with the top of the data, under the title.
+        let top = if l.beside {
+            theme.font(8) as i32 + theme.font(15) as i32 + theme.font(8) as i32
+        } else {
+            0
+        };
+        l.draw(&a, top, theme)?;
     }
-    Ok(())
+    let (xs, _) = chart.plotting_area().get_pixel_range();
+    Ok((xs.start, xs.end))
 }
 
-/// The legend, top right inside the plot. (Measured through the backend: plotters' own legend
-/// measures text with the page's layout engine in the browser, which is slow.)
-fn draw_legend<DB: DrawingBackend>(
-    area: &Area<DB>,
-    items: &[(&str, ShapeStyle, bool)],
-    theme: Theme,
-) -> DrawResult<DB> {
-    let font = (FONT, theme.font(13)).into_font().color(&theme.ink());
-    let line = theme.font(17) as i32;
-    let mut width = 0;
-    for (label, ..) in items {
-        width = width.max(area.estimate_text_size(label, &font)?.0 as i32);
+/// A live curve in its colour; an earlier run in its own colour too (so two earlier runs are
+/// told apart), lighter and thinner.
+fn series_style(s: &XySeries, theme: Theme) -> ShapeStyle {
+    let color = PALETTE[s.color % PALETTE.len()];
+    if s.faded {
+        ShapeStyle::from(&color.mix(0.55)).stroke_width(if theme.big { 2 } else { 1 })
+    } else {
+        ShapeStyle::from(&color).stroke_width(if theme.big { 3 } else { 2 })
     }
-    let (w, _) = area.dim_in_pixel();
-    let sample = theme.font(18) as i32;
-    let (bw, bh) = (width + sample + 16, line * items.len() as i32 + 8);
-    let (x0, y0) = (w as i32 - bw - 6, 6);
-    area.draw(&Rectangle::new(
-        [(x0, y0), (x0 + bw, y0 + bh)],
-        theme.background().mix(0.85).filled(),
-    ))?;
-    area.draw(&Rectangle::new(
-        [(x0, y0), (x0 + bw, y0 + bh)],
-        theme.grid(),
-    ))?;
-    for (i, (label, style, is_line)) in items.iter().enumerate() {
-        let y = y0 + 4 + i as i32 * line + line / 2;
-        if *is_line {
-            area.draw(&PathElement::new(
-                vec![(x0 + 6, y), (x0 + 6 + sample, y)],
-                *style,
-            ))?;
-        } else {
-            area.draw(&Circle::new((x0 + 6 + sample / 2, y), 3, style.filled()))?;
+}
+
+struct LegendItem<'a> {
+    label: &'a str,
+    style: ShapeStyle,
+    line: bool,
+}
+
+/// The legend's place: a column beside the plot when it takes at most a third of the width,
+/// else rows under it. (Text is measured through the backend: plotters' own legend measures
+/// with the page's layout engine in the browser, which is slow.)
+struct Legend<'a> {
+    items: Vec<(LegendItem<'a>, (i32, i32))>,
+    beside: bool,
+    width: u32,
+    height: u32,
+}
+
+impl<'a> Legend<'a> {
+    fn lay_out<DB: DrawingBackend>(
+        area: &Area<DB>,
+        items: Vec<LegendItem<'a>>,
+        theme: Theme,
+    ) -> Result<Option<Legend<'a>>, DrawingAreaErrorKind<DB::ErrorType>> {
+        let font = TextStyle::from((FONT, theme.font(13)).into_font());
+        let (w, h) = area.dim_in_pixel();
+        let (line, sample, gap) = (
+            theme.font(18) as i32,
+            theme.font(18) as i32,
+            theme.font(12) as i32,
+        );
+        let mut widths = Vec::with_capacity(items.len());
+        for item in &items {
+            widths.push(area.estimate_text_size(item.label, &font)?.0 as i32 + sample + 8);
         }
-        let text = font.clone().pos(Pos::new(HPos::Left, VPos::Center));
-        area.draw(&Text::new(label.to_string(), (x0 + sample + 10, y), text))?;
+        let widest = widths.iter().copied().max().unwrap_or(0);
+        let beside = widest + 2 * gap <= w as i32 / 3;
+        let mut placed = Vec::with_capacity(items.len());
+        let (mut x, mut y) = (gap, 0);
+        for (item, iw) in items.into_iter().zip(widths) {
+            if beside {
+                placed.push((item, (gap / 2, y)));
+                y += line;
+            } else {
+                if x > gap && x + iw > w as i32 - gap {
+                    x = gap;
+                    y += line;
+                }
+                placed.push((item, (x, y)));
+                x += iw + gap;
+            }
+        }
+        let height = (y + if beside { 0 } else { line }) as u32 + 4;
+        if !beside && height > h / 3 {
+            return Ok(None); // too many curves to name in a small picture
+        }
+        Ok(Some(Legend {
+            items: placed,
+            beside,
+            width: (widest + 2 * gap) as u32,
+            height,
+        }))
     }
-    Ok(())
+
+    fn draw<DB: DrawingBackend>(&self, area: &Area<DB>, top: i32, theme: Theme) -> DrawResult<DB> {
+        let font = (FONT, theme.font(13)).into_font().color(&theme.ink());
+        let sample = theme.font(18) as i32;
+        let line = theme.font(18) as i32;
+        for (item, (x, y)) in &self.items {
+            let y = top + y + line / 2;
+            if item.line {
+                area.draw(&PathElement::new(
+                    vec![(*x, y), (x + sample, y)],
+                    item.style,
+                ))?;
+            } else {
+                area.draw(&Circle::new((x + sample / 2, y), 3, item.style.filled()))?;
+            }
+            let text = font.clone().pos(Pos::new(HPos::Left, VPos::Center));
+            area.draw(&Text::new(
+                item.label.to_string(),
+                (x + sample + 6, y),
+                text,
+            ))?;
+        }
+        Ok(())
+    }
 }
 
 fn draw_histogram<DB: DrawingBackend>(
@@ -298,7 +400,8 @@ fn draw_heatmap<DB: DrawingBackend>(area: &Area<DB>, h: &Heatmap, theme: Theme) 
     let z = super::decimate::padded((lo, hi));
     let (lo, hi) = if hi > lo { (lo, hi) } else { (z.start, z.end) };
     let (w, _) = area.dim_in_pixel();
-    let bar = theme.font(84).min(w / 3);
+    // The colour bar: a narrow strip with its ticks on the right and its name above.
+    let bar = theme.font(18 + 56).min(w / 3);
     let (main, side) = area.split_horizontally(w.saturating_sub(bar));
     let mut chart = ChartBuilder::on(&main)
         .caption(
@@ -334,22 +437,31 @@ fn draw_heatmap<DB: DrawingBackend>(area: &Area<DB>, h: &Heatmap, theme: Theme) 
                 Rectangle::new([(x, y), (x + dx, y + dy)], color.filled())
             }),
     )?;
-    // The colour bar: the same colours against the z axis.
+    // The colour bar: the same colours against the z axis, level with the data.
+    let top = theme.font(8) + theme.font(15) + theme.font(8);
     let mut bar_chart = ChartBuilder::on(&side)
-        .margin_top(theme.font(30))
-        .margin_bottom(theme.font(44))
-        .margin_right(theme.font(4))
-        .y_label_area_size(theme.font(60))
+        .margin_top(top)
+        .margin_bottom(theme.font(8) + theme.font(40))
+        .margin_left(theme.font(4))
+        .right_y_label_area_size(theme.font(52))
         .build_cartesian_2d(0.0..1.0, lo..hi)?;
     bar_chart
         .configure_mesh()
         .disable_mesh()
         .disable_x_axis()
         .y_labels(6)
-        .y_desc(h.z_label.as_str())
         .label_style((FONT, theme.font(13)).into_font().color(&theme.ink()))
-        .axis_desc_style((FONT, theme.font(13)).into_font().color(&theme.ink()))
+        .axis_style(theme.ink().mix(0.8))
         .draw()?;
+    let ink = theme.ink();
+    let name = TextStyle::from((FONT, theme.font(13)).into_font())
+        .color(&ink)
+        .pos(Pos::new(HPos::Right, VPos::Bottom));
+    side.draw(&Text::new(
+        h.z_label.clone(),
+        (bar as i32 - 2, top as i32 - theme.font(9) as i32),
+        name,
+    ))?;
     const STEPS: usize = 64;
     let step = (hi - lo) / STEPS as f64;
     bar_chart.draw_series((0..STEPS).map(|i| {

@@ -161,6 +161,26 @@ impl StreamData {
         }
     }
 
+    /// An axis label for several fields drawn on one axis: their names (when short enough to
+    /// read) and their unit when they share one (`det, noisy_det [counts]`).
+    pub fn label_of(&self, fields: &[String]) -> String {
+        if let [one] = fields {
+            return self.label(one);
+        }
+        let units = |f: &String| self.keys.get(f).and_then(|k| k.units.as_deref());
+        let shared = fields
+            .first()
+            .and_then(units)
+            .filter(|u| fields.iter().all(|f| units(f) == Some(u)));
+        let names = fields.join(", ");
+        match (names.chars().count() <= 32, shared) {
+            (true, Some(u)) => format!("{names} [{u}]"),
+            (true, None) => names,
+            (false, Some(u)) => format!("value [{u}]"),
+            (false, None) => String::new(),
+        }
+    }
+
     fn push<'v>(&mut self, seq_num: f64, time: f64, data: impl Fn(&str) -> Option<&'v Value>) {
         if self.seq_num.len() >= MAX_POINTS {
             self.seq_num.drop_oldest();

@@ -40,10 +40,54 @@ pub struct Inputs<'a> {
     pub beside: Vec<&'a RunData>,
     /// Dataset values by key, for dataset sources.
     pub datasets: Option<&'a BTreeMap<String, Value>>,
+    /// The last run the applet drew: shown, saying so, when the run it follows lacks its field
+    /// (a plan without that detector), rather than a blank applet.
+    pub kept: Option<&'a RunData>,
+}
+
+/// The first field `spec` reads that `run` does not record in the spec's stream, once that
+/// stream has events (before, nothing can be said).
+pub fn lacks<'s>(spec: &'s AppletSpec, run: &RunData) -> Option<&'s str> {
+    let data = spec.data()?;
+    let stream = run.stream(&data.stream).filter(|s| !s.is_empty())?;
+    spec.fields()
+        .into_iter()
+        .find(|f| !matches!(*f, "seq_num" | "time") && !stream.keys.contains_key(*f))
+}
+
+/// The run a picture of `spec` is drawn from: the live one, or the kept one when the live run
+/// lacks a field the kept one has (with the field it lacks).
+pub fn drawn_run<'a>(
+    spec: &AppletSpec,
+    inputs: &Inputs<'a>,
+) -> Option<(&'a RunData, Option<String>)> {
+    let live = inputs.live?;
+    match (lacks(spec, live), inputs.kept) {
+        (Some(field), Some(kept)) if kept.uid != live.uid && lacks(spec, kept).is_none() => {
+            Some((kept, Some(field.to_string())))
+        }
+        _ => Some((live, None)),
+    }
 }
 
 /// The picture of a plot applet, `width` × `height` pixels big.
-pub fn picture(
+pub fn picture(spec: &AppletSpec, inputs: &Inputs, view: &ViewState, size: (u32, u32)) -> Picture {
+    if let Some((kept, Some(field))) = drawn_run(spec, inputs) {
+        let live = inputs.live.map(RunData::short_name).unwrap_or_default();
+        let inputs = Inputs {
+            live: Some(kept),
+            beside: inputs.beside.clone(),
+            datasets: inputs.datasets,
+            kept: None,
+        };
+        let mut p = picture_of(spec, &inputs, view, size);
+        p.note(&format!("(the latest, {live}, has no '{field}')"));
+        return p;
+    }
+    picture_of(spec, inputs, view, size)
+}
+
+fn picture_of(
     spec: &AppletSpec,
     inputs: &Inputs,
     view: &ViewState,

@@ -6,7 +6,8 @@ use std::sync::Once;
 use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use hutch_app::model::applets::{AppletKind, AppletSpec};
+use hutch_app::model::applets::spec::Source;
+use hutch_app::model::applets::{Applet, AppletKind, AppletSpec};
 use hutch_app::plot::chart::{self, Picture, Theme};
 use hutch_app::plot::run_data::RunData;
 use hutch_app::plot::view::{self, Inputs, ViewState};
@@ -49,6 +50,9 @@ struct PlotParams {
     colormap: Option<String>,
     width: Option<u32>,
     height: Option<u32>,
+    /// Draw as an applet does: `first` (the first plot applet that follows new runs and whose
+    /// fields this run has, else the defaults) or an applet's uid.
+    applet: Option<String>,
     /// Not used for drawing: the events a page has seen, so that its address changes as a
     /// running scan grows and the browser asks again (the Monitor's live plot).
     #[allow(dead_code)]
@@ -60,6 +64,7 @@ impl QueryParams for PlotParams {
     fn expects(key: &str) -> &'static str {
         match key {
             "bins" | "seen" => "a whole number",
+            "applet" => "'first' or an applet's uid",
             _ => PIXELS,
         }
     }
@@ -91,6 +96,69 @@ fn default_kind(run: &RunData) -> &'static str {
     }
 }
 
+fn size(q: &PlotParams) -> Result<(u32, u32), ApiError> {
+    let side = |key: &str, value: Option<u32>, default: u32| -> Result<u32, ApiError> {
+        match value {
+            None => Ok(default),
+            Some(n) if (100..=4000).contains(&n) => Ok(n),
+            Some(n) => Err(ApiError::bad_param(format!(
+                "'{key}' must be {PIXELS}, got '{n}'"
+            ))),
+        }
+    };
+    Ok((side("width", q.width, 800)?, side("height", q.height, 500)?))
+}
+
+/// The spec of the applet `choice` names (see [`PlotParams::applet`]) for this run; `None`
+/// when `first` finds no applet that fits (the defaults are drawn then).
+fn applet_spec(
+    choice: &str,
+    applets: &[Applet],
+    run: &RunData,
+) -> Result<Option<AppletSpec>, ApiError> {
+    let plot = |k: AppletKind| {
+        matches!(
+            k,
+            AppletKind::Line | AppletKind::Scatter | AppletKind::Image | AppletKind::Histogram
+        )
+    };
+    if choice != "first" {
+        let a = applets.iter().find(|a| a.uid == choice).ok_or_else(|| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                format!("there is no applet '{choice}'; 'applet' is 'first' or an applet's uid"),
+            )
+        })?;
+        let spec = a
+            .parsed()
+            .map_err(|e| ApiError::bad_param(format!("applet '{}': {e}", a.name)))?;
+        if !plot(spec.kind()) {
+            return Err(ApiError::bad_param(format!(
+                "applet '{}' is a {} applet, not a plot",
+                a.name,
+                spec.kind().as_str()
+            )));
+        }
+        return Ok(Some(spec));
+    }
+    let fits = |spec: &AppletSpec| {
+        let follows = match spec.data().map(|d| &d.source) {
+            Some(Source::Latest) => true,
+            Some(Source::LatestOfPlan(plan)) => plan == run.plan_name(),
+            _ => false,
+        };
+        let stream = spec.data().and_then(|d| run.stream(&d.stream));
+        plot(spec.kind())
+            && follows
+            && stream.is_some_and(|s| !s.is_empty())
+            && view::lacks(spec, run).is_none()
+    };
+    Ok(applets
+        .iter()
+        .filter_map(|a| a.parsed().ok())
+        .find(|spec| fits(spec)))
+}
+
 fn parse(uid: &str, q: &PlotParams, run: &RunData) -> Result<Request, ApiError> {
     let kind = match q.kind.as_deref().unwrap_or_else(|| default_kind(run)) {
         "line" => AppletKind::Line,
@@ -103,16 +171,7 @@ fn parse(uid: &str, q: &PlotParams, run: &RunData) -> Result<Request, ApiError> 
             )))
         }
     };
-    let size = |key: &str, value: Option<u32>, default: u32| -> Result<u32, ApiError> {
-        match value {
-            None => Ok(default),
-            Some(n) if (100..=4000).contains(&n) => Ok(n),
-            Some(n) => Err(ApiError::bad_param(format!(
-                "'{key}' must be {PIXELS}, got '{n}'"
-            ))),
-        }
-    };
-    let size = (size("width", q.width, 800)?, size("height", q.height, 500)?);
+    let size = size(q)?;
     let stream_name = q.stream.as_deref().unwrap_or("primary");
     let Some(stream) = run.stream(stream_name) else {
         let names: Vec<&str> = run.streams.values().map(|s| s.name.as_str()).collect();
@@ -251,6 +310,10 @@ async fn drawn<T: Send + 'static>(
                 format!("there is no run '{uid}'; GET /api/runs lists the runs"),
             )
         })?;
+    let applets = match &q.applet {
+        Some(_) => state.applets.list().await.map_err(ApiError::database)?,
+        None => Vec::new(),
+    };
     let _permit = DRAWING
         .acquire()
         .await
@@ -262,7 +325,17 @@ async fn drawn<T: Send + 'static>(
                 run.apply(&name, doc);
             }
         }
-        let req = parse(&uid, &q, &run)?;
+        let chosen = match &q.applet {
+            Some(choice) => applet_spec(choice, &applets, &run)?,
+            None => None,
+        };
+        let req = match chosen {
+            Some(spec) => Request {
+                spec,
+                size: size(&q)?,
+            },
+            None => parse(&uid, &q, &run)?,
+        };
         let inputs = Inputs {
             live: Some(&run),
             ..Inputs::default()

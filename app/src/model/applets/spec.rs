@@ -151,6 +151,29 @@ impl AppletSpec {
         }
     }
 
+    /// The fields of its run the applet reads (none for a datasets source or a whole table).
+    pub fn fields(&self) -> Vec<&str> {
+        if self.data().is_some_and(|d| d.datasets().is_some()) {
+            return Vec::new();
+        }
+        match self {
+            AppletSpec::Line(s) | AppletSpec::Scatter(s) => std::iter::once(s.x.as_str())
+                .chain(s.y.iter().map(String::as_str))
+                .collect(),
+            AppletSpec::Image(s) => match &s.image {
+                Image::Field(f) => vec![f],
+                Image::Grid { x, y, z } => vec![x, y, z],
+            },
+            AppletSpec::Histogram(s) => vec![&s.field],
+            AppletSpec::Value(ValueSpec {
+                reading: Reading::Field { field, .. },
+                ..
+            }) => vec![field],
+            AppletSpec::Table(s) => s.fields.iter().flatten().map(String::as_str).collect(),
+            AppletSpec::Value(_) | AppletSpec::Markdown { .. } => Vec::new(),
+        }
+    }
+
     /// Earlier runs the spec asks to draw beside the live one (0 but for line and scatter).
     pub fn overlay(&self) -> usize {
         match self {

@@ -68,8 +68,8 @@ fn with_inputs<T>(
         board.runs.with_value(|all| {
             let inputs = Inputs {
                 live: r.live.as_ref().and_then(|u| all.get(u)),
-                beside: Vec::new(),
                 datasets: Some(datasets),
+                ..Inputs::default()
             };
             f(&a, &inputs)
         })

@@ -51,7 +51,8 @@ fn facts(p: &Progress, now: f64, paused: bool) -> String {
     parts.join(" · ")
 }
 
-/// The running run drawn by the server (`plot.svg`: the scan's motor against its hinted
+/// The running run drawn by the server (`plot.svg?applet=first`: as the first plot applet that
+/// follows new runs and has this run's fields draws it, else the scan's motor against its hinted
 /// detectors, a grid scan as a heatmap — the look of the applets and the history), fetched
 /// again while points arrive, at most every [`PLOT_EVERY`] seconds. Nothing before the first
 /// point.
@@ -75,7 +76,7 @@ fn LivePlot(now: ReadSignal<f64>) -> impl IntoView {
         let (run, events, _) = shown.get_value();
         (!run.is_empty() && events > 0).then(|| {
             format!(
-                "/api/runs/{}/plot.svg?width=800&height=360&seen={events}",
+                "/api/runs/{}/plot.svg?applet=first&width=800&height=360&seen={events}",
                 crate::api::enc(&run)
             )
         })

@@ -34,7 +34,7 @@ fn a_line_applet_draws_the_live_run_and_earlier_runs_faded_with_units_in_labels(
     let inputs = Inputs {
         live: Some(&live),
         beside: vec![&earlier],
-        datasets: None,
+        ..Inputs::default()
     };
     let Picture::Xy(c) = picture(
         &typed(AppletKind::Line, spec.clone()),
@@ -46,6 +46,10 @@ fn a_line_applet_draws_the_live_run_and_earlier_runs_faded_with_units_in_labels(
     };
     assert_eq!(c.series.len(), 2);
     assert!(!c.series[0].faded && c.series[1].faded);
+    assert_ne!(
+        c.series[0].color, c.series[1].color,
+        "an earlier run has a colour of its own, not only a fainter one"
+    );
     assert_eq!(
         c.series[0].points.len(),
         25,
@@ -140,8 +144,8 @@ fn readouts_tables_histograms_and_datasets() {
     datasets.insert("trace".to_string(), json!([1.0, 3.0, 2.0]));
     let inputs = Inputs {
         live: Some(&live),
-        beside: vec![],
         datasets: Some(&datasets),
+        ..Inputs::default()
     };
     let r = readout(
         &value_spec(json!({"dataset": "temp", "precision": 1})),
@@ -189,4 +193,47 @@ fn readouts_tables_histograms_and_datasets() {
         panic!()
     };
     assert_eq!(c.series[0].points, [(0.0, 1.0), (1.0, 3.0), (2.0, 2.0)]);
+}
+
+#[test]
+fn an_applet_whose_latest_run_lacks_its_field_keeps_the_last_run_that_had_it_and_says_so() {
+    let with_det = fixture("scan_det_motor.jsonl");
+    let without = fixture("count_direct_img.jsonl");
+    let spec = typed(
+        AppletKind::Line,
+        json!({"latest": true, "x": "motor", "y": "det"}),
+    );
+    assert_eq!(lacks(&spec, &without), Some("motor"));
+    assert_eq!(lacks(&spec, &with_det), None);
+    let inputs = Inputs {
+        live: Some(&without),
+        kept: Some(&with_det),
+        ..Inputs::default()
+    };
+    let Picture::Xy(c) = picture(&spec, &inputs, &ViewState::default(), (600, 300)) else {
+        panic!("the kept run drawn")
+    };
+    assert_eq!(c.series[0].points.len(), 25);
+    assert!(
+        c.title.contains(&format!(
+            "the latest, {}, has no 'motor'",
+            without.short_name()
+        )),
+        "{}",
+        c.title
+    );
+    let (drawn, missing) = drawn_run(&spec, &inputs).unwrap();
+    assert_eq!(
+        (drawn.uid.as_str(), missing.as_deref()),
+        (with_det.uid.as_str(), Some("motor"))
+    );
+    // Without a kept run, the reason is shown as before.
+    let alone = Inputs {
+        live: Some(&without),
+        ..Inputs::default()
+    };
+    let Picture::Message(m) = picture(&spec, &alone, &ViewState::default(), (600, 300)) else {
+        panic!("a message")
+    };
+    assert!(m.contains("no numeric field 'motor'"), "{m}");
 }

@@ -125,10 +125,7 @@ pub(super) fn xy(
         }
         title = title_of(run, stream);
         x_label = stream.label(x_field);
-        y_label = match y_fields.as_slice() {
-            [one] => stream.label(one),
-            _ => String::new(),
-        };
+        y_label = stream.label_of(y_fields);
     }
 
     let x_range = match &view.x {
@@ -161,7 +158,6 @@ pub(super) fn xy(
             padded(extent(ys).unwrap_or((0.0, 1.0)))
         }
     };
-    let live_count = curves.iter().filter(|(_, _, beside)| !beside).count();
     let mut series = Vec::with_capacity(curves.len());
     for (i, ((label, curve, faded), reduced)) in curves.iter().zip(reduced).enumerate() {
         let points = match reduced {
@@ -173,12 +169,8 @@ pub(super) fn xy(
         };
         series.push(XySeries {
             label: label.clone(),
-            // Earlier runs take the colour of their field, faded.
-            color: if *faded {
-                (i - live_count) % y_fields.len().max(1)
-            } else {
-                i
-            },
+            // Each curve its own colour, earlier runs' too (lighter), so they are told apart.
+            color: i,
             faded: *faded,
             line,
             markers: !line || points.len() <= 60,

@@ -19,8 +19,10 @@ pub(super) fn PlotBody(applet: Signal<Applet>, big: bool, readonly: bool) -> imp
     let zoom = RwSignal::new(ViewState::default());
     let frozen = RwSignal::new(false);
     let canvas = NodeRef::<leptos::html::Canvas>::new();
-    // The x range of the last drawing, to turn a mouse drag into a zoom.
+    // The x range of the last drawing and the pixel columns it spans, to turn a mouse drag
+    // into a zoom.
     let drawn_x = StoredValue::new(0.0..1.0);
+    let drawn_px = StoredValue::new((0, 1));
     let resized = RwSignal::new(0u32);
     let theme = crate::theme::use_theme();
 
@@ -48,8 +50,9 @@ pub(super) fn PlotBody(applet: Signal<Applet>, big: bool, readonly: bool) -> imp
                 return;
             };
             draw::schedule(key, urgent, move || {
-                if let Some(x) = draw::draw(&el, &a, &r, &v, look, board) {
+                if let Some((x, px)) = draw::draw(&el, &a, &r, &v, look, board) {
                     drawn_x.set_value(x);
+                    drawn_px.set_value(px);
                 }
             });
         };
@@ -73,7 +76,7 @@ pub(super) fn PlotBody(applet: Signal<Applet>, big: bool, readonly: bool) -> imp
     }
 
     #[cfg(not(feature = "hydrate"))]
-    let _ = (board, runs, resized, theme);
+    let _ = (board, runs, resized, theme, big);
 
     let press = StoredValue::new(None::<i32>);
     let on_down = move |e: leptos::ev::MouseEvent| press.set_value(Some(e.offset_x()));
@@ -86,8 +89,7 @@ pub(super) fn PlotBody(applet: Signal<Applet>, big: bool, readonly: bool) -> imp
         if (end - start).abs() < 6 || readonly {
             return;
         }
-        let width = canvas.get().map(|c| c.client_width()).unwrap_or(0);
-        let (left, right) = plot_edges(width, big);
+        let (left, right) = drawn_px.get_value();
         let range = drawn_x.get_value();
         let to_x = |px: i32| {
             let f = ((px - left) as f64 / (right - left).max(1) as f64).clamp(0.0, 1.0);
@@ -115,13 +117,6 @@ pub(super) fn PlotBody(applet: Signal<Applet>, big: bool, readonly: bool) -> imp
         </div>
     }
     .into_any()
-}
-
-/// Left and right pixel edges of the plotting area inside a canvas `width` wide (the chart's
-/// margin and y-label area, as in `plot::chart`).
-fn plot_edges(width: i32, big: bool) -> (i32, i32) {
-    let k = if big { 2 } else { 1 };
-    (64 * k, width - 8 * k)
 }
 
 #[component]

@@ -119,7 +119,8 @@ fn run_frame() {
     }
 }
 
-/// Draws the applet now; returns the x range drawn (for drag-to-zoom).
+/// Draws the applet now; returns the x range drawn and the pixel columns it spans (for
+/// drag-to-zoom).
 pub fn draw(
     canvas: &HtmlCanvasElement,
     applet: &Applet,
@@ -127,7 +128,7 @@ pub fn draw(
     zoom: &ViewState,
     theme: Theme,
     board: Board,
-) -> Option<Range<f64>> {
+) -> Option<(Range<f64>, (i32, i32))> {
     let (w, h) = (canvas.client_width(), canvas.client_height());
     if w < 20 || h < 20 {
         return None; // not laid out (a kiosk page not shown)
@@ -146,10 +147,21 @@ pub fn draw(
                 live: runs.live.as_ref().and_then(|u| all.get(u)),
                 beside: runs.beside.iter().filter_map(|u| all.get(u)).collect(),
                 datasets: Some(datasets),
+                kept: runs.kept.as_ref().and_then(|u| all.get(u)),
             };
             let events = inputs.live.map(|r| r.events).unwrap_or(0);
             let p = match applet.parsed() {
-                Ok(spec) => view::picture(&spec, &inputs, zoom, (w as u32, h as u32)),
+                Ok(spec) => {
+                    let p = view::picture(&spec, &inputs, zoom, (w as u32, h as u32));
+                    // Remember the run drawn, for when the next one lacks the field.
+                    let drawn = view::drawn_run(&spec, &inputs).map(|(r, _)| r.uid.clone());
+                    if let (false, Some(run)) = (matches!(p, Picture::Message(_)), drawn) {
+                        board.drawn.update_value(|d| {
+                            d.insert(applet.uid.clone(), run);
+                        });
+                    }
+                    p
+                }
                 Err(e) => Picture::Message(format!("this applet's {e}; edit it to fix")),
             };
             (p, events)
@@ -157,9 +169,13 @@ pub fn draw(
     });
     let backend = crate::plot::canvas::Canvas::new(canvas)?;
     let root = backend.into_drawing_area();
-    if let Err(e) = chart::draw(&root, &picture, theme) {
-        leptos::logging::warn!("hutch: drawing applet '{}' failed: {e}", applet.name);
-    }
+    let pixels = match chart::draw(&root, &picture, theme) {
+        Ok(p) => p,
+        Err(e) => {
+            leptos::logging::warn!("hutch: drawing applet '{}' failed: {e}", applet.name);
+            None
+        }
+    };
     let _ = root.present();
     let ms = perf.map(|p| p.now() - t0).unwrap_or(0.0);
     let (points, x) = match &picture {
@@ -179,7 +195,7 @@ pub fn draw(
         let _ = canvas.remove_attribute("data-message");
     }
     record(ms, events);
-    x
+    x.zip(pixels)
 }
 
 /// Publishes draw times for benchmarks and curious users: `window.hutchPlots` =
