@@ -2,6 +2,7 @@
 //! `PLANS_ALLOWED_FORMAT.md`): what widget each parameter gets, and the queue item built from the
 //! filled-in fields, with an error per field. Pure; the queue page draws it.
 
+pub mod args;
 mod words;
 pub use words::{plain_text, type_words};
 
@@ -151,13 +152,76 @@ fn parse_field(p: &Param, text: &str) -> Result<Value, String> {
         )),
         Widget::Device(_) => Ok(Value::String(t.into())),
         Widget::VarArgs => match serde_json::from_str::<Value>(t) {
-            Ok(Value::Array(a)) => Ok(Value::Array(a)),
+            Ok(Value::Array(a)) => {
+                if let Some(pattern) = args::pattern(p) {
+                    args::check(&pattern, &a)?;
+                }
+                Ok(Value::Array(a))
+            }
             _ => Err(format!(
                 "give a JSON list, e.g. [\"motor\", -1, 1]; got '{t}'"
             )),
         },
-        Widget::Json => Ok(serde_json::from_str(t).unwrap_or_else(|_| Value::String(t.into()))),
+        Widget::Json => json_field(p, t),
     }
+}
+
+/// A JSON field as its annotation types it: a dictionary must be a JSON object, a list a JSON
+/// list; text that starts like JSON must be valid JSON (broken JSON is never sent as a string);
+/// anything else that is not JSON is sent as text (a device or plan name, say).
+fn json_field(p: &Param, t: &str) -> Result<Value, String> {
+    // The annotation's alternatives, without modules: `dict[str, Any] | None` → dict, None.
+    let ty = p
+        .type_text
+        .replace("collections.abc.", "")
+        .replace("typing.", "");
+    let alternatives: Vec<&str> = words::split_top(&ty, '|')
+        .into_iter()
+        .map(str::trim)
+        .filter(|a| !a.is_empty() && *a != "None")
+        .collect();
+    let starts = |a: &str, heads: &[&str]| heads.iter().any(|h| a.starts_with(h));
+    let object = alternatives
+        .iter()
+        .any(|a| starts(a, &["dict", "Dict", "Mapping"]));
+    let list = alternatives.iter().any(|a| {
+        starts(
+            a,
+            &["list", "List", "Sequence", "Iterable", "tuple", "Tuple"],
+        )
+    });
+    let text_allowed = alternatives.is_empty()
+        || alternatives.iter().any(|a| {
+            matches!(*a, "str" | "Any") || a.starts_with("__") || a.starts_with("Literal")
+        });
+    let example = if object {
+        r#"{"sample": "Si"}"#
+    } else {
+        "[1, 2, 3]"
+    };
+    match serde_json::from_str::<Value>(t) {
+        Ok(Value::Object(o)) => Ok(Value::Object(o)),
+        Ok(_) if object && !list && !text_allowed => {
+            Err(format!("give a JSON object, e.g. {example}"))
+        }
+        Ok(v) => Ok(v),
+        Err(e) if t.starts_with(['{', '[', '"']) => {
+            Err(format!("not valid JSON ({e}); write it like {example}"))
+        }
+        Err(_) if (object || list) && !text_allowed => Err(format!(
+            "give a JSON {}, e.g. {example}",
+            if object { "object" } else { "list" }
+        )),
+        Err(_) => Ok(Value::String(t.into())),
+    }
+}
+
+/// The error of one field as typed (nothing for an empty one: "required" is said on submit).
+pub fn field_error(p: &Param, text: &str) -> Option<String> {
+    if text.trim().is_empty() {
+        return None;
+    }
+    parse_field(p, text).err()
 }
 
 /// The queue item for `plan` from the fields (parameter name → text); empty fields are left to
@@ -276,7 +340,8 @@ mod tests {
             {"name": "detectors", "kind": {"name": "POSITIONAL_OR_KEYWORD", "value": 1},
              "annotation": {"type": "collections.abc.Sequence[__READABLE__]"}},
             {"name": "args", "kind": {"name": "VAR_POSITIONAL", "value": 2},
-             "annotation": {"type": "__MOVABLE__ | typing.Any"}},
+             "annotation": {"type": "__MOVABLE__ | typing.Any"},
+             "description": "For one dimension, ``motor, start, stop``."},
             {"name": "num", "kind": {"name": "KEYWORD_ONLY", "value": 3},
              "annotation": {"type": "int | None"}, "default": "None"},
             {"name": "md", "kind": {"name": "KEYWORD_ONLY", "value": 3},
@@ -337,6 +402,22 @@ mod tests {
         assert_eq!(e["detectors"], "required");
         assert!(e["num"].contains("not a whole number"));
         assert!(e["args"].contains("JSON list"));
+        // Broken JSON in a dictionary is refused as typed, not sent as a string.
+        let md = &s.params[3];
+        assert!(field_error(md, r#"{"sample": "Si""#)
+            .unwrap()
+            .contains("not valid JSON"));
+        assert!(field_error(md, "sample=Si")
+            .unwrap()
+            .contains("JSON object"));
+        assert!(field_error(md, "[1]").unwrap().contains("JSON object"));
+        assert_eq!(field_error(md, r#"{"sample": "Si"}"#), None);
+        // The scan's args are checked against its motor/start/stop rows.
+        let args = &s.params[1];
+        assert_eq!(
+            field_error(args, r#"["motor", -1]"#).as_deref(),
+            Some("row 1: stop is missing")
+        );
         assert_eq!(
             field_of_message(&s, "Plan validation failed: 'num' must be int"),
             Some("num")

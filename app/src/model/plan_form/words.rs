@@ -82,7 +82,7 @@ fn lists(s: &str) -> String {
 }
 
 /// `s` split at `sep` outside brackets.
-fn split_top(s: &str, sep: char) -> Vec<&str> {
+pub(super) fn split_top(s: &str, sep: char) -> Vec<&str> {
     let (mut depth, mut from, mut out) = (0i32, 0, Vec::new());
     for (i, c) in s.char_indices() {
         match c {

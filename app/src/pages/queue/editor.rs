@@ -8,6 +8,7 @@ use leptos::prelude::*;
 use serde_json::json;
 
 use crate::api;
+use crate::model::plan_form::args::{self, Cell};
 use crate::model::plan_form::{self, DeviceClass, Param, PlanSpec, Widget};
 use crate::model::queue::QueueItem;
 use crate::pages::common::{Outcome, OutcomeLine};
@@ -179,12 +180,22 @@ fn Field(
     let err_id = format!("err-{name}");
     let (n1, n2, n3) = (name.clone(), name.clone(), name.clone());
     let value = move || fields.get().get(&n1).cloned().unwrap_or_default();
+    // Typing replaces an error said on submit or by the server: the field is checked as typed.
     let set = move |v: String| {
         fields.update(|f| {
             f.insert(n2.clone(), v);
-        })
+        });
+        errors.update(|e| {
+            e.remove(&n2);
+        });
     };
-    let error = move || errors.get().get(&n3).cloned();
+    let checked = param.clone();
+    let error = {
+        let value = value.clone();
+        move || {
+            plan_form::field_error(&checked, &value()).or_else(|| errors.get().get(&n3).cloned())
+        }
+    };
     let placeholder = param
         .default
         .clone()
@@ -245,6 +256,17 @@ fn Field(
             </label>
         }
         .into_any(),
+        Widget::VarArgs if plan_form::args::pattern(&param).is_some() => {
+            let pattern = plan_form::args::pattern(&param).unwrap_or_default();
+            let motors = of_class(&devices, DeviceClass::Movable);
+            view! {
+                <fieldset class="args-rows" id=id.clone() aria-describedby=err_id.clone()>
+                    <legend>{name.clone()}</legend>
+                    <ArgsRows pattern motors value=Signal::derive(value.clone()) set=Callback::new(set.clone())/>
+                </fieldset>
+            }
+            .into_any()
+        }
         w => {
             let kind = if matches!(w, Widget::Int | Widget::Float) {
                 "number"
@@ -274,5 +296,92 @@ fn Field(
             <small class="muted">{hint}</small>
             <span class="field-error error" id=err_id role="alert">{error}</span>
         </div>
+    }
+}
+
+/// A scan's `*args` as rows: a motor picker and its start, stop (and num, or positions) per
+/// row, written back to the field as the JSON list bluesky takes.
+#[component]
+fn ArgsRows(
+    pattern: Vec<Cell>,
+    motors: Vec<String>,
+    value: Signal<String>,
+    set: Callback<String>,
+) -> impl IntoView {
+    let width = pattern.len();
+    let rows = RwSignal::new(Vec::<Vec<String>>::new());
+    let pattern = StoredValue::new(pattern);
+    // The field's text (an item being edited) fills the rows; the rows' own writes do not.
+    Effect::new(move |_| {
+        let text = value.get();
+        let ours = pattern.with_value(|p| args::text(p, &rows.get_untracked()));
+        if text != ours || rows.with_untracked(Vec::is_empty) {
+            let mut r = pattern.with_value(|p| args::rows(p, &text));
+            if r.is_empty() {
+                r.push(vec![String::new(); width]);
+            }
+            rows.set(r);
+        }
+    });
+    let write = move |row: usize, col: usize, v: String| {
+        rows.update(|r| {
+            if let Some(cell) = r.get_mut(row).and_then(|r| r.get_mut(col)) {
+                *cell = v;
+            }
+        });
+        set.run(pattern.with_value(|p| args::text(p, &rows.get_untracked())));
+    };
+    let add = move |_| rows.update(|r| r.push(vec![String::new(); width]));
+    let remove = move |row: usize| {
+        rows.update(|r| {
+            if r.len() > 1 {
+                r.remove(row);
+            }
+        });
+        set.run(pattern.with_value(|p| args::text(p, &rows.get_untracked())));
+    };
+    let motors = StoredValue::new(motors);
+    view! {
+        <table class="args-table">
+            <thead><tr>
+                {pattern.get_value().into_iter().map(|c| view! { <th scope="col">{c.label()}</th> }).collect_view()}
+                <th></th>
+            </tr></thead>
+            <tbody>
+                {move || (0..rows.with(Vec::len)).map(|row| {
+                    let cells = pattern.get_value().into_iter().enumerate().map(|(col, cell)| {
+                        let current = move || rows.with(|r| r.get(row).and_then(|r| r.get(col)).cloned().unwrap_or_default());
+                        let label = format!("{} of row {}", cell.label(), row + 1);
+                        match cell {
+                            Cell::Motor => view! {
+                                <td><select aria-label=label prop:value=current on:change=move |ev| write(row, col, event_target_value(&ev))>
+                                    <option value="">"— motor —"</option>
+                                    {motors.get_value().into_iter().map(|m| {
+                                        let selected = m == current();
+                                        view! { <option value=m.clone() selected=selected>{m.clone()}</option> }
+                                    }).collect_view()}
+                                </select></td>
+                            }.into_any(),
+                            other => {
+                                let hint = if other == Cell::Points { "[1, 2, 3]" } else { "" };
+                                view! {
+                                    <td><input type="text" inputmode=if other == Cell::Points { "text" } else { "decimal" }
+                                        size=if other == Cell::Points { "14" } else { "7" } placeholder=hint aria-label=label
+                                        prop:value=current on:input=move |ev| write(row, col, event_target_value(&ev))/></td>
+                                }.into_any()
+                            }
+                        }
+                    }).collect_view();
+                    view! {
+                        <tr>
+                            {cells}
+                            <td><button type="button" class="small" title="Remove this motor" aria-label=format!("Remove row {}", row + 1)
+                                on:click=move |_| remove(row)>"×"</button></td>
+                        </tr>
+                    }
+                }).collect_view()}
+            </tbody>
+        </table>
+        <button type="button" class="small" on:click=add>"Add motor"</button>
     }
 }
