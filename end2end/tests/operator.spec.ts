@@ -36,14 +36,34 @@ test('a plan is added through the form generated from its parameters', async ({ 
   await expect(page.getByTestId('editor-outcome')).toContainText('Added count');
   await expect(rows(page)).toHaveCount(1);
   await expect(rows(page).first()).toContainText('count(detectors=[det1], num=3)');
-  // The server's own validation is shown too (no such motor).
+  // A scan's motors as rows (bluesky's motor, start, stop pattern), each cell checked as typed.
   await form.getByLabel('Plan').selectOption('scan');
   await form.locator('[data-param="detectors"]').getByLabel('det1').check();
-  await form.locator('#param-args').fill('["no_such_motor", -1, 1]');
-  await form.locator('#param-num').fill('3');
+  const args = form.locator('[data-param="args"]');
+  await args.getByLabel('motor of row 1').selectOption('motor');
+  await args.getByLabel('start of row 1').fill('-1');
+  await args.getByLabel('stop of row 1').fill('one');
+  await expect(args.locator('.field-error')).toHaveText("row 1: stop 'one' is not a number");
+  await args.getByLabel('stop of row 1').fill('1');
+  await expect(args.locator('.field-error')).toHaveText('');
+  // JSON checked as typed: broken JSON in md is named at once and never sent as text.
+  await form.locator('#param-md').fill('{"sample": ');
+  await expect(form.locator('[data-param="md"] .field-error')).toContainText('not valid JSON');
+  await page.screenshot({ path: test.info().outputPath('queue-form-checks.png'), fullPage: true });
+  await form.locator('#param-md').fill('{"sample": "Si"}');
+  await expect(form.locator('[data-param="md"] .field-error')).toHaveText('');
+  // The server's own validation, beside the field it names (num must be at least 1).
+  await form.locator('#param-num').fill('0');
   await form.getByRole('button', { name: 'Add to queue' }).click();
   await expect(page.getByTestId('editor-outcome')).toContainText('validation failed');
+  await expect(form.locator('[data-param="num"] .field-error')).toContainText('out of range');
   await expect(rows(page)).toHaveCount(1);
+  await form.locator('#param-num').fill('3');
+  await form.getByRole('button', { name: 'Add to queue' }).click();
+  await expect(rows(page)).toHaveCount(2);
+  const scan = (await hutch.api('GET', '/api/queue/get')).items[1];
+  expect(scan.args).toEqual([['det1'], 'motor', -1, 1]);
+  expect(scan.kwargs).toEqual({ num: 3, md: { sample: 'Si' } });
   // Edit: the form is filled with the item; saving keeps its place.
   await rows(page).first().getByRole('button', { name: 'Edit' }).click();
   await expect(form.locator('#param-num')).toHaveValue('3');
@@ -52,7 +72,7 @@ test('a plan is added through the form generated from its parameters', async ({ 
   await expect(rows(page).first()).toContainText('num=7');
   // Duplicate puts a copy right after it.
   await rows(page).first().getByRole('button', { name: 'Duplicate' }).click();
-  await expect(rows(page)).toHaveCount(2);
+  await expect(rows(page)).toHaveCount(3);
   await expect(rows(page).nth(1)).toContainText('num=7');
   await page.screenshot({ path: test.info().outputPath('queue-form.png'), fullPage: true });
 });
@@ -82,10 +102,13 @@ test('a spreadsheet with a bad row is previewed and added all or nothing', async
   const bad = 'name,detectors,num\ncount,"[""det1""]",2\nno_such_plan,,1\ncount,"[""det2""]",1\n';
   await page.getByLabel('CSV file').setInputFiles({ name: 'plans.csv', mimeType: 'text/csv', buffer: Buffer.from(bad) });
   await expect(page.getByTestId('upload-row')).toHaveCount(3);
-  await page.getByRole('button', { name: 'Add all 3 plans' }).click();
-  await expect(page.getByTestId('upload-outcome')).toContainText('Nothing was added');
+  // The server checks every row before anything can be added: the bad row is named, the
+  // others pass, and "Add" stays off.
   await expect(page.getByTestId('upload-row').nth(1)).toHaveClass(/bad/);
   await expect(page.getByTestId('upload-row').nth(1)).toContainText('no_such_plan');
+  await expect(page.getByTestId('upload-row').nth(0)).toContainText('ok');
+  await expect(page.getByTestId('upload-outcome')).toContainText('The server refuses some rows');
+  await expect(page.getByRole('button', { name: 'Add all 3 plans' })).toBeDisabled();
   await page.screenshot({ path: test.info().outputPath('upload-refused.png'), fullPage: true });
   expect((await hutch.api('GET', '/api/queue/get')).items).toEqual([]);
   // A file that cannot be read as a table names its rows and offers nothing to add.
@@ -93,6 +116,7 @@ test('a spreadsheet with a bad row is previewed and added all or nothing', async
   await expect(page.getByTestId('upload-errors')).toContainText("no 'name' column");
   const good = 'name,detectors,num\ncount,"[""det1""]",2\ncount,"[""det2""]",1\n';
   await page.getByLabel('CSV file').setInputFiles({ name: 'plans.csv', mimeType: 'text/csv', buffer: Buffer.from(good) });
+  await expect(page.getByTestId('upload-row').nth(1)).toContainText('ok');
   await page.getByRole('button', { name: 'Add all 2 plans' }).click();
   await expect(page.getByTestId('upload-outcome')).toContainText('Added 2 plans');
   await expect(rows(page)).toHaveCount(2);

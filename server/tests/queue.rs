@@ -330,6 +330,33 @@ async fn editing_routes_follow_the_reference() {
     );
     assert_eq!(bad["qsize"], 4, "nothing was added");
 
+    // The spreadsheet preview's check: a verdict per item, in the words item/add uses, and
+    // nothing added.
+    let (code, checked) = api(
+        &server,
+        "POST",
+        "/api/queue/item/validate",
+        json!({"items": [count("det1", 1)["item"], {"name": "count", "args": [["det1"]], "kwargs": {"num": "five"}, "item_type": "plan"}]}),
+    )
+    .await;
+    assert_eq!(code, 200, "{checked}");
+    assert_eq!(checked["success"], false);
+    assert_eq!(checked["results"][0], json!({"success": true, "msg": ""}));
+    let why = checked["results"][1]["msg"].as_str().unwrap();
+    assert!(
+        why.starts_with("Plan validation failed:") && why.contains("num"),
+        "{why}"
+    );
+    let (_, queue) = api(&server, "GET", "/api/queue/get", json!({})).await;
+    assert_eq!(
+        queue["items"].as_array().unwrap().len(),
+        4,
+        "validation adds nothing"
+    );
+    let (code, none) = api(&server, "POST", "/api/queue/item/validate", json!({})).await;
+    assert_eq!(code, 400, "{none}");
+    assert!(none["msg"].as_str().unwrap().contains("'items'"), "{none}");
+
     api_ok(
         &server,
         "POST",

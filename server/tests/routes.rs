@@ -110,6 +110,15 @@ async fn every_route_accepts_rejects_and_refuses_malformed_bodies() {
         ),
         r(
             "POST",
+            "/api/queue/item/validate",
+            json!({"items": [plan()]}),
+            Some((
+                json!({"items": [{"name": "nope", "item_type": "plan"}]}),
+                "validation of 1 out of 1",
+            )),
+        ),
+        r(
+            "POST",
             "/api/queue/item/remove",
             json!({"pos": "back"}),
             Some((json!({"uid": "nope"}), "is not in the queue")),

@@ -74,6 +74,9 @@ pub enum Read {
     TaskResult(String),
     /// The queue or the history with the stream seq it is current at (for a WebSocket snapshot).
     Snapshot(SnapshotOf),
+    /// Items as submitted, checked as `item/add` would check them for the caller, added to
+    /// nothing (the spreadsheet preview).
+    Check(Vec<Value>),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -283,6 +286,8 @@ pub enum QueueReply {
         item: Option<QueueItem>,
         outcome: Outcome<usize>,
     },
+    /// `Read::Check`: each item's verdict.
+    Checked(Vec<Result<(), String>>),
     /// `item/add/batch`: each item's own check, then the batch's outcome.
     Batch {
         /// The queue's length before the batch.

@@ -1,5 +1,6 @@
-//! Spreadsheet upload: a CSV file becomes a preview — every row with the plan it makes, or what
-//! is wrong with it — and then one all-or-nothing batch add; a row the server refuses is marked.
+//! Spreadsheet upload: a CSV file becomes a preview — every row with the plan it makes and the
+//! server's verdict on it (`queue/item/validate`: the checks `item/add` makes, nothing added) —
+//! and then one all-or-nothing batch add, offered once every row passed.
 
 use leptos::prelude::*;
 use serde_json::{json, Value};
@@ -14,8 +15,60 @@ use crate::pages::common::{Outcome, OutcomeLine};
 enum Preview {
     /// The file's problems, each naming its row; nothing can be added.
     Bad(Vec<String>),
-    /// Items, and the server's verdict per row after a refused add.
-    Good(Vec<Value>, Vec<Option<String>>),
+    /// Items, and the server's verdict per row (`None` until it answered).
+    Good(Vec<Value>, Vec<Option<Verdict>>),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+enum Verdict {
+    Ok,
+    Refused(String),
+}
+
+/// The server's verdicts on `items` from a batch reply's `results` (of `validate` or
+/// `add/batch`); every row refused with the reply's message when it has none.
+fn verdicts(reply: &Value, n: usize) -> Vec<Option<Verdict>> {
+    match reply["results"].as_array().filter(|r| r.len() == n) {
+        Some(results) => results
+            .iter()
+            .map(|x| {
+                Some(if x["success"] == true {
+                    Verdict::Ok
+                } else {
+                    Verdict::Refused(x["msg"].as_str().unwrap_or("refused").to_string())
+                })
+            })
+            .collect(),
+        None => {
+            let why = reply["msg"].as_str().unwrap_or("refused").to_string();
+            vec![Some(Verdict::Refused(why)); n]
+        }
+    }
+}
+
+/// Asks the server to check the rows and shows its verdicts.
+fn check(items: Vec<Value>, preview: RwSignal<Option<Preview>>, outcome: Outcome) {
+    let n = items.len();
+    leptos::task::spawn_local(async move {
+        let reply = api::call(
+            "POST",
+            "/api/queue/item/validate".into(),
+            Some(json!({"items": items.clone()})),
+        )
+        .await;
+        match reply {
+            Ok(v) => {
+                if v["success"] != true {
+                    outcome.set(Some(Err(format!(
+                        "The server refuses some rows: {}",
+                        v["msg"].as_str().unwrap_or("refused")
+                    ))));
+                }
+                preview.set(Some(Preview::Good(items, verdicts(&v, n))));
+            }
+            Err(e) => outcome.set(Some(Err(format!("The rows could not be checked: {e}")))),
+        }
+    });
 }
 
 #[cfg(feature = "hydrate")]
@@ -43,13 +96,14 @@ pub fn Upload() -> impl IntoView {
         leptos::task::spawn_local(async move {
             match file_text(ev).await {
                 None => outcome.set(Some(Err("Could not read the file".into()))),
-                Some(text) => preview.set(Some(match spreadsheet::items(&text) {
+                Some(text) => match spreadsheet::items(&text) {
                     Ok(items) => {
                         let n = items.len();
-                        Preview::Good(items, vec![None; n])
+                        preview.set(Some(Preview::Good(items.clone(), vec![None; n])));
+                        check(items, preview, outcome);
                     }
-                    Err(errors) => Preview::Bad(errors),
-                })),
+                    Err(errors) => preview.set(Some(Preview::Bad(errors))),
+                },
             }
         });
     };
@@ -71,18 +125,8 @@ pub fn Upload() -> impl IntoView {
                     preview.set(None);
                 }
                 Ok(v) => {
-                    let verdicts = v["results"]
-                        .as_array()
-                        .map(|r| {
-                            r.iter()
-                                .map(|x| {
-                                    (x["success"] != true)
-                                        .then(|| x["msg"].as_str().unwrap_or("refused").to_string())
-                                })
-                                .collect()
-                        })
-                        .unwrap_or_else(|| vec![None; items.len()]);
-                    preview.set(Some(Preview::Good(items, verdicts)));
+                    let n = items.len();
+                    preview.set(Some(Preview::Good(items, verdicts(&v, n))));
                     outcome.set(Some(Err(format!(
                         "Nothing was added: {}",
                         v["msg"].as_str().unwrap_or("refused")
@@ -108,23 +152,32 @@ pub fn Upload() -> impl IntoView {
                 }.into_any(),
                 Preview::Good(items, verdicts) => {
                     let n = items.len();
+                    let passed = verdicts.iter().all(|v| v == &Some(Verdict::Ok));
+                    let waiting = verdicts.iter().any(Option::is_none);
                     view! {
                         <table class="preview" data-testid="upload-preview">
                             <thead><tr><th scope="col">"Row"</th><th scope="col">"Plan"</th><th scope="col">"Check"</th></tr></thead>
                             <tbody>
                             {items.into_iter().zip(verdicts).enumerate().map(|(i, (item, verdict))| {
                                 let text = serde_json::from_value::<QueueItem>(item).map(|q| summary(&q)).unwrap_or_default();
-                                let bad = verdict.is_some();
+                                let (class, said) = match verdict {
+                                    None => ("muted", "checking…".to_string()),
+                                    Some(Verdict::Ok) => ("ok", "ok".to_string()),
+                                    Some(Verdict::Refused(why)) => ("error", why),
+                                };
                                 view! {
-                                    <tr class:bad=bad data-testid="upload-row">
+                                    <tr class:bad=class == "error" data-testid="upload-row">
                                         <td>{i + 2}</td><td>{text}</td>
-                                        <td class=if bad { "error" } else { "ok" }>{verdict.unwrap_or_else(|| "ok".into())}</td>
+                                        <td class=class>{said}</td>
                                     </tr>
                                 }
                             }).collect_view()}
                             </tbody>
                         </table>
-                        <button type="button" class="primary" on:click=add>{format!("Add all {n} plans")}</button>
+                        <button type="button" class="primary" on:click=add disabled=!passed
+                            title=if passed { String::new() } else if waiting { "Waiting for the server to check the rows".into() } else { "Fix the refused rows and choose the file again".to_string() }>
+                            {format!("Add all {n} plans")}
+                        </button>
                     }.into_any()
                 }
             })}

@@ -51,6 +51,10 @@ pub fn request(method: &str, path: &str) -> Option<Value> {
             placed("items", json!({"type": "array", "items": item()})),
             &["items"],
         ),
+        ("POST", "/api/queue/item/validate") => body(
+            json!({"items": {"type": "array", "items": item()}}),
+            &["items"],
+        ),
         ("POST", "/api/queue/item/update") => body(
             editing(json!({"item": item(), "replace": {"type": "boolean"}})),
             &["item"],
@@ -141,6 +145,7 @@ pub fn reply(path: &str) -> Value {
         "/api/queue/item/add" | "/api/queue/item/update" | "/api/queue/item/execute" => {
             json!({"qsize": {"type": "integer"}, "item": item()})
         }
+        "/api/queue/item/validate" => json!({"results": {"type": "array"}}),
         "/api/queue/item/add/batch" => json!({"qsize": {"type": "integer"},
             "items": {"type": "array", "items": item()}, "results": {"type": "array"}}),
         "/api/plans/allowed" => {

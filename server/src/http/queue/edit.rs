@@ -32,6 +32,11 @@ pub fn routes() -> Api {
             Need::Scope(scopes::WRITE_QUEUE_EDIT),
             item_add_batch,
         )
+        .post(
+            "/api/queue/item/validate",
+            Need::Scope(scopes::WRITE_QUEUE_EDIT),
+            item_validate,
+        )
         .get(
             "/api/queue/item/get",
             Need::Scope(scopes::READ_QUEUE),
@@ -74,6 +79,7 @@ body!(ItemAddBatch, "item_add_batch" {
     after_uid: Option<String>, lock_key: Option<String>, user: Option<Value>,
     user_group: Option<Value>,
 });
+hutch_body!(ItemValidate, "POST /api/queue/item/validate" { items: Option<Vec<Value>> });
 body!(ItemGet, "item_get" { uid: Option<String>, pos: Option<Value> });
 body!(ItemUpdate, "item_update" {
     item: Option<Value>, replace: Option<bool>, lock_key: Option<String>,
@@ -240,6 +246,58 @@ pub(super) async fn add_batch(
             ),
         }
     })
+    .await
+}
+
+/// The most items one check takes (a spreadsheet of a beamtime is hundreds).
+const MAX_CHECKED: usize = 10_000;
+
+/// `queue/item/validate` (hutch's): items checked exactly as `item/add` checks them for this
+/// caller, added to nothing. `success` is whether every item passed; `results` has a verdict per
+/// item in bluesky's batch form.
+async fn item_validate(
+    S(state): S<AppState>,
+    Extension(who): Caller,
+    Body(b): Body<ItemValidate>,
+) -> Reply {
+    let Some(items) = b.items else {
+        return Err(ApiError::bad_param(
+            "give 'items': a list of queue items, as for queue/item/add/batch",
+        ));
+    };
+    if items.len() > MAX_CHECKED {
+        return Err(ApiError::bad_param(format!(
+            "'items' has {} items; check at most {MAX_CHECKED} at a time",
+            items.len()
+        )));
+    }
+    let n = items.len();
+    run(
+        &state,
+        who,
+        QueueCommand::Read(Read::Check(items)),
+        move |r| {
+            let QueueReply::Checked(verdicts) = r else {
+                return unexpected(r);
+            };
+            let failed = verdicts.iter().filter(|v| v.is_err()).count();
+            let results: Vec<Value> = verdicts
+                .into_iter()
+                .map(|v| match v {
+                    Ok(()) => ok(),
+                    Err(e) => fail(e),
+                })
+                .collect();
+            let head = if failed == 0 {
+                ok()
+            } else {
+                fail(format!(
+                    "validation of {failed} out of {n} submitted items failed"
+                ))
+            };
+            with(head, json!({"results": results}))
+        },
+    )
     .await
 }
 

@@ -65,6 +65,12 @@ pub(super) fn apply(env: &mut Env, read: Read) -> QueueReply {
             status: env.state.tasks.status(&uid),
             result: env.state.tasks.result(&uid),
         },
+        Read::Check(items) => QueueReply::Checked(
+            items
+                .iter()
+                .map(|v| super::edit::prepared(env, v).map(drop).map_err(|e| e.msg))
+                .collect(),
+        ),
         Read::Snapshot(of) => {
             // Read inside the manager, which alone publishes these topics: no change can slip
             // between the seq and the items.
