@@ -108,6 +108,60 @@ test('a live plot grows during a simulated scan', async ({ page }, info) => {
   expect(png.headers.get('content-type')).toBe('image/png');
 });
 
+test('an applet following the latest run keeps the last run that had its field, and says so', async ({ page, browser }, info) => {
+  await hutch.api('POST', '/api/applets', {
+    name: 'det vs motor',
+    group: 'e2e',
+    kind: 'line',
+    spec: { latest: true, x: 'motor', y: ['det'] },
+    auto_enable: true,
+  });
+  await hutch.api('POST', '/api/environment/open');
+  await expect
+    .poll(async () => {
+      const s = await hutch.api('GET', '/api/status');
+      return s.worker_environment_exists && s.manager_state === 'idle';
+    })
+    .toBe(true);
+  await board(page, 'main');
+  const kiosk = await browser.newPage();
+  await kiosk.goto(hutch.signIn('/kiosk') + '&dashboard=main');
+  await expect(kiosk.getByTestId('kiosk-connection')).toHaveAttribute('data-state', 'connected');
+  const canvases = [applet(page, 'det vs motor').getByTestId('plot'), applet(kiosk, 'det vs motor').getByTestId('plot')];
+
+  const run = async (item: object) => {
+    const before = (await hutch.api('GET', '/api/runs')).runs.length;
+    const r = await hutch.api('POST', '/api/queue/item/execute', { item: { ...item, item_type: 'plan' } });
+    expect(r.success, r.msg).toBe(true);
+    await expect.poll(async () => (await hutch.api('GET', '/api/runs')).runs.filter((x: any) => x.exit_status).length).toBe(before + 1);
+    return (await hutch.api('GET', '/api/runs')).runs[0].uid as string;
+  };
+  const scan = await run({ name: 'scan', args: [['det'], 'motor', -1, 1], kwargs: { num: 7 } });
+  for (const c of canvases) {
+    await expect(c).toHaveAttribute('data-run', scan);
+    await expect(c).toHaveAttribute('data-events', '7');
+  }
+  // A plan without the motor: the applet goes on drawing the scan and names what is missing,
+  // on the dashboard and on the kiosk; no blank panel, no grey error text.
+  const count = await run({ name: 'count', args: [['det1']], kwargs: { num: 2 } });
+  expect(count).not.toBe(scan);
+  for (const c of canvases) {
+    await expect(c).toHaveAttribute('data-lacks', 'motor');
+    await expect(c).toHaveAttribute('data-run', scan);
+    await expect(c).not.toHaveAttribute('data-message', /./);
+    expect(await curvePixels(c)).toBeGreaterThan(100);
+  }
+  await applet(page, 'det vs motor').screenshot({ path: info.outputPath('kept-run.png') });
+  await kiosk.screenshot({ path: info.outputPath('kept-run-kiosk.png') });
+  // The next scan is drawn again as the live run.
+  const again = await run({ name: 'scan', args: [['det'], 'motor', -2, 2], kwargs: { num: 5 } });
+  for (const c of canvases) {
+    await expect(c).toHaveAttribute('data-run', again);
+    await expect(c).not.toHaveAttribute('data-lacks', /./);
+  }
+  await kiosk.close();
+});
+
 const note = (name: string, text: string) =>
   hutch.api('POST', '/api/applets', { name, group: 'e2e', kind: 'markdown', spec: { text }, auto_enable: true });
 

@@ -30,6 +30,17 @@ impl Theme {
         }
     }
 
+    /// Tick labels that fit `px` pixels of axis: about one per four label heights (y) or per
+    /// six label widths (x), never fewer than two nor more than the usual 8 (x) and 6 (y).
+    fn ticks(&self, px: u32, vertical: bool) -> usize {
+        let font = self.font(13) as f64;
+        if vertical {
+            ((px as f64 / (font * 4.0)) as usize).clamp(2, 6)
+        } else {
+            ((px as f64 / (font * 6.0)) as usize).clamp(2, 8)
+        }
+    }
+
     fn background(&self) -> RGBColor {
         if self.dark {
             RGBColor(24, 28, 34)
@@ -134,7 +145,8 @@ impl Picture {
 
 type Area<'a, DB> = DrawingArea<DB, Shift>;
 
-/// Draws a picture over the whole area. Returns the pixel columns (left, right) of a line or
+/// Draws a picture over the whole area (wall-screen type only where the area is big enough to
+/// hold it: a small panel on a kiosk keeps the desktop size). Returns the pixel columns (left, right) of a line or
 /// scatter chart's data, for turning a drag on the picture into a zoom.
 pub fn draw<DB: DrawingBackend>(
     area: &Area<DB>,
@@ -142,6 +154,11 @@ pub fn draw<DB: DrawingBackend>(
     theme: Theme,
 ) -> Result<Option<(i32, i32)>, String> {
     area.fill(&theme.background()).map_err(|e| e.to_string())?;
+    let (w, h) = area.dim_in_pixel();
+    let theme = Theme {
+        big: theme.big && w >= 720 && h >= 420,
+        ..theme
+    };
     let r = match picture {
         Picture::Xy(c) => draw_xy(area, c, theme).map(Some),
         Picture::Heatmap(h) => draw_heatmap(area, h, theme).map(|_| None),
@@ -212,8 +229,8 @@ fn draw_xy<DB: DrawingBackend>(
         .configure_mesh()
         .x_desc(c.x_label.as_str())
         .y_desc(c.y_label.as_str())
-        .x_labels(8)
-        .y_labels(6)
+        .x_labels(theme.ticks(plot_area.dim_in_pixel().0, false))
+        .y_labels(theme.ticks(plot_area.dim_in_pixel().1, true))
         .x_max_light_lines(2)
         .y_max_light_lines(2)
         .label_style((FONT, theme.font(13)).into_font().color(&theme.ink()))
@@ -378,6 +395,8 @@ fn draw_histogram<DB: DrawingBackend>(
         .configure_mesh()
         .x_desc(h.x_label.as_str())
         .y_desc("count")
+        .x_labels(theme.ticks(area.dim_in_pixel().0, false))
+        .y_labels(theme.ticks(area.dim_in_pixel().1, true))
         .label_style((FONT, theme.font(13)).into_font().color(&theme.ink()))
         .axis_desc_style((FONT, theme.font(15)).into_font().color(&theme.ink()))
         .bold_line_style(theme.grid().mix(0.6))
@@ -415,8 +434,8 @@ fn draw_heatmap<DB: DrawingBackend>(area: &Area<DB>, h: &Heatmap, theme: Theme) 
     chart
         .configure_mesh()
         .disable_mesh()
-        .x_labels(8)
-        .y_labels(6)
+        .x_labels(theme.ticks(main.dim_in_pixel().0, false))
+        .y_labels(theme.ticks(main.dim_in_pixel().1, true))
         .x_desc(h.x_label.as_str())
         .y_desc(h.y_label.as_str())
         .label_style((FONT, theme.font(13)).into_font().color(&theme.ink()))
@@ -449,7 +468,7 @@ fn draw_heatmap<DB: DrawingBackend>(area: &Area<DB>, h: &Heatmap, theme: Theme) 
         .configure_mesh()
         .disable_mesh()
         .disable_x_axis()
-        .y_labels(6)
+        .y_labels(theme.ticks(side.dim_in_pixel().1, true))
         .label_style((FONT, theme.font(13)).into_font().color(&theme.ink()))
         .axis_style(theme.ink().mix(0.8))
         .draw()?;

@@ -141,7 +141,8 @@ pub fn draw(
     }
     let perf = web_sys::window().and_then(|w| w.performance());
     let t0 = perf.as_ref().map(|p| p.now()).unwrap_or(0.0);
-    let (picture, events) = board.datasets.with_untracked(|datasets| {
+    // (picture, events of the live run, the run drawn and the field the live run lacks)
+    let (picture, events, shown) = board.datasets.with_untracked(|datasets| {
         board.runs.with_value(|all| {
             let inputs = Inputs {
                 live: runs.live.as_ref().and_then(|u| all.get(u)),
@@ -150,21 +151,26 @@ pub fn draw(
                 kept: runs.kept.as_ref().and_then(|u| all.get(u)),
             };
             let events = inputs.live.map(|r| r.events).unwrap_or(0);
-            let p = match applet.parsed() {
+            match applet.parsed() {
                 Ok(spec) => {
                     let p = view::picture(&spec, &inputs, zoom, (w as u32, h as u32));
+                    let shown = view::drawn_run(&spec, &inputs)
+                        .filter(|_| !matches!(p, Picture::Message(_)))
+                        .map(|(r, lacks)| (r.uid.clone(), lacks));
                     // Remember the run drawn, for when the next one lacks the field.
-                    let drawn = view::drawn_run(&spec, &inputs).map(|(r, _)| r.uid.clone());
-                    if let (false, Some(run)) = (matches!(p, Picture::Message(_)), drawn) {
+                    if let Some((run, _)) = &shown {
                         board.drawn.update_value(|d| {
-                            d.insert(applet.uid.clone(), run);
+                            d.insert(applet.uid.clone(), run.clone());
                         });
                     }
-                    p
+                    (p, events, shown)
                 }
-                Err(e) => Picture::Message(format!("this applet's {e}; edit it to fix")),
-            };
-            (p, events)
+                Err(e) => (
+                    Picture::Message(format!("this applet's {e}; edit it to fix")),
+                    events,
+                    None,
+                ),
+            }
         })
     });
     let backend = crate::plot::canvas::Canvas::new(canvas)?;
@@ -189,6 +195,18 @@ pub fn draw(
     };
     let _ = canvas.set_attribute("data-points", &points.to_string());
     let _ = canvas.set_attribute("data-events", &events.to_string());
+    // Which run is drawn, and when it is not the live one, the field that one lacks.
+    let (run, lacks) = shown.unwrap_or_default();
+    for (key, value) in [("data-run", Some(run)), ("data-lacks", lacks)] {
+        match value.filter(|v| !v.is_empty()) {
+            Some(v) => {
+                let _ = canvas.set_attribute(key, &v);
+            }
+            None => {
+                let _ = canvas.remove_attribute(key);
+            }
+        }
+    }
     if let Picture::Message(m) = &picture {
         let _ = canvas.set_attribute("data-message", m);
     } else {
