@@ -9,6 +9,17 @@ async function board(page: Page, dashboard: string) {
   await expect(page.getByTestId('board-connection')).toHaveAttribute('data-state', 'connected');
 }
 
+/** Opens the simulated environment and waits until the manager is idle in it. */
+async function openEnvironment() {
+  await hutch.api('POST', '/api/environment/open');
+  await expect
+    .poll(async () => {
+      const s = await hutch.api('GET', '/api/status');
+      return s.worker_environment_exists && s.manager_state === 'idle';
+    })
+    .toBe(true);
+}
+
 const applet = (page: Page, name: string) => page.locator(`article.applet[data-applet="${name}"]`);
 
 test('an applet created in one tab appears in another, and each dashboard decides what it shows', async ({ page, context }) => {
@@ -72,13 +83,7 @@ test('a live plot grows during a simulated scan', async ({ page }, info) => {
     const c = document.querySelector('article[data-applet="noisy"] canvas')!;
     new MutationObserver(() => seen.push(Number(c.getAttribute('data-events')))).observe(c, { attributes: true, attributeFilter: ['data-events'] });
   });
-  await hutch.api('POST', '/api/environment/open');
-  await expect
-    .poll(async () => {
-      const s = await hutch.api('GET', '/api/status');
-      return s.worker_environment_exists && s.manager_state === 'idle';
-    })
-    .toBe(true);
+  await openEnvironment();
   const started = await hutch.api('POST', '/api/queue/item/execute', {
     item: { name: 'count', args: [['noisy_det']], kwargs: { num: 40, delay: 0.1 }, item_type: 'plan' },
   });
@@ -116,13 +121,7 @@ test('an applet following the latest run keeps the last run that had its field, 
     spec: { latest: true, x: 'motor', y: ['det'] },
     auto_enable: true,
   });
-  await hutch.api('POST', '/api/environment/open');
-  await expect
-    .poll(async () => {
-      const s = await hutch.api('GET', '/api/status');
-      return s.worker_environment_exists && s.manager_state === 'idle';
-    })
-    .toBe(true);
+  await openEnvironment();
   await board(page, 'main');
   const kiosk = await browser.newPage();
   await kiosk.goto(hutch.signIn('/kiosk') + '&dashboard=main');
