@@ -124,8 +124,9 @@ pub struct Board {
     /// An applet being edited: its runs are fetched too, for the preview.
     pub preview: RwSignal<Option<Applet>>,
     /// The run each applet (by uid) last drew, so that one whose next run lacks its field
-    /// keeps showing it. Not tracked: it is read when the runs change.
-    pub drawn: StoredValue<HashMap<String, String>>,
+    /// keeps showing it. Changed only when an applet draws another run than before (once a
+    /// run), which lets [`Board::runs_of`] drop the kept run once the live one is drawn.
+    pub drawn: RwSignal<HashMap<String, String>>,
 }
 
 impl Board {
@@ -160,7 +161,7 @@ impl Board {
                     }) {
                         runs.kept = self
                             .drawn
-                            .with_value(|d| d.get(&a.uid).cloned())
+                            .with(|d| d.get(&a.uid).cloned())
                             .filter(|k| runs.live.as_ref() != Some(k));
                     }
                     (a.uid.clone(), runs)
@@ -196,7 +197,7 @@ pub fn provide_board(name: String) -> Board {
         name: StoredValue::new(name),
         dash: RwSignal::new(DashboardState::default()),
         preview: RwSignal::new(None),
-        drawn: StoredValue::new(HashMap::new()),
+        drawn: RwSignal::new(HashMap::new()),
     };
     provide_context(board);
     #[cfg(feature = "hydrate")]

@@ -157,12 +157,6 @@ pub fn draw(
                     let shown = view::drawn_run(&spec, &inputs)
                         .filter(|_| !matches!(p, Picture::Message(_)))
                         .map(|(r, lacks)| (r.uid.clone(), lacks));
-                    // Remember the run drawn, for when the next one lacks the field.
-                    if let Some((run, _)) = &shown {
-                        board.drawn.update_value(|d| {
-                            d.insert(applet.uid.clone(), run.clone());
-                        });
-                    }
                     (p, events, shown)
                 }
                 Err(e) => (
@@ -197,6 +191,17 @@ pub fn draw(
     let _ = canvas.set_attribute("data-events", &events.to_string());
     // Which run is drawn, and when it is not the live one, the field that one lacks.
     let (run, lacks) = shown.unwrap_or_default();
+    // Remember the run drawn, for when the next one lacks the field (a change only when it is
+    // another run: the board then lets go of the run kept before).
+    if !run.is_empty()
+        && board
+            .drawn
+            .with_untracked(|d| d.get(&applet.uid) != Some(&run))
+    {
+        board.drawn.update(|d| {
+            d.insert(applet.uid.clone(), run.clone());
+        });
+    }
     for (key, value) in [("data-run", Some(run)), ("data-lacks", lacks)] {
         match value.filter(|v| !v.is_empty()) {
             Some(v) => {
