@@ -196,6 +196,37 @@ test('the kiosk is read-only, never asks for a login, and reconnects after a ser
   await expect(applet(page, 'after restart').locator('h3')).toHaveText('Still here');
 });
 
+test('the kiosk fills a 4K wall: type, panels and plots grow with the window', async ({ browser }, info) => {
+  await hutch.api('POST', '/api/applets', {
+    name: 'wall plot', group: 'e2e', kind: 'line', spec: { latest: true, x: 'motor', y: ['det'] }, auto_enable: true,
+  });
+  await note('wall note', '# Beam is **on**');
+  await openEnvironment();
+  const r = await hutch.api('POST', '/api/queue/item/execute', {
+    item: { name: 'scan', args: [['det'], 'motor', -1, 1], kwargs: { num: 9 }, item_type: 'plan' },
+  });
+  expect(r.success, r.msg).toBe(true);
+  const wall = await browser.newPage({ viewport: { width: 3840, height: 2160 } });
+  await wall.goto(hutch.signIn('/kiosk') + '&dashboard=wall4k');
+  await expect(wall.getByTestId('kiosk-connection')).toHaveAttribute('data-state', 'connected');
+  const canvas = applet(wall, 'wall plot').getByTestId('plot');
+  await expect(canvas).toHaveAttribute('data-events', '9', { timeout: 30_000 });
+  const kiosk = wall.getByTestId('kiosk');
+  const type = await kiosk.evaluate((el) => parseFloat(getComputedStyle(el).fontSize));
+  expect(type, 'kiosk type grows with the window').toBeGreaterThanOrEqual(40);
+  const whole = await kiosk.boundingBox();
+  expect(whole!.width, 'no wide margins').toBeGreaterThan(3700);
+  const panel = await applet(wall, 'wall plot').boundingBox();
+  expect(panel!.width).toBeGreaterThan(900);
+  expect(panel!.height).toBeGreaterThan(600);
+  const title = await applet(wall, 'wall plot').locator('header h2').evaluate((el) => parseFloat(getComputedStyle(el).fontSize));
+  expect(title).toBeGreaterThanOrEqual(40);
+  expect(await wall.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(3840);
+  expect(await curvePixels(canvas)).toBeGreaterThan(500);
+  await wall.screenshot({ path: info.outputPath('kiosk-4k.png') });
+  await wall.close();
+});
+
 test('datasets are listed live and one click plots them', async ({ page }) => {
   await hutch.api('PUT', '/api/datasets/beam.current', { value: 101.5, unit: 'mA' });
   await hutch.api('PUT', '/api/datasets/scan.trace', { value: [1, 4, 2, 8] });
