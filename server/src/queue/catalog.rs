@@ -19,6 +19,8 @@ use super::annotation::TypeExpr;
 mod describe;
 #[path = "catalog/parse.rs"]
 mod parse;
+#[path = "catalog/schema.rs"]
+pub mod schema;
 
 /// `inspect.Parameter.kind`, as published in `{"name", "value"}`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -69,6 +69,9 @@ pub enum Read {
     Devices {
         allowed: bool,
     },
+    /// The JSON Schema of the caller group's plans, or of one plan (`None` in the reply when
+    /// the group may not use it or it does not exist).
+    Schema(Option<String>),
     Permissions,
     TaskStatus(Vec<String>),
     TaskResult(String),
@@ -286,6 +289,8 @@ pub enum QueueReply {
         item: Option<QueueItem>,
         outcome: Outcome<usize>,
     },
+    /// `Read::Schema`: a map of plan schemas, or one plan's.
+    Schema(Option<Value>),
     /// `Read::Check`: each item's verdict.
     Checked(Vec<Result<(), String>>),
     /// `item/add/batch`: each item's own check, then the batch's outcome.

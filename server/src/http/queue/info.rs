@@ -28,6 +28,16 @@ pub fn routes() -> Api {
             plans_existing,
         )
         .get(
+            "/api/plans/schema",
+            Need::Scope(scopes::READ_RESOURCES),
+            plans_schema,
+        )
+        .get(
+            "/api/plans/schema/{name}",
+            Need::Scope(scopes::READ_RESOURCES),
+            plan_schema,
+        )
+        .get(
             "/api/devices/allowed",
             Need::Scope(scopes::READ_RESOURCES),
             devices_allowed,
@@ -119,6 +129,44 @@ async fn catalog(
         other => unexpected(other),
     })
     .await
+}
+
+/// `GET /api/plans/schema` (hutch's): every plan the caller's group may use, as JSON Schema
+/// 2020-12, under `plans`.
+async fn plans_schema(S(s): S<AppState>, Extension(w): Caller) -> Reply {
+    run(&s, w, QueueCommand::Read(Read::Schema(None)), |r| match r {
+        QueueReply::Schema(Some(plans)) => with(
+            ok(),
+            json!({"$schema": crate::queue::catalog::schema::DIALECT, "plans": plans}),
+        ),
+        other => unexpected(other),
+    })
+    .await
+}
+
+/// `GET /api/plans/schema/{name}`: the schema document itself (for a validator to load as is);
+/// 404 when the plan is not one the caller's group may use.
+async fn plan_schema(
+    S(s): S<AppState>,
+    Extension(w): Caller,
+    axum::extract::Path(name): axum::extract::Path<String>,
+) -> Reply {
+    let command = QueueCommand::Read(Read::Schema(Some(name.clone())));
+    let reply = s
+        .queue
+        .send(w, command)
+        .await
+        .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string()))?;
+    match reply {
+        QueueReply::Schema(Some(schema)) => Ok(Json(schema).into_response()),
+        QueueReply::Schema(None) => Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            format!(
+                "there is no plan '{name}' among the plans you may use; GET /api/plans/schema lists them"
+            ),
+        )),
+        other => Ok(Json(unexpected(other)).into_response()),
+    }
 }
 
 async fn plans_allowed(

@@ -50,6 +50,12 @@ pub(super) fn apply(env: &mut Env, read: Read) -> QueueReply {
                 .devices_json_for(allowed.then_some(env.ctx.user_group)),
             uid: env.uids.devices_allowed.clone(),
         },
+        Read::Schema(None) => QueueReply::Schema(Some(serde_json::Value::Object(
+            env.catalog.plan_schemas(Some(env.ctx.user_group)),
+        ))),
+        Read::Schema(Some(name)) => {
+            QueueReply::Schema(env.catalog.plan_schema(&name, Some(env.ctx.user_group)))
+        }
         Read::Permissions => {
             QueueReply::Permissions(env.catalog.permissions.as_ref().map(|p| p.to_bluesky()))
         }
