@@ -25,12 +25,18 @@ async fn plans_are_published_as_json_schema_with_types_bounds_defaults_and_devic
         (num["minimum"].as_f64(), num["default"].as_i64()),
         (Some(1.0), Some(1))
     );
+    // Device parameters refer to the plan's one list of each kind, in `$defs`.
     let detectors = &count["properties"]["detectors"];
     assert_eq!(detectors["type"], "array");
-    let names = detectors["items"]["enum"].as_array().unwrap();
+    assert_eq!(detectors["items"], json!({"$ref": "#/$defs/readable"}));
+    let names = count["$defs"]["readable"]["enum"].as_array().unwrap();
     assert!(
         names.contains(&json!("det1")) && names.contains(&json!("det1.val")),
-        "{detectors}"
+        "{count}"
+    );
+    assert!(
+        count["$defs"].get("flyable").is_none(),
+        "only the lists used"
     );
     let scan_args = &all["plans"]["scan"]["properties"]["args"];
     assert_eq!(scan_args["type"], "array", "{scan_args}");

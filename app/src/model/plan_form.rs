@@ -166,53 +166,85 @@ fn parse_field(p: &Param, text: &str) -> Result<Value, String> {
     }
 }
 
+/// The alternatives of an annotation without modules, `Optional[…]` and `Union[…]` unwrapped:
+/// `Optional[dict[str, Any]]` → `dict[str, Any]`, `None`.
+fn alternatives(ty: &str, depth: usize, out: &mut Vec<String>) {
+    for a in words::split_top(ty, '|') {
+        let a = a.trim();
+        let inner = |head: &str| a.strip_prefix(head).and_then(|r| r.strip_suffix(']'));
+        if depth < 8 {
+            if let Some(inner) = inner("Optional[") {
+                alternatives(inner, depth + 1, out);
+                out.push("None".into());
+                continue;
+            }
+            if let Some(inner) = inner("Union[") {
+                for part in words::split_top(inner, ',') {
+                    alternatives(part, depth + 1, out);
+                }
+                continue;
+            }
+        }
+        if !a.is_empty() {
+            out.push(a.to_string());
+        }
+    }
+}
+
 /// A JSON field as its annotation types it: a dictionary must be a JSON object, a list a JSON
-/// list; text that starts like JSON must be valid JSON (broken JSON is never sent as a string);
-/// anything else that is not JSON is sent as text (a device or plan name, say).
+/// list, `null` only where `None` is allowed; text that starts like JSON must be valid JSON
+/// (broken JSON is never sent as a string); other text is sent as text only where the
+/// annotation allows text (a string, a device or plan name, `Any`).
 fn json_field(p: &Param, t: &str) -> Result<Value, String> {
-    // The annotation's alternatives, without modules: `dict[str, Any] | None` → dict, None.
     let ty = p
         .type_text
         .replace("collections.abc.", "")
         .replace("typing.", "");
-    let alternatives: Vec<&str> = words::split_top(&ty, '|')
-        .into_iter()
-        .map(str::trim)
-        .filter(|a| !a.is_empty() && *a != "None")
-        .collect();
+    let mut all = Vec::new();
+    alternatives(&ty, 0, &mut all);
     let starts = |a: &str, heads: &[&str]| heads.iter().any(|h| a.starts_with(h));
-    let object = alternatives
-        .iter()
-        .any(|a| starts(a, &["dict", "Dict", "Mapping"]));
-    let list = alternatives.iter().any(|a| {
+    let is_object = |a: &str| starts(a, &["dict", "Dict", "Mapping"]);
+    let is_list = |a: &str| {
         starts(
             a,
             &["list", "List", "Sequence", "Iterable", "tuple", "Tuple"],
         )
-    });
-    let text_allowed = alternatives.is_empty()
-        || alternatives.iter().any(|a| {
-            matches!(*a, "str" | "Any") || a.starts_with("__") || a.starts_with("Literal")
+    };
+    let object = all.iter().any(|a| is_object(a));
+    let list = all.iter().any(|a| is_list(a));
+    // Anything else: a scalar type, text, a device, a class of the beamline's own.
+    let other = all.is_empty()
+        || all
+            .iter()
+            .any(|a| a != "None" && !is_object(a) && !is_list(a));
+    let nullable = other || all.iter().any(|a| a == "None");
+    let text_allowed = all.is_empty()
+        || all.iter().any(|a| {
+            matches!(a.as_str(), "str" | "Any") || a.starts_with("__") || a.starts_with("Literal")
         });
     let example = if object {
         r#"{"sample": "Si"}"#
     } else {
         "[1, 2, 3]"
     };
+    let wanted = match (object, list) {
+        (true, true) => "a JSON object or list",
+        (true, false) => "a JSON object",
+        _ => "a JSON list",
+    };
+    let refuse = || Err(format!("give {wanted}, e.g. {example}"));
     match serde_json::from_str::<Value>(t) {
-        Ok(Value::Object(o)) => Ok(Value::Object(o)),
-        Ok(_) if object && !list && !text_allowed => {
-            Err(format!("give a JSON object, e.g. {example}"))
-        }
-        Ok(v) => Ok(v),
+        Ok(v @ Value::Object(_)) if object || other => Ok(v),
+        Ok(v @ Value::Array(_)) if list || other => Ok(v),
+        Ok(Value::Null) if nullable => Ok(Value::Null),
+        Ok(Value::Object(_) | Value::Array(_) | Value::Null) => refuse(),
+        Ok(v) if other => Ok(v),
+        Ok(_) => refuse(),
         Err(e) if t.starts_with(['{', '[', '"']) => {
             Err(format!("not valid JSON ({e}); write it like {example}"))
         }
-        Err(_) if (object || list) && !text_allowed => Err(format!(
-            "give a JSON {}, e.g. {example}",
-            if object { "object" } else { "list" }
-        )),
-        Err(_) => Ok(Value::String(t.into())),
+        Err(_) if text_allowed => Ok(Value::String(t.into())),
+        Err(_) => refuse(),
     }
 }
 
@@ -412,6 +444,26 @@ mod tests {
             .contains("JSON object"));
         assert!(field_error(md, "[1]").unwrap().contains("JSON object"));
         assert_eq!(field_error(md, r#"{"sample": "Si"}"#), None);
+        assert_eq!(field_error(md, "null"), None, "None is allowed");
+        // Optional[...] and Union[...] are read as their alternatives.
+        let mut optional = md.clone();
+        optional.type_text = "typing.Optional[typing.Dict[str, typing.Any]]".into();
+        assert!(field_error(&optional, "sample=Si")
+            .unwrap()
+            .contains("JSON object"));
+        assert_eq!(field_error(&optional, "null"), None);
+        let mut positions = md.clone();
+        positions.type_text = "list[float]".into();
+        assert!(field_error(&positions, "5").unwrap().contains("JSON list"));
+        assert!(
+            field_error(&positions, "null").is_some(),
+            "no None in list[float]"
+        );
+        assert_eq!(field_error(&positions, "[1, 2.5]"), None);
+        let mut delay = md.clone();
+        delay.type_text = "float | collections.abc.Iterable[float]".into();
+        assert_eq!(field_error(&delay, "0.5"), None);
+        assert_eq!(field_error(&delay, "[0.1, 0.2]"), None);
         // The scan's args are checked against its motor/start/stop rows.
         let args = &s.params[1];
         assert_eq!(

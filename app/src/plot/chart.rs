@@ -337,8 +337,8 @@ impl<'a> Legend<'a> {
             }
         }
         let height = (y + if beside { 0 } else { line }) as u32 + 4;
-        if !beside && height > h / 3 {
-            return Ok(None); // too many curves to name in a small picture
+        if height > if beside { h * 9 / 10 } else { h / 3 } {
+            return Ok(None); // too many curves to name in this picture
         }
         Ok(Some(Legend {
             items: placed,

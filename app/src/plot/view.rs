@@ -76,7 +76,13 @@ pub fn picture(spec: &AppletSpec, inputs: &Inputs, view: &ViewState, size: (u32,
         let live = inputs.live.map(RunData::short_name).unwrap_or_default();
         let inputs = Inputs {
             live: Some(kept),
-            beside: inputs.beside.clone(),
+            // The kept run is often the first earlier run too: drawn once, as the main curve.
+            beside: inputs
+                .beside
+                .iter()
+                .copied()
+                .filter(|r| r.uid != kept.uid)
+                .collect(),
             datasets: inputs.datasets,
             kept: None,
         };

@@ -34,14 +34,15 @@ pub fn pattern(p: &Param) -> Option<Vec<Cell>> {
         return None;
     }
     let doc = plain_text(&p.description).to_ascii_lowercase();
-    let row = if doc.contains("num1") {
+    // Only bluesky's own wording: a wrong guess would make a valid plan impossible to submit.
+    let row = if doc.contains("start1, stop1, num1") {
         vec![
             Cell::Motor,
             Cell::Number("start"),
             Cell::Number("stop"),
             Cell::Count("num"),
         ]
-    } else if doc.contains("start") && doc.contains("stop") {
+    } else if doc.contains("motor, start, stop") || doc.contains("motor1, start1, stop1") {
         vec![Cell::Motor, Cell::Number("start"), Cell::Number("stop")]
     } else if doc.contains("[point1") || doc.contains("list[") || p.type_text.contains("list[") {
         vec![Cell::Motor, Cell::Points]

@@ -258,11 +258,16 @@ fn Field(
         .into_any(),
         Widget::VarArgs if plan_form::args::pattern(&param).is_some() => {
             let pattern = plan_form::args::pattern(&param).unwrap_or_default();
+            // This field's text alone: typing in another field must not reset the rows.
+            let args_text = Memo::new({
+                let value = value.clone();
+                move |_| value()
+            });
             let motors = of_class(&devices, DeviceClass::Movable);
             view! {
                 <fieldset class="args-rows" id=id.clone() aria-describedby=err_id.clone()>
                     <legend>{name.clone()}</legend>
-                    <ArgsRows pattern motors value=Signal::derive(value.clone()) set=Callback::new(set.clone())/>
+                    <ArgsRows pattern motors value=args_text set=Callback::new(set.clone())/>
                 </fieldset>
             }
             .into_any()
@@ -305,7 +310,7 @@ fn Field(
 fn ArgsRows(
     pattern: Vec<Cell>,
     motors: Vec<String>,
-    value: Signal<String>,
+    value: Memo<String>,
     set: Callback<String>,
 ) -> impl IntoView {
     let width = pattern.len();
@@ -315,7 +320,9 @@ fn ArgsRows(
     Effect::new(move |_| {
         let text = value.get();
         let ours = pattern.with_value(|p| args::text(p, &rows.get_untracked()));
-        if text != ours || rows.with_untracked(Vec::is_empty) {
+        // An empty field and rows with nothing in them are the same list.
+        let same = text == ours || (text.trim().is_empty() && ours == "[]");
+        if !same || rows.with_untracked(Vec::is_empty) {
             let mut r = pattern.with_value(|p| args::rows(p, &text));
             if r.is_empty() {
                 r.push(vec![String::new(); width]);

@@ -46,8 +46,14 @@ fn verdicts(reply: &Value, n: usize) -> Vec<Option<Verdict>> {
     }
 }
 
-/// Asks the server to check the rows and shows its verdicts.
-fn check(items: Vec<Value>, preview: RwSignal<Option<Preview>>, outcome: Outcome) {
+/// Asks the server to check the rows and shows its verdicts — unless another file was chosen
+/// meanwhile (`file` is no longer `chosen`): a late answer never lands on another file's rows.
+fn check(
+    items: Vec<Value>,
+    preview: RwSignal<Option<Preview>>,
+    outcome: Outcome,
+    (chosen, file): (StoredValue<u64>, u64),
+) {
     let n = items.len();
     leptos::task::spawn_local(async move {
         let reply = api::call(
@@ -56,6 +62,9 @@ fn check(items: Vec<Value>, preview: RwSignal<Option<Preview>>, outcome: Outcome
             Some(json!({"items": items.clone()})),
         )
         .await;
+        if chosen.get_value() != file {
+            return;
+        }
         match reply {
             Ok(v) => {
                 if v["success"] != true {
@@ -66,7 +75,14 @@ fn check(items: Vec<Value>, preview: RwSignal<Option<Preview>>, outcome: Outcome
                 }
                 preview.set(Some(Preview::Good(items, verdicts(&v, n))));
             }
-            Err(e) => outcome.set(Some(Err(format!("The rows could not be checked: {e}")))),
+            Err(e) => {
+                let why = format!("not checked: {e}");
+                preview.set(Some(Preview::Good(
+                    items,
+                    vec![Some(Verdict::Refused(why)); n],
+                )));
+                outcome.set(Some(Err(format!("The rows could not be checked: {e}"))));
+            }
         }
     });
 }
@@ -91,8 +107,12 @@ async fn file_text(_: leptos::ev::Event) -> Option<String> {
 pub fn Upload() -> impl IntoView {
     let preview = RwSignal::new(None::<Preview>);
     let outcome: Outcome = RwSignal::new(None);
+    // Which file is shown: a check answered for an earlier one is dropped.
+    let chosen = StoredValue::new(0u64);
     let on_file = move |ev: leptos::ev::Event| {
         outcome.set(None);
+        chosen.update_value(|n| *n += 1);
+        let file = chosen.get_value();
         leptos::task::spawn_local(async move {
             match file_text(ev).await {
                 None => outcome.set(Some(Err("Could not read the file".into()))),
@@ -100,7 +120,7 @@ pub fn Upload() -> impl IntoView {
                     Ok(items) => {
                         let n = items.len();
                         preview.set(Some(Preview::Good(items.clone(), vec![None; n])));
-                        check(items, preview, outcome);
+                        check(items, preview, outcome, (chosen, file));
                     }
                     Err(errors) => preview.set(Some(Preview::Bad(errors))),
                 },

@@ -252,8 +252,8 @@ pub(super) async fn add_batch(
 /// The most items one check takes (a spreadsheet of a beamtime is hundreds).
 const MAX_CHECKED: usize = 10_000;
 
-/// `queue/item/validate` (hutch's): items checked exactly as `item/add` checks them for this
-/// caller, added to nothing. `success` is whether every item passed; `results` has a verdict per
+/// `queue/item/validate` (hutch's): items checked as `item/add` checks them for this caller
+/// (plan, parameters, permissions; not the queue lock, checked when they are sent), added to nothing. `success` is whether every item passed; `results` has a verdict per
 /// item in bluesky's batch form.
 async fn item_validate(
     S(state): S<AppState>,

@@ -165,7 +165,10 @@ async fn plan_schema(
                 "there is no plan '{name}' among the plans you may use; GET /api/plans/schema lists them"
             ),
         )),
-        other => Ok(Json(unexpected(other)).into_response()),
+        other => Err(ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            unexpected(other)["msg"].as_str().unwrap_or_default().to_string(),
+        )),
     }
 }
 

@@ -15,13 +15,53 @@ pub const DIALECT: &str = "https://json-schema.org/draft/2020-12/schema";
 /// left out and the parameter accepts any string, which the server still checks).
 const MAX_NAMES: usize = 5_000;
 
-/// Device names by capability, as the schema's enums list them.
+/// Device names by capability, as the schema's enums list them (each list once per plan, in
+/// its `$defs`, referred to by every parameter that takes one).
 struct Enums {
     readable: Vec<String>,
     movable: Vec<String>,
     flyable: Vec<String>,
     any: Vec<String>,
     plans: Vec<String>,
+    /// More names than [`MAX_NAMES`]: every device list is then a plain string (a partial list
+    /// would refuse names the server accepts).
+    truncated: bool,
+}
+
+/// The `$defs` names of the lists, and the list each stands for.
+const DEFS: [&str; 5] = ["readable", "movable", "flyable", "device", "plan"];
+
+impl Enums {
+    fn list(&self, def: &str) -> &[String] {
+        match def {
+            "readable" => &self.readable,
+            "movable" => &self.movable,
+            "flyable" => &self.flyable,
+            "device" => &self.any,
+            _ => &self.plans,
+        }
+    }
+
+    /// The `$defs` a plan's properties refer to.
+    fn defs(&self, properties: &Value) -> Map<String, Value> {
+        let text = properties.to_string();
+        DEFS.iter()
+            .filter(|d| text.contains(&format!("\"#/$defs/{d}\"")))
+            .map(|d| {
+                let list = self.list(d);
+                let schema = if self.truncated && *d != "plan" {
+                    json!({"type": "string"})
+                } else {
+                    json!({"type": "string", "enum": list})
+                };
+                (d.to_string(), schema)
+            })
+            .collect()
+    }
+}
+
+fn reference(def: &str) -> Value {
+    json!({ "$ref": format!("#/$defs/{def}") })
 }
 
 impl Catalog {
@@ -65,6 +105,7 @@ impl Catalog {
                 break;
             }
         }
+        let truncated = all.len() > MAX_NAMES;
         let of = |kind: DeviceKind| -> Vec<String> {
             all.iter()
                 .filter(|n| super::super::annotation::Names::device(self, n, kind))
@@ -82,6 +123,7 @@ impl Catalog {
                 .filter(|p| self.plan_permitted(group, p))
                 .cloned()
                 .collect(),
+            truncated,
         }
     }
 }
@@ -91,7 +133,8 @@ fn components(prefix: &str, raw: &Value, depth: usize, out: &mut Vec<String>) {
     let Some(map) = raw.get("components").and_then(Value::as_object) else {
         return;
     };
-    if depth >= 8 {
+    // As deep as the server looks a component up (`Catalog::lookup`).
+    if depth >= 16 {
         return;
     }
     for (name, sub) in map {
@@ -113,11 +156,13 @@ fn plan_schema(plan: &PlanSpec, names: &Enums) -> Value {
             open = true;
             continue;
         }
-        properties.insert(p.name.clone(), param_schema(p, names));
+        properties.insert(p.name.clone(), param_schema(p));
         if p.required() {
             required.push(json!(p.name));
         }
     }
+    let properties = Value::Object(properties);
+    let defs = names.defs(&properties);
     let mut schema = json!({
         "$schema": DIALECT,
         "title": plan.name,
@@ -129,16 +174,19 @@ fn plan_schema(plan: &PlanSpec, names: &Enums) -> Value {
     if !plan.description.is_empty() {
         schema["description"] = json!(plan.description);
     }
+    if !defs.is_empty() {
+        schema["$defs"] = Value::Object(defs);
+    }
     schema
 }
 
-fn param_schema(p: &ParamSpec, names: &Enums) -> Value {
+fn param_schema(p: &ParamSpec) -> Value {
     let mut s = match p.ty {
         ValueType::Annotated => p
             .expr
             .as_ref()
-            .map_or_else(|| json!({}), |e| expr_schema(e, names, 0)),
-        other => value_schema(other, names),
+            .map_or_else(|| json!({}), |e| expr_schema(e, 0)),
+        other => value_schema(other),
     };
     if p.kind == ParamKind::VarPositional && s.get("type") != Some(&json!("array")) {
         s = json!({"type": "array", "items": s});
@@ -161,19 +209,11 @@ fn param_schema(p: &ParamSpec, names: &Enums) -> Value {
     s
 }
 
-fn device(list: &[String]) -> Value {
-    if list.len() > MAX_NAMES {
-        json!({"type": "string"})
-    } else {
-        json!({"type": "string", "enum": list})
-    }
-}
-
 fn any_of(options: Vec<Value>) -> Value {
     json!({ "anyOf": options })
 }
 
-fn value_schema(ty: ValueType, n: &Enums) -> Value {
+fn value_schema(ty: ValueType) -> Value {
     let null = json!({"type": "null"});
     let number = json!({"type": "number"});
     let numbers = json!({"type": "array", "items": {"type": "number"}});
@@ -181,7 +221,7 @@ fn value_schema(ty: ValueType, n: &Enums) -> Value {
     match ty {
         ValueType::Annotated | ValueType::Any => json!({}),
         ValueType::Detectors => {
-            json!({"type": "array", "items": device(&n.readable), "minItems": 1})
+            json!({"type": "array", "items": reference("readable"), "minItems": 1})
         }
         ValueType::Float => number,
         ValueType::OptInt => any_of(vec![json!({"type": "integer"}), null]),
@@ -189,15 +229,15 @@ fn value_schema(ty: ValueType, n: &Enums) -> Value {
         ValueType::Metadata => any_of(vec![json!({"type": "object"}), null]),
         ValueType::SnakeAxes => any_of(vec![
             json!({"type": "boolean"}),
-            json!({"type": "array", "items": device(&n.movable)}),
+            json!({"type": "array", "items": reference("movable")}),
             null,
         ]),
         ValueType::OptFloat => any_of(vec![number, null]),
         ValueType::NullOnly => null,
         ValueType::ScanArgs | ValueType::GridArgs | ValueType::MoveArgs => {
-            repeating(vec![device(&n.movable), number])
+            repeating(vec![reference("movable"), number])
         }
-        ValueType::ListArgs => repeating(vec![device(&n.movable), numbers]),
+        ValueType::ListArgs => repeating(vec![reference("movable"), numbers]),
         ValueType::Seconds => json!({"type": "number", "minimum": 0}),
         ValueType::OptStr => any_of(vec![json!({"type": "string"}), null]),
     }
@@ -206,7 +246,7 @@ fn value_schema(ty: ValueType, n: &Enums) -> Value {
 /// Deepest nesting written (as the annotation parser reads at most so deep).
 const MAX_DEPTH: usize = 16;
 
-fn expr_schema(e: &TypeExpr, n: &Enums, depth: usize) -> Value {
+fn expr_schema(e: &TypeExpr, depth: usize) -> Value {
     if depth > MAX_DEPTH {
         return json!({});
     }
@@ -219,21 +259,18 @@ fn expr_schema(e: &TypeExpr, n: &Enums, depth: usize) -> Value {
         TypeExpr::Str => json!({"type": "string"}),
         TypeExpr::Object => json!({"type": "object"}),
         TypeExpr::List(inner) => {
-            json!({"type": "array", "items": expr_schema(inner, n, depth + 1)})
+            json!({"type": "array", "items": expr_schema(inner, depth + 1)})
         }
-        TypeExpr::Union(options) => any_of(
-            options
-                .iter()
-                .map(|o| expr_schema(o, n, depth + 1))
-                .collect(),
-        ),
-        TypeExpr::Device(kind) => device(match kind {
-            DeviceKind::Readable => &n.readable,
-            DeviceKind::Movable => &n.movable,
-            DeviceKind::Flyable => &n.flyable,
-            DeviceKind::Any => &n.any,
+        TypeExpr::Union(options) => {
+            any_of(options.iter().map(|o| expr_schema(o, depth + 1)).collect())
+        }
+        TypeExpr::Device(kind) => reference(match kind {
+            DeviceKind::Readable => "readable",
+            DeviceKind::Movable => "movable",
+            DeviceKind::Flyable => "flyable",
+            DeviceKind::Any => "device",
         }),
-        TypeExpr::Plan => device(&n.plans),
+        TypeExpr::Plan => reference("plan"),
         TypeExpr::OneOf(values) => json!({"type": "string", "enum": values}),
     }
 }
