@@ -67,6 +67,12 @@ impl Theme {
 }
 const FONT: &str = "sans-serif";
 
+mod colormap;
+mod legend;
+
+pub use colormap::Colormap;
+use legend::{Legend, LegendItem};
+
 /// Series colours (colour-blind safe, Okabe–Ito order).
 pub const PALETTE: [RGBColor; 8] = [
     RGBColor(0, 114, 178),
@@ -286,93 +292,6 @@ fn series_style(s: &XySeries, theme: Theme) -> ShapeStyle {
     }
 }
 
-struct LegendItem<'a> {
-    label: &'a str,
-    style: ShapeStyle,
-    line: bool,
-}
-
-/// The legend's place: a column beside the plot when it takes at most a third of the width,
-/// else rows under it. (Text is measured through the backend: plotters' own legend measures
-/// with the page's layout engine in the browser, which is slow.)
-struct Legend<'a> {
-    items: Vec<(LegendItem<'a>, (i32, i32))>,
-    beside: bool,
-    width: u32,
-    height: u32,
-}
-
-impl<'a> Legend<'a> {
-    fn lay_out<DB: DrawingBackend>(
-        area: &Area<DB>,
-        items: Vec<LegendItem<'a>>,
-        theme: Theme,
-    ) -> Result<Option<Legend<'a>>, DrawingAreaErrorKind<DB::ErrorType>> {
-        let font = TextStyle::from((FONT, theme.font(13)).into_font());
-        let (w, h) = area.dim_in_pixel();
-        let (line, sample, gap) = (
-            theme.font(18) as i32,
-            theme.font(18) as i32,
-            theme.font(12) as i32,
-        );
-        let mut widths = Vec::with_capacity(items.len());
-        for item in &items {
-            widths.push(area.estimate_text_size(item.label, &font)?.0 as i32 + sample + 8);
-        }
-        let widest = widths.iter().copied().max().unwrap_or(0);
-        let beside = widest + 2 * gap <= w as i32 / 3;
-        let mut placed = Vec::with_capacity(items.len());
-        let (mut x, mut y) = (gap, 0);
-        for (item, iw) in items.into_iter().zip(widths) {
-            if beside {
-                placed.push((item, (gap / 2, y)));
-                y += line;
-            } else {
-                if x > gap && x + iw > w as i32 - gap {
-                    x = gap;
-                    y += line;
-                }
-                placed.push((item, (x, y)));
-                x += iw + gap;
-            }
-        }
-        let height = (y + if beside { 0 } else { line }) as u32 + 4;
-        if height > if beside { h * 9 / 10 } else { h / 3 } {
-            return Ok(None); // too many curves to name in this picture
-        }
-        Ok(Some(Legend {
-            items: placed,
-            beside,
-            width: (widest + 2 * gap) as u32,
-            height,
-        }))
-    }
-
-    fn draw<DB: DrawingBackend>(&self, area: &Area<DB>, top: i32, theme: Theme) -> DrawResult<DB> {
-        let font = (FONT, theme.font(13)).into_font().color(&theme.ink());
-        let sample = theme.font(18) as i32;
-        let line = theme.font(18) as i32;
-        for (item, (x, y)) in &self.items {
-            let y = top + y + line / 2;
-            if item.line {
-                area.draw(&PathElement::new(
-                    vec![(*x, y), (x + sample, y)],
-                    item.style,
-                ))?;
-            } else {
-                area.draw(&Circle::new((x + sample / 2, y), 3, item.style.filled()))?;
-            }
-            let text = font.clone().pos(Pos::new(HPos::Left, VPos::Center));
-            area.draw(&Text::new(
-                item.label.to_string(),
-                (x + sample + 6, y),
-                text,
-            ))?;
-        }
-        Ok(())
-    }
-}
-
 fn draw_histogram<DB: DrawingBackend>(
     area: &Area<DB>,
     h: &Histogram,
@@ -489,73 +408,6 @@ fn draw_heatmap<DB: DrawingBackend>(area: &Area<DB>, h: &Heatmap, theme: Theme) 
         Rectangle::new([(0.0, y), (1.0, y + step)], color.filled())
     }))?;
     Ok(())
-}
-
-/// Colour scales for heatmaps.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Colormap {
-    #[default]
-    Viridis,
-    Gray,
-    Inferno,
-}
-
-impl Colormap {
-    /// From an applet's `colormap`; unknown names fall back to viridis.
-    pub fn named(name: Option<&str>) -> Colormap {
-        match name.map(str::to_ascii_lowercase).as_deref() {
-            Some("gray" | "grey" | "greys") => Colormap::Gray,
-            Some("inferno" | "magma" | "hot") => Colormap::Inferno,
-            _ => Colormap::Viridis,
-        }
-    }
-
-    pub const NAMES: [&'static str; 3] = ["viridis", "gray", "inferno"];
-
-    /// The colour at `t` in [0, 1] (clamped).
-    pub fn color(self, t: f64) -> RGBColor {
-        const VIRIDIS: [(u8, u8, u8); 9] = [
-            (68, 1, 84),
-            (71, 44, 122),
-            (59, 81, 139),
-            (44, 113, 142),
-            (33, 144, 141),
-            (39, 173, 129),
-            (92, 200, 99),
-            (170, 220, 50),
-            (253, 231, 37),
-        ];
-        const INFERNO: [(u8, u8, u8); 9] = [
-            (0, 0, 4),
-            (31, 12, 72),
-            (85, 15, 109),
-            (136, 34, 106),
-            (186, 54, 85),
-            (227, 89, 51),
-            (249, 140, 10),
-            (249, 201, 50),
-            (252, 255, 164),
-        ];
-        let t = if t.is_finite() {
-            t.clamp(0.0, 1.0)
-        } else {
-            0.0
-        };
-        let stops = match self {
-            Colormap::Gray => {
-                let v = (t * 255.0).round() as u8;
-                return RGBColor(v, v, v);
-            }
-            Colormap::Viridis => &VIRIDIS,
-            Colormap::Inferno => &INFERNO,
-        };
-        let pos = t * (stops.len() - 1) as f64;
-        let i = (pos.floor() as usize).min(stops.len() - 2);
-        let f = pos - i as f64;
-        let mix = |a: u8, b: u8| (a as f64 + (b as f64 - a as f64) * f).round() as u8;
-        let (a, b) = (stops[i], stops[i + 1]);
-        RGBColor(mix(a.0, b.0), mix(a.1, b.1), mix(a.2, b.2))
-    }
 }
 
 #[cfg(test)]

@@ -49,18 +49,26 @@ impl From<Value> for Answer {
 
 /// Runs `command` in the manager as the caller and writes its reply with `answer`, the route's
 /// bluesky mapping. A command whose batch could not be stored is answered as refused.
+/// Sends a command to the manager and waits for its reply (503 when the manager is gone).
+pub(super) async fn ask(
+    state: &AppState,
+    principal: Principal,
+    command: QueueCommand,
+) -> Result<QueueReply, ApiError> {
+    state
+        .queue
+        .send(principal, command)
+        .await
+        .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string()))
+}
+
 pub(super) async fn run<A: Into<Answer>>(
     state: &AppState,
     principal: Principal,
     command: QueueCommand,
     answer: impl FnOnce(QueueReply) -> A,
 ) -> Result<Response, ApiError> {
-    let reply = state
-        .queue
-        .send(principal, command)
-        .await
-        .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string()))?;
-    let answer = match reply {
+    let answer = match ask(state, principal, command).await? {
         QueueReply::NotStored(why) => Answer::Json(fail(why)),
         reply => answer(reply).into(),
     };

@@ -152,13 +152,9 @@ async fn plan_schema(
     axum::extract::Path(name): axum::extract::Path<String>,
 ) -> Reply {
     let command = QueueCommand::Read(Read::Schema(Some(name.clone())));
-    let reply = s
-        .queue
-        .send(w, command)
-        .await
-        .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string()))?;
-    match reply {
+    match super::ask(&s, w, command).await? {
         QueueReply::Schema(Some(schema)) => Ok(Json(schema).into_response()),
+        QueueReply::NotStored(why) => Ok(Json(fail(why)).into_response()),
         QueueReply::Schema(None) => Err(ApiError::new(
             StatusCode::NOT_FOUND,
             format!(

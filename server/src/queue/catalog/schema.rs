@@ -44,9 +44,10 @@ impl Enums {
 
     /// The `$defs` a plan's properties refer to.
     fn defs(&self, properties: &Value) -> Map<String, Value> {
-        let text = properties.to_string();
+        let mut used = Vec::new();
+        refs(properties, &mut used);
         DEFS.iter()
-            .filter(|d| text.contains(&format!("\"#/$defs/{d}\"")))
+            .filter(|d| used.iter().any(|u| u.strip_prefix("#/$defs/") == Some(**d)))
             .map(|d| {
                 let list = self.list(d);
                 let schema = if self.truncated && *d != "plan" {
@@ -57,6 +58,20 @@ impl Enums {
                 (d.to_string(), schema)
             })
             .collect()
+    }
+}
+
+/// Every `$ref` in a schema (as deep as the schemas written here go).
+fn refs<'v>(v: &'v Value, out: &mut Vec<&'v str>) {
+    match v {
+        Value::Object(map) => {
+            if let Some(r) = map.get("$ref").and_then(Value::as_str) {
+                out.push(r);
+            }
+            map.values().for_each(|v| refs(v, out));
+        }
+        Value::Array(items) => items.iter().for_each(|v| refs(v, out)),
+        _ => {}
     }
 }
 
